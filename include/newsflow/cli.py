@@ -1,0 +1,124 @@
+"""The ``newsflow`` command line: extract articles, manage the schema and the embedded database.
+
+    newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text]
+    newsflow migrate [--dsn DSN]
+    newsflow db start|stop [--pgdata DIR] [--database NAME ...]
+"""
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from newsflow import dbserver, settings, storage
+from newsflow.fields import ARTICLE_KEYS, extract_article
+
+LOGGER = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="newsflow", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    extract = commands.add_parser("extract", help="print one JSON article per input file")
+    extract.add_argument("paths", nargs="+", metavar="PATH", help=".html/.htm/.txt (.gz) or -")
+    extract.add_argument("--url", help="the page's URL, when known")
+    extract.add_argument("--format", choices=("auto", "html", "text"), default="auto")
+    extract.set_defaults(handler=_extract)
+
+    migrate = commands.add_parser("migrate", help="apply the schema migrations")
+    migrate.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
+                         help="database URI (default: $NEWSFLOW_DSN)")
+    migrate.set_defaults(handler=_migrate)
+
+    db = commands.add_parser("db", help="start or stop the embedded PostgreSQL")
+    db.add_argument("action", choices=("start", "stop"))
+    db.add_argument("--pgdata", type=Path, default=settings.EMBEDDED_PGDATA)
+    db.add_argument("--database", action="append", dest="databases",
+                    help="database to create if missing (repeatable; default: news)")
+    db.set_defaults(handler=_db)
+    return parser
+
+
+def _extract(args: argparse.Namespace) -> int:
+    """Extract each input in order; a failed input prints an error object and sets status 1."""
+    failed = 0
+    show_progress = sys.stderr.isatty() and len(args.paths) > 1
+    for number, path in enumerate(args.paths, start=1):
+        record = _extract_one(path, args.url, args.format)
+        failed += "error" in record
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+        if show_progress:
+            print(f"\r{number}/{len(args.paths)} extracted, {failed} failed",
+                  end="", file=sys.stderr, flush=True)
+    if show_progress:
+        print(file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _extract_one(path: str, url: str | None, fmt: str) -> dict[str, Any]:
+    """The article record of one input, or ``{"input", "error"}``."""
+    try:
+        content = _read_input(path)
+        fields = extract_article(content, input_=path, url=url, fmt=fmt,
+                                 content_type=_content_type(path))
+    except Exception as error:  # the contract: report this input and go on with the rest
+        return {"input": path, "error": f"{type(error).__name__}: {error}"}
+    return {key: fields[key] for key in ARTICLE_KEYS}
+
+
+def _read_input(path: str) -> bytes:
+    """The bytes of a file (gunzipped if ``.gz``) or of stdin for ``-``."""
+    data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    return gzip.decompress(data) if path.endswith(".gz") or data[:2] == b"\x1f\x8b" else data
+
+
+def _content_type(path: str) -> str | None:
+    """A media type from the file name, None when the name says nothing."""
+    name = path.lower().removesuffix(".gz")
+    if name.endswith(".txt"):
+        return "text/plain"
+    if name.endswith((".html", ".htm")):
+        return "text/html"
+    return None
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations to the configured database."""
+    if not args.dsn:
+        print("newsflow migrate: no database; pass --dsn or set NEWSFLOW_DSN", file=sys.stderr)
+        return 2
+    conn = storage.connect(args.dsn)
+    try:
+        applied = storage.apply_migrations(conn)
+    finally:
+        conn.close()
+    print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    """Start the embedded server (printing its socket folder) or stop it."""
+    if args.action == "stop":
+        print("stopped" if dbserver.stop(args.pgdata) else "not running")
+        return 0
+    print(dbserver.start(args.pgdata, tuple(args.databases or ("news",))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""PostgreSQL storage: migrations, the per-run staging table, pages, rejects and article upserts.
+
+Functions take an open DB-API connection and use only what psycopg2 and psycopg 3 share
+(``%s`` parameters, ``::jsonb`` casts of JSON text), so the same code runs on the
+connection Airflow's PostgresHook hands out and on a plain psycopg2 one. Callers own
+transactions except where a function documents that it commits.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import psycopg2
+
+from newsflow.fetching import FetchedPage
+from newsflow.sources import Discovery
+
+LOGGER = logging.getLogger(__name__)
+
+# Serialises migrations when several workers start at once.
+MIGRATION_LOCK_ID = 0x6E657773
+
+ARTICLE_COLUMNS = (
+    "canonical_url", "url", "title", "subtitle", "authors", "published_at", "site_name",
+    "source", "language", "dateline", "headings", "body", "word_count",
+)
+JSON_COLUMNS = ("entities", "quotes", "numbers", "dates")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One discovered input of a batch, with whatever earlier stages stored for it."""
+
+    batch_key: str
+    input: str
+    source_name: str
+    hints: dict[str, Any]
+    page_id: int | None
+    cleaned: dict[str, Any] | None
+    fields: dict[str, Any] | None
+
+
+def connect(dsn: str) -> Any:
+    """Open a psycopg2 connection to ``dsn`` (a libpq URI or key=value string)."""
+    return psycopg2.connect(dsn)
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """The bundled migrations as (version, sql), in order."""
+    folder = resources.files("newsflow") / "sql"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+def apply_migrations(conn: Any) -> list[str]:
+    """Apply the migrations not yet recorded in ``schema_migrations``; commits.
+
+    Args:
+        conn: an open connection.
+
+    Returns:
+        The versions applied by this call (empty when the schema was current).
+    """
+    applied: list[str] = []
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur.execute("SELECT version FROM schema_migrations")
+        done = {row[0] for row in cur.fetchall()}
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            LOGGER.info("applying migration %s", version)
+            cur.execute(sql)
+            cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+            applied.append(version)
+    conn.commit()
+    return applied
+
+
+def stage_discoveries(conn: Any, batch_key: str, discoveries: Iterable[Discovery]) -> int:
+    """Record discovered inputs for a batch; inputs already staged keep their progress."""
+    rows = [(batch_key, d.input, d.source_name, json.dumps(d.hints)) for d in discoveries]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO batch_items (batch_key, input, source_name, hints)"
+            " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (batch_key, input) DO NOTHING",
+            rows,
+        )
+    return len(rows)
+
+
+def items_at_stage(conn: Any, batch_key: str, stage: str) -> list[BatchItem]:
+    """The items of a batch that reached ``stage`` and went no further."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT batch_key, input, source_name, hints, page_id, cleaned, fields"
+            " FROM batch_items WHERE batch_key = %s AND stage = %s ORDER BY input",
+            (batch_key, stage),
+        )
+        return [BatchItem(*row) for row in cur.fetchall()]
+
+
+def page_contents(conn: Any, page_ids: list[int]) -> dict[int, tuple[bytes, str | None]]:
+    """Raw content and content type of pages, by page id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT page_id, content, content_type FROM pages WHERE page_id = ANY(%s)",
+            (page_ids,),
+        )
+        return {row[0]: (bytes(row[1]), row[2]) for row in cur.fetchall()}
+
+
+def page_refs(conn: Any, page_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """Page key and final URL of pages, by page id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT page_id, page_key, final_url FROM pages WHERE page_id = ANY(%s)",
+            (page_ids,),
+        )
+        return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+
+
+def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:
+    """Upsert a fetched page by its key, mark its batch item fetched; returns the page id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO pages (page_key, source_name, input, final_url, http_status,"
+            " content_type, content, content_sha256)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (page_key) DO UPDATE SET source_name = EXCLUDED.source_name,"
+            " input = EXCLUDED.input, final_url = EXCLUDED.final_url,"
+            " http_status = EXCLUDED.http_status, content_type = EXCLUDED.content_type,"
+            " content = EXCLUDED.content, content_sha256 = EXCLUDED.content_sha256,"
+            " fetched_at = now()"
+            " RETURNING page_id",
+            (
+                page.page_key, page.source_name, page.input, page.final_url, page.http_status,
+                page.content_type, page.content, page.content_sha256,
+            ),
+        )
+        page_id = cur.fetchone()[0]
+        cur.execute(
+            "UPDATE batch_items SET page_id = %s, stage = 'fetched', updated_at = now()"
+            " WHERE batch_key = %s AND input = %s",
+            (page_id, batch_key, page.input),
+        )
+    return page_id
+
+
+def save_stage_results(
+    conn: Any, batch_key: str, stage: str, column: str, results: dict[str, dict[str, Any]]
+) -> None:
+    """Store a JSON result per input in ``column`` and move those items to ``stage``."""
+    if column not in ("cleaned", "fields"):
+        raise ValueError(f"not a result column: {column}")
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"UPDATE batch_items SET {column} = %s::jsonb, stage = %s, updated_at = now()"
+            " WHERE batch_key = %s AND input = %s",
+            [(json.dumps(value), stage, batch_key, key) for key, value in results.items()],
+        )
+
+
+def record_reject(
+    conn: Any, batch_key: str, source_name: str, input_: str, stage: str, reason: str
+) -> None:
+    """Record why an input did not become an article and take it out of the batch's flow."""
+    LOGGER.warning("rejected %s at %s: %s", input_, stage, reason)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO rejects (source_name, input, stage, reason, batch_key)"
+            " VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (source_name, input, stage) DO UPDATE SET reason = EXCLUDED.reason,"
+            " batch_key = EXCLUDED.batch_key, attempts = rejects.attempts + 1,"
+            " last_seen_at = now()",
+            (source_name, input_, stage, reason, batch_key),
+        )
+        cur.execute(
+            "UPDATE batch_items SET stage = 'rejected', updated_at = now()"
+            " WHERE batch_key = %s AND input = %s",
+            (batch_key, input_),
+        )
+
+
+def log_fetch(
+    conn: Any,
+    batch_key: str,
+    source_name: str,
+    url: str,
+    *,
+    status: int | None,
+    size: int | None,
+    elapsed_ms: int,
+    error: str | None,
+) -> None:
+    """Append one HTTP attempt to the fetch log."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO fetch_log (batch_key, source_name, url, status, bytes, elapsed_ms, error)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (batch_key, source_name, url, status, size, elapsed_ms, error),
+        )
+
+
+def fields_digest(fields: dict[str, Any]) -> str:
+    """A stable hash of an article's fields, to tell a changed re-extraction from a repeat."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
+    """Upsert the batch's extracted items into ``articles`` by article key; commits.
+
+    All of the batch is loaded in one transaction, so a failed load leaves no half batch.
+    A row whose fields did not change is left untouched (its ``updated_at`` too).
+
+    Args:
+        conn: an open connection.
+        batch_key: the batch to load.
+
+    Returns:
+        Loaded item counts per source name.
+    """
+    items = items_at_stage(conn, batch_key, "extracted")
+    columns = ("article_key", "page_id", "source_name", *ARTICLE_COLUMNS, *JSON_COLUMNS)
+    placeholders = ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns[1:], "fields_sha256"))
+    rows = []
+    for item in items:
+        fields = item.fields or {}
+        values = [fields["article_key"], item.page_id, item.source_name]
+        values += [fields.get(c) for c in ARTICLE_COLUMNS]
+        values += [json.dumps(fields.get(c) or []) for c in JSON_COLUMNS]
+        rows.append((*values, fields_digest(fields)))
+    counts: dict[str, int] = {}
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO articles ({', '.join(columns)}, fields_sha256)"
+            f" VALUES ({placeholders}, %s)"
+            f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
+            " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
+            rows,
+        )
+        cur.execute(
+            "UPDATE batch_items SET stage = 'loaded', updated_at = now()"
+            " WHERE batch_key = %s AND stage = 'extracted'",
+            (batch_key,),
+        )
+    conn.commit()
+    for item in items:
+        counts[item.source_name] = counts.get(item.source_name, 0) + 1
+    return counts
+
+
+def batch_summary(conn: Any, batch_key: str) -> dict[str, dict[str, int]]:
+    """Items per source and stage for a batch: what a task log reports."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT source_name, stage, count(*) FROM batch_items WHERE batch_key = %s"
+            " GROUP BY source_name, stage ORDER BY source_name, stage",
+            (batch_key,),
+        )
+        summary: dict[str, dict[str, int]] = {}
+        for source_name, stage, count in cur.fetchall():
+            summary.setdefault(source_name, {})[stage] = count
+        return summary
+
+
+def chunked(items: list[BatchItem], size: int) -> Iterator[list[BatchItem]]:
+    """Split a list of batch items into lists of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,93 @@
+"""Thin Airflow operators over the newsflow library: each runs one pipeline stage on one batch.
+
+The operators only connect (through ``PostgresHook``, in ``execute``) and call
+``newsflow.pipeline``; all logic lives in the library. They hand each other nothing
+but the batch key: pages and results are staged in PostgreSQL.
+"""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseOperator, Context
+
+from newsflow import pipeline, storage
+
+
+class _BatchStageOperator(BaseOperator):
+    """Runs ``stage(conn, batch_key)`` on a connection from ``news_conn_id``."""
+
+    template_fields: Sequence[str] = ("batch_key",)
+    ui_color = "#e8f1fb"
+    stage: Callable[..., Any]
+
+    def __init__(self, *, batch_key: str, news_conn_id: str = "news_db", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.batch_key = batch_key
+        self.news_conn_id = news_conn_id
+
+    def execute(self, context: Context) -> Any:
+        conn = PostgresHook(postgres_conn_id=self.news_conn_id).get_conn()
+        try:
+            return self.run_stage(conn)
+        finally:
+            conn.close()
+
+    def run_stage(self, conn: Any) -> Any:
+        return type(self).stage(conn, self.batch_key)
+
+
+class ApplyMigrationsOperator(BaseOperator):
+    """Bring the news database's schema up to date (a no-op when it is)."""
+
+    def __init__(self, *, news_conn_id: str = "news_db", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.news_conn_id = news_conn_id
+
+    def execute(self, context: Context) -> list[str]:
+        conn = PostgresHook(postgres_conn_id=self.news_conn_id).get_conn()
+        try:
+            applied = storage.apply_migrations(conn)
+        finally:
+            conn.close()
+        self.log.info("migrations applied: %s", applied or "none, schema is current")
+        return applied
+
+
+class DiscoverArticlesOperator(_BatchStageOperator):
+    """Stage every input of the enabled sources in the batch."""
+
+    template_fields: Sequence[str] = ("batch_key", "sources_file")
+
+    def __init__(self, *, sources_file: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sources_file = sources_file
+
+    def run_stage(self, conn: Any) -> Any:
+        path = Path(self.sources_file) if self.sources_file else None
+        return pipeline.discover(conn, self.batch_key, path)
+
+
+class FetchPagesOperator(_BatchStageOperator):
+    """Fetch or read every discovered input of the batch."""
+
+    stage = pipeline.fetch
+
+
+class CleanPagesOperator(_BatchStageOperator):
+    """Clean every fetched page of the batch with trafilatura or the plain-text parser."""
+
+    stage = pipeline.clean
+
+
+class ExtractFieldsOperator(_BatchStageOperator):
+    """Decide title, authors, dates and the other stored fields of each cleaned page."""
+
+    stage = pipeline.extract
+
+
+class LoadArticlesOperator(_BatchStageOperator):
+    """Upsert the batch's articles into PostgreSQL in one transaction."""
+
+    stage = pipeline.load
