@@ -15,6 +15,7 @@ Trigger with `{"sources_file": "/path/to/sources.yaml"}` to ingest another list 
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, Param
+from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow_operators import (
     ApplyMigrationsOperator,
@@ -31,7 +32,9 @@ BATCH_KEY = "{{ run_id }}"
 with DAG(
     dag_id="news_ingest",
     doc_md=__doc__,
-    schedule="30 4 * * *",  # 04:30 UTC, after most sources' overnight publishing
+    # 04:30 UTC, after most sources' overnight publishing; each run covers the previous
+    # 24 hours as its data interval, so a backfilled date means that day's articles.
+    schedule=CronDataIntervalTimetable("30 4 * * *", timezone="UTC"),
     start_date=datetime(2026, 11, 1),
     # Feeds only list recent items, so missed nights are not replayed automatically;
     # backfill a range from the UI when one is wanted.

@@ -5,6 +5,7 @@ here, before any test module imports it.
 """
 
 import os
+import shutil
 import tempfile
 import threading
 import uuid
@@ -36,17 +37,21 @@ os.environ.update(AIRFLOW_ENV)
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
     """A DSN with the right to create databases: $NEWSFLOW_TEST_DSN or an embedded server."""
     if os.environ.get("NEWSFLOW_TEST_DSN"):
         yield os.environ["NEWSFLOW_TEST_DSN"]
         return
     from newsflow import dbserver
 
-    pgdata = tmp_path_factory.mktemp("embedded-pg") / "data"
+    # Not under pytest's tmp root: a later pytest session resets that to mode 0700, which
+    # locks out the server's own system user when running as root.
+    parent = Path(tempfile.mkdtemp(prefix="newsflow-test-pg-"))
+    pgdata = parent / "data"
     socket_dir = dbserver.start(pgdata, databases=())
     yield dbserver.dsn(socket_dir, "postgres")
     dbserver.stop(pgdata)
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture

@@ -229,11 +229,16 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
         Loaded item counts per source name.
     """
     items = items_at_stage(conn, batch_key, "extracted")
+    # One article reached several ways in a batch is written once, from the first input
+    # in input order, so that re-running the batch writes the same row again.
+    representatives: dict[str, BatchItem] = {}
+    for item in items:
+        representatives.setdefault((item.fields or {})["article_key"], item)
     columns = ("article_key", "page_id", "source_name", *ARTICLE_COLUMNS, *JSON_COLUMNS)
     placeholders = ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns[1:], "fields_sha256"))
     rows = []
-    for item in items:
+    for item in representatives.values():
         fields = item.fields or {}
         values = [fields["article_key"], item.page_id, item.source_name]
         values += [fields.get(c) for c in ARTICLE_COLUMNS]

@@ -1,0 +1,123 @@
+"""news_ingest through Airflow for real: `airflow dags test` against a real PostgreSQL,
+a feed and pages on a local HTTP server, and a drop folder holding the seed."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from tests.conftest import AIRFLOW_ENV, DEMO, ROOT, SEED, LocalSite, airflow_conn_uri
+
+pytestmark = pytest.mark.e2e
+
+FEED_ITEM = "<item><title>{title}</title><link>{link}</link></item>"
+
+
+def _write_site(site: LocalSite) -> None:
+    """The demo articles, a PDF, and a feed reaching one article twice plus two bad links."""
+    shutil.copytree(DEMO / "site" / "articles", site.root / "articles")
+    (site.root / "report.pdf").write_bytes(b"%PDF-1.4\n%binary report\n")
+    links = [
+        "articles/mill-street-bridge-closure.html",
+        "articles/mill-street-bridge-closure.html?utm_source=newsletter",
+        "articles/library-extends-hours.html",
+        "articles/cannery-brewing-expansion.html",
+        "articles/missing.html",
+        "report.pdf",
+    ]
+    items = "".join(FEED_ITEM.format(title=f"item {n}", link=link) for n, link in enumerate(links))
+    (site.root / "feed.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test</title>{items}'
+        "</channel></rss>"
+    )
+
+
+def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), *args],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def _query(dsn: str, sql: str) -> list[tuple]:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
+    news_dsn: str, local_site: LocalSite, tmp_path: Path
+) -> None:
+    _write_site(local_site)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(SEED, drop / SEED.name)
+    (drop / "scan.pdf").write_bytes(b"%PDF-1.4")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        f"  - {{name: drop, kind: folder, path: {drop}}}\n"
+        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}'}}\n"
+        "  - {name: switched-off, kind: feed, url: 'http://127.0.0.1:9/none', enabled: false}\n"
+    )
+    env = {
+        **os.environ, **AIRFLOW_ENV,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_dsn),
+    }
+    env.pop("NEWSFLOW_SOURCES", None)
+    _airflow(["db", "migrate"], env)
+    conf = json.dumps({"sources_file": str(sources)})
+
+    _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
+
+    articles = _query(
+        news_dsn,
+        "SELECT article_key, title, source, headings, body, authors FROM v_articles"
+        " ORDER BY article_key",
+    )
+    keys = [row[0] for row in articles]
+    assert keys[0].startswith("file:drop/000_6b0885ebeeff3833.txt#")
+    assert keys[1:] == [
+        "https://gazette.example/news/cannery-brewing-expansion",
+        "https://gazette.example/news/library-extends-hours",
+        "https://gazette.example/news/mill-street-bridge-closure",
+    ]
+    _, title, source, headings, body, _ = articles[0]
+    assert title == "US and Russia seek Syria peace talks revival"
+    assert source == "Al Jazeera and agencies"
+    assert headings == ["Shared goal", "Positive opportunity"]
+    assert body.endswith('"This is not a game," he said on Thursday.')
+    assert "How Moscow lost Riyadh" not in body
+    assert articles[2][5] == ["Daniel Reyes", "Priya Natarajan"]
+
+    rejects = _query(news_dsn, "SELECT input, stage, reason FROM v_rejects ORDER BY input")
+    assert rejects == [
+        (str(drop / "scan.pdf"), "fetch", "unsupported file type: scan.pdf"),
+        (local_site.url("articles/missing.html"), "fetch", "HTTP 404"),
+        (local_site.url("report.pdf"), "fetch",
+         "not an article page: content type application/pdf"),
+    ]
+    # Every discovered input ended as an article or a reject.
+    assert _query(news_dsn, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
+        ("loaded", 5), ("rejected", 3),
+    ]
+    fetched = _query(news_dsn, "SELECT count(*) FROM fetch_log WHERE source_name = 'feed'")
+    assert fetched == [(7,)]  # the feed and its six links
+
+    snapshot = "SELECT article_id, article_key, body, updated_at FROM articles ORDER BY 1"
+    before = _query(news_dsn, snapshot)
+    _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
+    assert _query(news_dsn, snapshot) == before
+    assert _query(news_dsn, "SELECT count(*), min(attempts) FROM rejects") == [(3, 2)]

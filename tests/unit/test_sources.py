@@ -1,0 +1,331 @@
+from pathlib import Path
+
+import pytest
+
+from newsflow.sources import (
+    Discovery,
+    Source,
+    SourceConfigError,
+    list_folder,
+    load_sources,
+    parse_feed,
+)
+from tests.conftest import DEMO, ROOT
+
+FEED = DEMO / "site" / "feed.xml"
+BASE = "http://127.0.0.1:8765/feed.xml"
+
+GOOD_YAML = """\
+sources:
+  - name: local-drop
+    kind: folder
+    path: ../drop
+    language: en
+  - name: gazette
+    kind: feed
+    url: http://127.0.0.1:8765/feed.xml
+    max_items: 5
+  - name: switched-off
+    kind: feed
+    url: https://feeds.example/world.xml
+    enabled: false
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "conf" / "sources.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SourceConfigError) as caught:
+        load_sources(_write(tmp_path, text))
+    return str(caught.value)
+
+
+# load_sources
+
+
+def test_good_sources_file_loads_in_file_order(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, GOOD_YAML))
+    assert [s.name for s in sources] == ["local-drop", "gazette", "switched-off"]
+    assert [s.kind for s in sources] == ["folder", "feed", "feed"]
+
+
+def test_folder_path_is_resolved_relative_to_the_yaml_file(tmp_path: Path) -> None:
+    drop = load_sources(_write(tmp_path, GOOD_YAML))[0]
+    assert drop.location == str((tmp_path / "drop").resolve())
+    assert Path(drop.location).is_absolute()
+
+
+def test_relative_yaml_path_still_resolves_folder_against_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(tmp_path, GOOD_YAML)
+    monkeypatch.chdir(tmp_path / "conf")
+    drop = load_sources(Path("sources.yaml"))[0]
+    assert drop.location == str((tmp_path / "drop").resolve())
+
+
+def test_feed_url_is_kept_verbatim(tmp_path: Path) -> None:
+    feed = load_sources(_write(tmp_path, GOOD_YAML))[1]
+    assert feed.location == "http://127.0.0.1:8765/feed.xml"
+
+
+def test_disabled_source_is_kept_but_flagged(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, GOOD_YAML))
+    assert [s.enabled for s in sources] == [True, True, False]
+    assert sources[2] == Source(
+        "switched-off", "feed", "https://feeds.example/world.xml", False, {}
+    )
+
+
+def test_extra_keys_are_kept_as_options(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, GOOD_YAML))
+    assert sources[0].options == {"language": "en"}
+    assert sources[1].options == {"max_items": 5}
+
+
+def test_sources_file_comes_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_SOURCES", str(_write(tmp_path, GOOD_YAML)))
+    assert [s.name for s in load_sources()] == ["local-drop", "gazette", "switched-off"]
+
+
+def test_bundled_sources_file_points_at_the_demo_drop() -> None:
+    sources = load_sources(ROOT / "include" / "sources.yaml")
+    by_name = {s.name: s for s in sources}
+    assert by_name["demo-drop"].location == str((DEMO / "drop").resolve())
+    assert by_name["demo-drop"].enabled is True
+    assert by_name["bbc-world"].enabled is False
+
+
+def test_missing_sources_file_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    with pytest.raises(SourceConfigError) as caught:
+        load_sources(missing)
+    assert str(caught.value).startswith(f"cannot read sources file {missing}: ")
+
+
+def test_malformed_yaml_is_a_config_error(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, "sources: [\n  - name: a\n")
+    assert message.startswith("cannot read sources file ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "feeds:\n  - name: a\n", "sources: demo\n", "- name: a\n  kind: feed\n", "sources:\n"],
+)
+def test_file_without_sources_list_is_a_config_error(tmp_path: Path, text: str) -> None:
+    message = _load_error(tmp_path, text)
+    assert message.endswith("expected a top-level 'sources:' list")
+
+
+def test_unknown_kind_is_named(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, "sources:\n  - name: wire\n    kind: rss\n    url: http://x\n")
+    assert message.startswith("source wire: unknown kind 'rss'")
+
+
+def test_feed_without_url_is_a_config_error(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, "sources:\n  - name: wire\n    kind: feed\n")
+    assert message == "source wire: kind feed needs 'url'"
+
+
+def test_folder_without_path_is_a_config_error(tmp_path: Path) -> None:
+    message = _load_error(
+        tmp_path, "sources:\n  - name: drop\n    kind: folder\n    url: http://x\n"
+    )
+    assert message == "source drop: kind folder needs 'path'"
+
+
+def test_source_without_name_is_a_config_error(tmp_path: Path) -> None:
+    message = _load_error(tmp_path, "sources:\n  - kind: feed\n    url: http://x\n")
+    assert message.startswith("each source needs a name and a kind")
+
+
+def test_duplicate_names_are_listed(tmp_path: Path) -> None:
+    message = _load_error(
+        tmp_path,
+        "sources:\n"
+        "  - {name: a, kind: feed, url: http://x/1}\n"
+        "  - {name: b, kind: feed, url: http://x/2}\n"
+        "  - {name: a, kind: folder, path: drop}\n"
+        "  - {name: b, kind: feed, url: http://x/3}\n",
+    )
+    assert message.endswith("source names used twice: a, b")
+
+
+# parse_feed
+
+
+def test_feed_links_are_resolved_against_the_base_url() -> None:
+    found = parse_feed(FEED.read_bytes(), BASE, "demo-feed")
+    assert [d.input for d in found] == [
+        "http://127.0.0.1:8765/articles/mill-street-bridge-closure.html",
+        "http://127.0.0.1:8765/articles/library-extends-hours.html?utm_source=rss&utm_medium=feed",
+        "http://127.0.0.1:8765/articles/cannery-brewing-expansion.html",
+    ]
+    assert {d.source_name for d in found} == {"demo-feed"}
+
+
+def test_feed_item_hints_carry_title_date_summary_and_author() -> None:
+    first = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[0]
+    assert first.hints == {
+        "title": "Mill Street Bridge to close for 14 weeks as repairs begin",
+        "published": "Tue, 17 Nov 2026 08:30:00 -0500",
+        "summary": "Riverside's busiest river crossing will shut to traffic on Jan. 12, 2027, "
+        "for a $6.2 million deck replacement.",
+        "authors": ["Ana Lopez"],
+    }
+
+
+def test_feed_item_with_two_creators_lists_both_authors() -> None:
+    second = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[1]
+    assert second.hints["authors"] == ["Daniel Reyes", "Priya Natarajan"]
+    assert second.hints["published"] == "Thu, 19 Nov 2026 14:15:00 -0500"
+
+
+def test_feed_items_without_link_are_skipped_and_empty_hints_dropped() -> None:
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>No link here</title></item>"
+        b"<item><link>/news/only-a-link</link></item>"
+        b"</channel></rss>"
+    )
+    found = parse_feed(feed, "https://gazette.example/feeds/all.xml", "s")
+    assert found == [Discovery("s", "https://gazette.example/news/only-a-link", {})]
+
+
+def test_atom_feed_is_read() -> None:
+    feed = (
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Gazette</title>'
+        b"<entry><title>Atom story</title>"
+        b'<link href="https://gazette.example/news/atom-story"/>'
+        b"<updated>2026-11-21T09:00:00Z</updated>"
+        b"<author><name>Ana Lopez</name></author></entry></feed>"
+    )
+    found = parse_feed(feed, "https://gazette.example/atom.xml", "atom")
+    assert found == [
+        Discovery(
+            "atom",
+            "https://gazette.example/news/atom-story",
+            {
+                "title": "Atom story",
+                "published": "2026-11-21T09:00:00Z",
+                "authors": ["Ana Lopez"],
+            },
+        )
+    ]
+
+
+def test_feed_with_no_items_gives_no_discoveries() -> None:
+    feed = b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>"
+    assert parse_feed(feed, BASE, "s") == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"this is not a feed at all",
+        b"<!doctype html><html><head><title>Not found</title></head>"
+        b"<body><p>Page not found</p></body></html>",
+        b'{"items": []}',
+    ],
+)
+def test_non_feed_bytes_raise_value_error(content: bytes) -> None:
+    with pytest.raises(ValueError, match="^not a feed: "):
+        parse_feed(content, BASE, "s")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="parse_feed only rejects input feedparser flags as bozo; well-formed HTML (or an "
+    "empty body) parses with version '' and no entries and comes back as an empty feed",
+)
+@pytest.mark.parametrize(
+    "content",
+    [b"<html><body><p>This site has moved.</p></body></html>", b""],
+    ids=["well-formed-html", "empty"],
+)
+def test_well_formed_non_feed_raises_value_error(content: bytes) -> None:
+    with pytest.raises(ValueError, match="^not a feed"):
+        parse_feed(content, BASE, "s")
+
+
+# list_folder
+
+
+def _drop_folder(root: Path) -> Path:
+    files = {
+        "b-story.txt": b"b",
+        "a-story.html": b"a",
+        "notes.docx": b"unsupported but listed",
+        "nested/deeper/c-story.htm.gz": b"c",
+        "nested/report.pdf": b"pdf",
+        ".hidden.txt": b"hidden",
+        ".git/config.txt": b"in a dot folder",
+        "nested/.cache/d.txt": b"in a nested dot folder",
+        "nested/.DS_Store": b"mac clutter",
+    }
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    (root / "empty-dir").mkdir()
+    return root
+
+
+def test_list_folder_lists_visible_files_recursively_in_name_order(tmp_path: Path) -> None:
+    folder = _drop_folder(tmp_path / "drop")
+    found = list_folder(Source("drop", "folder", str(folder)))
+    assert [d.hints["relative_path"] for d in found] == [
+        "a-story.html",
+        "b-story.txt",
+        "nested/deeper/c-story.htm.gz",
+        "nested/report.pdf",
+        "notes.docx",
+    ]
+    assert found[0] == Discovery(
+        "drop", str(folder / "a-story.html"), {"relative_path": "a-story.html"}
+    )
+    assert [d.input for d in found][2] == str(folder / "nested" / "deeper" / "c-story.htm.gz")
+
+
+def test_list_folder_works_inside_a_dot_folder(tmp_path: Path) -> None:
+    folder = tmp_path / ".local" / "drop"
+    folder.mkdir(parents=True)
+    (folder / "story.txt").write_bytes(b"text")
+    found = list_folder(Source("drop", "folder", str(folder)))
+    assert found == [Discovery("drop", str(folder / "story.txt"), {"relative_path": "story.txt"})]
+
+
+def test_list_folder_on_the_demo_drop() -> None:
+    found = list_folder(Source("demo-drop", "folder", str(DEMO / "drop")))
+    assert [d.hints["relative_path"] for d in found] == [
+        "000_6b0885ebeeff3833.txt",
+        "harbour-festival.txt",
+        "harbour-gallery.html",
+        "riverside-wire-budget.txt",
+    ]
+
+
+def test_list_folder_of_empty_folder_is_empty(tmp_path: Path) -> None:
+    assert list_folder(Source("drop", "folder", str(tmp_path))) == []
+
+
+def test_missing_folder_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "not-there"
+    with pytest.raises(SourceConfigError) as caught:
+        list_folder(Source("drop", "folder", str(missing)))
+    assert str(caught.value) == f"source drop: {missing} is not a folder"
+
+
+def test_file_instead_of_folder_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "story.txt"
+    path.write_bytes(b"text")
+    with pytest.raises(SourceConfigError, match="is not a folder$"):
+        list_folder(Source("drop", "folder", str(path)))
