@@ -21,6 +21,7 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$ROOT/.data/run}"
 DEMO_PORT=8765  # the demo feed's port, as written in include/sources.yaml
 PGDATA="${NEWSFLOW_PGDATA:-$ROOT/.data/pg}"
 mkdir -p "$AIRFLOW_HOME" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
 
 started_pg=""
 groups=()

@@ -4,6 +4,8 @@ HTML goes through trafilatura; plain text through ``textparse``. The result is p
 data (JSON-serialisable) so it can be staged in PostgreSQL between tasks.
 """
 
+import codecs
+import contextlib
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -66,19 +68,28 @@ def detect_format(content_type: str | None, content: bytes) -> str:
         return "text"
     if media_type in ("text/html", "application/xhtml+xml"):
         return "html"
-    head = content[:2048].lstrip().lower()
+    head = content[:2048].removeprefix(codecs.BOM_UTF8).lstrip().lower()
     return "html" if head.startswith((b"<!doctype html", b"<html", b"<?xml")) else "text"
 
 
 def decode_text(content: bytes) -> str:
-    """Decode plain text: UTF-8 (with or without BOM) first, then charset detection."""
+    """Decode plain text: UTF-8 (with or without BOM), then cp1252 if plausible, then detection.
+
+    Detection alone often picks another single-byte code page for short Western text,
+    turning curly quotes and accents into mojibake; cp1252 is what such files usually are.
+    """
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(content).best()
-        if best is None:
-            raise CleaningError("undecodable text: no charset fits") from None
-        return str(best)
+        pass
+    matches = from_bytes(content)
+    if any("cp1252" in match.could_be_from_charset for match in matches):
+        with contextlib.suppress(UnicodeDecodeError):
+            return content.decode("cp1252")
+    best = matches.best()
+    if best is None:
+        raise CleaningError("undecodable text: no charset fits")
+    return str(best)
 
 
 def clean_document(content: bytes, fmt: str, url: str | None = None) -> CleanDocument:
@@ -160,7 +171,7 @@ def _body_blocks(body: Any) -> tuple[list[str], list[str]]:
 def _canonical_link(tree: lxml_html.HtmlElement) -> str | None:
     """The absolute href of ``<link rel=canonical>``, if any."""
     for href in tree.xpath('//head/link[@rel="canonical"]/@href'):
-        if href.strip().startswith(("http://", "https://")):
+        if href.strip().lower().startswith(("http://", "https://")):
             return href.strip()
     return None
 

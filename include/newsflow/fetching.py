@@ -6,9 +6,11 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from courlan import normalize_url
+from courlan.clean import clean_query
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -60,9 +62,14 @@ def canonicalize_url(url: str) -> str:
     """Normalise a URL so one article reached two ways gets one key.
 
     Lower-cases scheme and host, drops default ports, fragments and tracking
-    parameters (``utm_*`` and friends), and sorts the query.
+    parameters (``utm_*`` and friends), and sorts the query. The query is cleaned on
+    its own: courlan's strict mode would drop every parameter off its short allow-list,
+    and its HTML unescaping would read ``&region=`` as ``®ion=``.
     """
-    return normalize_url(url.strip(), strict=True)
+    parts = urlsplit(url.strip())
+    query = clean_query(parts.query)
+    base = normalize_url(urlunsplit(parts._replace(query="", fragment="")), strict=True)
+    return f"{base}?{query}" if query else base
 
 
 def make_session() -> requests.Session:

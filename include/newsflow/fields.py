@@ -51,8 +51,8 @@ def build_fields(
         "title": document.title or hints.get("title"),
         "subtitle": document.subtitle,
         "authors": _dedupe(authors),
-        "published_at": (
-            normalise_date(document.published) or normalise_date(hints.get("published"))
+        "published_at": _best_date(
+            normalise_date(document.published), normalise_date(hints.get("published"))
         ),
         "site_name": document.site_name,
         "source": document.source,
@@ -111,9 +111,16 @@ def normalise_date(value: str | None) -> str | None:
     return parsed.isoformat()
 
 
+def _best_date(page_date: str | None, hint_date: str | None) -> str | None:
+    """The page's date, or the feed's when it is the same day with a time of day added."""
+    if page_date and hint_date and len(page_date) == 10 and hint_date.startswith(page_date):
+        return hint_date
+    return page_date or hint_date
+
+
 def _canonical(url: str | None) -> str | None:
     """The canonical form of an http(s) URL, else None."""
-    if not url or not url.startswith(("http://", "https://")):
+    if not url or not url.lower().startswith(("http://", "https://")):
         return None
     return canonicalize_url(url)
 

@@ -94,8 +94,11 @@ def _parse_source(entry: Any, base: Path) -> Source:
 def parse_feed(feed_bytes: bytes, feed_url: str, source_name: str) -> list[Discovery]:
     """The article links of an RSS/Atom document, with title, date and summary as hints."""
     parsed = feedparser.parse(feed_bytes)
-    if parsed.bozo and not parsed.entries:
-        raise ValueError(f"not a feed: {parsed.get('bozo_exception')}")
+    # Well-formed HTML (a feed URL now serving a home page) is no parse error to
+    # feedparser, only a document without a feed version.
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        problem = parsed.get("bozo_exception") or "no RSS or Atom root element"
+        raise ValueError(f"not a feed: {problem}")
     discoveries: list[Discovery] = []
     for entry in parsed.entries:
         link = entry.get("link")

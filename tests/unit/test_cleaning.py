@@ -81,11 +81,6 @@ def test_demo_files_are_sniffed_by_their_content() -> None:
     assert detect_format(None, SEED.read_bytes()) == "text"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect_format does not skip a UTF-8 byte-order mark, so BOM-prefixed HTML "
-    "of unknown type is sniffed as plain text",
-)
 def test_html_with_byte_order_mark_is_sniffed_as_html() -> None:
     assert detect_format(None, b"\xef\xbb\xbf<!DOCTYPE html>\n<html lang='en'>") == "html"
 
@@ -110,11 +105,6 @@ def test_cp1252_bytes_are_decoded_via_detection() -> None:
     assert decode_text(content) == GERMAN_CP1252
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="charset_normalizer's best guess for short Western cp1252 text is another "
-    "single-byte code page (cp852, cp1257, cp1250), so quotes and accents become mojibake",
-)
 @pytest.mark.parametrize("text", [ENGLISH_CP1252, FRENCH_CP1252], ids=["english", "french"])
 def test_cp1252_news_text_is_decoded_without_mojibake(text: str) -> None:
     assert decode_text(text.encode("cp1252")) == text

@@ -75,11 +75,6 @@ def test_demo_article_gets_canonical_key_from_its_link() -> None:
     assert fields["language"] == "en"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fields._canonical checks the scheme case-sensitively: an upper-case HTTPS:// "
-    "canonical link is dropped and the article falls back to its page key",
-)
 def test_upper_case_scheme_in_canonical_link_is_still_canonical() -> None:
     fields = build_fields(
         _document(canonical_url="HTTPS://Gazette.Example/news/library-extends-hours"),
@@ -195,3 +190,21 @@ def test_extract_article_on_the_seed_sniffs_text_and_keeps_its_input() -> None:
     assert fields["headings"] == ["Shared goal", "Positive opportunity"]
     assert fields["article_key"] == str(SEED)
     assert fields["body"].startswith("US Secretary of State John Kerry")
+
+
+def test_feed_time_of_day_refines_a_date_only_page_date() -> None:
+    fields = build_fields(
+        _document(published="2026-11-17"),
+        input_="https://example.org/a",
+        hints={"published": "Tue, 17 Nov 2026 08:30:00 -0500"},
+    )
+    assert fields["published_at"] == "2026-11-17T08:30:00-05:00"
+
+
+def test_feed_date_of_another_day_does_not_override_the_page_date() -> None:
+    fields = build_fields(
+        _document(published="2026-11-16"),
+        input_="https://example.org/a",
+        hints={"published": "Tue, 17 Nov 2026 08:30:00 -0500"},
+    )
+    assert fields["published_at"] == "2026-11-16"

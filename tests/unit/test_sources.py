@@ -241,11 +241,6 @@ def test_non_feed_bytes_raise_value_error(content: bytes) -> None:
         parse_feed(content, BASE, "s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_feed only rejects input feedparser flags as bozo; well-formed HTML (or an "
-    "empty body) parses with version '' and no entries and comes back as an empty feed",
-)
 @pytest.mark.parametrize(
     "content",
     [b"<html><body><p>This site has moved.</p></body></html>", b""],
