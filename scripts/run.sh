@@ -26,7 +26,10 @@ chmod 700 "$XDG_RUNTIME_DIR"
 started_pg=""
 groups=()
 cleanup() {
-    trap - INT TERM EXIT
+    trap - INT TERM HUP EXIT
+    # Finish the clean-up even if the terminal or a pipe reading our output is gone.
+    trap '' PIPE
+    set +e
     echo
     echo "newsflow: stopping..."
     # Each child runs in its own process group: signal the group, not just its leader.
@@ -41,7 +44,7 @@ cleanup() {
     if [ -n "$started_pg" ]; then newsflow db stop --pgdata "$PGDATA" >/dev/null; fi
     echo "newsflow: stopped."
 }
-trap cleanup INT TERM EXIT
+trap cleanup INT TERM HUP EXIT
 
 # Start a command in a new process group of its own and remember the group.
 start_group() {
