@@ -4,6 +4,7 @@ The server keeps its data in a folder of ours and listens only on a Unix socket 
 It keeps running after the starting process exits; ``stop`` ends it.
 """
 
+import atexit
 import logging
 import os
 import subprocess
@@ -31,6 +32,9 @@ def start(pgdata: Path, databases: tuple[str, ...] = ("news",)) -> Path:
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode=None)
+    # With cleanup_mode=None its exit hook only does bookkeeping, and logs after pytest or
+    # the interpreter closed the log streams; the server's life is ours to end (stop()).
+    atexit.unregister(server._cleanup)
     socket_dir = server.get_postmaster_info().socket_dir
     for database in databases:
         create_database(dsn(socket_dir, "postgres"), database)

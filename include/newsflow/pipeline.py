@@ -11,6 +11,7 @@ failed, or every item hit an unexpected error.
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ LOGGER = logging.getLogger(__name__)
 
 # Items processed per transaction in the clean and extract stages: bounds memory.
 CHUNK_SIZE = 50
+# Where the clean and extract stages stage their results in batch_items.
+RESULT_COLUMNS = {"cleaned": "cleaned", "extracted": "fields"}
 
 Stats = dict[str, dict[str, int]]
 
@@ -156,46 +159,22 @@ def clean(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"cleaned": n, "rejected": m}}``.
     """
-    counts: Counter[tuple[str, str]] = Counter()
-    items = storage.items_at_stage(conn, batch_key, "fetched")
-    unexpected = 0
-    for chunk in storage.chunked(items, CHUNK_SIZE):
-        page_ids = [item.page_id for item in chunk]
-        contents = storage.page_contents(conn, page_ids)
-        refs = storage.page_refs(conn, page_ids)
-        results: dict[str, dict[str, Any]] = {}
-        for item in chunk:
-            content, content_type = contents[item.page_id]
-            url = refs[item.page_id][1]
-            try:
-                document = clean_document(content, detect_format(content_type, content), url)
-                _check_length(document)
-            except CleaningError as error:
-                reason = str(error)
-            except Exception as error:  # a parser bug must not sink the batch: reject, log
-                LOGGER.exception("cleaning %s failed unexpectedly", item.input)
-                reason = f"internal error: {type(error).__name__}: {error}"
-                unexpected += 1
-            else:
-                results[item.input] = document.to_dict()
-                counts[item.source_name, "cleaned"] += 1
-                continue
-            storage.record_reject(conn, batch_key, item.source_name, item.input, "clean", reason)
-            counts[item.source_name, "rejected"] += 1
-        storage.save_stage_results(conn, batch_key, "cleaned", "cleaned", results)
-        conn.commit()
-    if items and unexpected == len(items):
-        raise StageError(f"cleaning failed unexpectedly on all {unexpected} items")
-    return _report("clean", counts)
+    return _run_item_stage(
+        conn, batch_key, "clean", source="fetched", target="cleaned", work=_clean_item,
+        with_content=True,
+    )
 
 
-def _check_length(document: CleanDocument) -> None:
-    """Reject teasers and stubs: too little text to be an article."""
+def _clean_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, Any]:
+    """The cleaned document of one fetched page."""
+    content = page.content or b""
+    document = clean_document(content, detect_format(page.content_type, content), page.final_url)
     length = sum(len(p) for p in document.paragraphs)
     if length < settings.MIN_BODY_CHARS:
         raise CleaningError(
             f"body too short for an article ({length} < {settings.MIN_BODY_CHARS} characters)"
         )
+    return document.to_dict()
 
 
 def extract(conn: Any, batch_key: str) -> Stats:
@@ -208,31 +187,62 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
+    return _run_item_stage(
+        conn, batch_key, "extract", source="cleaned", target="extracted", work=_extract_item
+    )
+
+
+def _extract_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, Any]:
+    """The article fields of one cleaned page."""
+    return build_fields(
+        CleanDocument.from_dict(item.cleaned or {}),
+        input_=item.input, url=page.final_url, page_key=page.page_key, hints=item.hints,
+    )
+
+
+def _run_item_stage(
+    conn: Any,
+    batch_key: str,
+    stage: str,
+    *,
+    source: str,
+    target: str,
+    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
+    with_content: bool = False,
+) -> Stats:
+    """Apply ``work`` to each item at stage ``source``, chunk by chunk, storing its result.
+
+    A CleaningError rejects the item with its message. Any other exception rejects it as
+    an internal error (logged with its traceback), so one odd page cannot sink the batch;
+    but when every item fails that way the stage itself is broken, and it raises.
+    """
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.items_at_stage(conn, batch_key, "cleaned")
+    items = storage.items_at_stage(conn, batch_key, source)
     unexpected = 0
     for chunk in storage.chunked(items, CHUNK_SIZE):
-        refs = storage.page_refs(conn, [item.page_id for item in chunk])
+        pages = storage.stored_pages(
+            conn, [item.page_id for item in chunk], with_content=with_content
+        )
         results: dict[str, dict[str, Any]] = {}
         for item in chunk:
-            page_key, final_url = refs[item.page_id]
             try:
-                results[item.input] = build_fields(
-                    CleanDocument.from_dict(item.cleaned or {}),
-                    input_=item.input, url=final_url, page_key=page_key, hints=item.hints,
-                )
-                counts[item.source_name, "extracted"] += 1
-            except Exception as error:  # one odd page must not sink the batch: reject, log
-                LOGGER.exception("extracting %s failed unexpectedly", item.input)
+                results[item.input] = work(item, pages[item.page_id])
+            except CleaningError as error:
+                reason = str(error)
+            except Exception as error:
+                LOGGER.exception("%s of %s failed unexpectedly", stage, item.input)
+                reason = f"internal error: {type(error).__name__}: {error}"
                 unexpected += 1
-                storage.record_reject(conn, batch_key, item.source_name, item.input, "extract",
-                                      f"internal error: {type(error).__name__}: {error}")
-                counts[item.source_name, "rejected"] += 1
-        storage.save_stage_results(conn, batch_key, "extracted", "fields", results)
+            else:
+                counts[item.source_name, target] += 1
+                continue
+            storage.record_reject(conn, batch_key, item.source_name, item.input, stage, reason)
+            counts[item.source_name, "rejected"] += 1
+        storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
         conn.commit()
     if items and unexpected == len(items):
-        raise StageError(f"field extraction failed unexpectedly on all {unexpected} items")
-    return _report("extract", counts)
+        raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
+    return _report(stage, counts)
 
 
 def load(conn: Any, batch_key: str) -> Stats:

@@ -44,6 +44,16 @@ class BatchItem:
     fields: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class StoredPage:
+    """A page as stored: its key, where it was fetched from, and (if loaded) its content."""
+
+    page_key: str
+    final_url: str | None
+    content_type: str | None
+    content: bytes | None
+
+
 def connect(dsn: str) -> Any:
     """Open a psycopg2 connection to ``dsn`` (a libpq URI or key=value string)."""
     return psycopg2.connect(dsn)
@@ -108,24 +118,21 @@ def items_at_stage(conn: Any, batch_key: str, stage: str) -> list[BatchItem]:
         return [BatchItem(*row) for row in cur.fetchall()]
 
 
-def page_contents(conn: Any, page_ids: list[int]) -> dict[int, tuple[bytes, str | None]]:
-    """Raw content and content type of pages, by page id."""
+def stored_pages(
+    conn: Any, page_ids: list[int], *, with_content: bool = False
+) -> dict[int, StoredPage]:
+    """Stored pages by page id; their raw content only when asked for."""
+    content = "content" if with_content else "NULL"
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT page_id, content, content_type FROM pages WHERE page_id = ANY(%s)",
+            f"SELECT page_id, page_key, final_url, content_type, {content} FROM pages"
+            " WHERE page_id = ANY(%s)",
             (page_ids,),
         )
-        return {row[0]: (bytes(row[1]), row[2]) for row in cur.fetchall()}
-
-
-def page_refs(conn: Any, page_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """Page key and final URL of pages, by page id."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT page_id, page_key, final_url FROM pages WHERE page_id = ANY(%s)",
-            (page_ids,),
-        )
-        return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+        return {
+            row[0]: StoredPage(row[1], row[2], row[3], None if row[4] is None else bytes(row[4]))
+            for row in cur.fetchall()
+        }
 
 
 def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:

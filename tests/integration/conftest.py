@@ -6,7 +6,23 @@ from pathlib import Path
 
 import pytest
 
+from newsflow import pipeline
 from tests.conftest import DEMO, SEED
+
+
+def run_batch(conn: object, batch_key: str, sources: Path) -> dict:
+    """All stages of one batch, as the DAG runs them; returns the load summary."""
+    pipeline.discover(conn, batch_key, sources)
+    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract):
+        stage(conn, batch_key)
+    return pipeline.load(conn, batch_key)
+
+
+def rows(conn: object, query: str) -> list[tuple]:
+    """All rows of a query."""
+    with conn.cursor() as cur:
+        cur.execute(query)
+        return cur.fetchall()
 
 
 @pytest.fixture

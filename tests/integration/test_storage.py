@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from newsflow import pipeline, storage
+from newsflow import storage
+from tests.integration.conftest import rows, run_batch
 
 
 def _tables_and_views(conn: object) -> set[str]:
@@ -33,35 +34,21 @@ def _write_sources(tmp_path: Path, drop: Path, extra: str = "") -> Path:
     return sources
 
 
-def _run_batch(conn: object, batch_key: str, sources: Path) -> dict:
-    pipeline.discover(conn, batch_key, sources)
-    pipeline.fetch(conn, batch_key)
-    pipeline.clean(conn, batch_key)
-    pipeline.extract(conn, batch_key)
-    return pipeline.load(conn, batch_key)
-
-
-def _rows(conn: object, query: str) -> list[tuple]:
-    with conn.cursor() as cur:
-        cur.execute(query)
-        return cur.fetchall()
-
-
-def test_loading_the_same_input_twice_leaves_the_same_rows(
+def test_loading_the_same_input_twice_leaves_the_samerows(
     news_conn: object, tmp_path: Path, seed_drop: Path
 ) -> None:
     sources = _write_sources(tmp_path, seed_drop)
-    _run_batch(news_conn, "run-1", sources)
+    run_batch(news_conn, "run-1", sources)
     snapshot = "SELECT article_id, article_key, title, body, updated_at FROM articles ORDER BY 1"
-    first = _rows(news_conn, snapshot)
+    first = rows(news_conn, snapshot)
     assert len(first) == 2
 
-    summary = _run_batch(news_conn, "run-2", sources)
+    summary = run_batch(news_conn, "run-2", sources)
 
     assert summary == {"drop": {"loaded": 2, "rejected": 1}}
-    assert _rows(news_conn, snapshot) == first
-    assert _rows(news_conn, "SELECT count(*) FROM pages") == [(2,)]
-    assert _rows(news_conn, "SELECT input, stage, attempts FROM rejects") == [
+    assert rows(news_conn, snapshot) == first
+    assert rows(news_conn, "SELECT count(*) FROM pages") == [(2,)]
+    assert rows(news_conn, "SELECT input, stage, attempts FROM rejects") == [
         (str(seed_drop / "notes.pdf"), "fetch", 2)
     ]
 
@@ -69,8 +56,8 @@ def test_loading_the_same_input_twice_leaves_the_same_rows(
 def test_seed_article_is_stored_split_into_its_parts(
     news_conn: object, tmp_path: Path, seed_drop: Path
 ) -> None:
-    _run_batch(news_conn, "run-1", _write_sources(tmp_path, seed_drop))
-    [(title, subtitle, source, headings, body, key)] = _rows(
+    run_batch(news_conn, "run-1", _write_sources(tmp_path, seed_drop))
+    [(title, subtitle, source, headings, body, key)] = rows(
         news_conn,
         "SELECT title, subtitle, source, headings, body, article_key FROM articles"
         " WHERE source IS NOT NULL",
@@ -88,8 +75,8 @@ def test_an_edited_file_is_a_new_page_and_a_new_article(
     news_conn: object, tmp_path: Path, seed_drop: Path
 ) -> None:
     sources = _write_sources(tmp_path, seed_drop)
-    _run_batch(news_conn, "run-1", sources)
+    run_batch(news_conn, "run-1", sources)
     seed = seed_drop / "000_6b0885ebeeff3833.txt"
     seed.write_text(seed.read_text().replace("Lavrov", "Lavrov (Russia)", 1))
-    _run_batch(news_conn, "run-2", sources)
-    assert _rows(news_conn, "SELECT count(*) FROM articles WHERE source IS NOT NULL") == [(2,)]
+    run_batch(news_conn, "run-2", sources)
+    assert rows(news_conn, "SELECT count(*) FROM articles WHERE source IS NOT NULL") == [(2,)]
