@@ -89,7 +89,8 @@ cat <<EOT
 
   Airflow UI:  $ui   (user: admin, password: $password)
   News data:   $NEWSFLOW_DSN
-               e.g. psql "$NEWSFLOW_DSN" -c 'SELECT title, source_name FROM v_articles'
+               e.g. $(newsflow db psql-path) "$NEWSFLOW_DSN" \\
+                      -c 'SELECT source_name, title FROM v_articles'
   Press Ctrl-C to stop everything.
 
 EOT

@@ -36,6 +36,12 @@ os.environ.update(AIRFLOW_ENV)
 (AIRFLOW_HOME / "run").mkdir(mode=0o700)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_airflow_home() -> Iterator[None]:
+    yield
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_dsn() -> Iterator[str]:
     """A DSN with the right to create databases: $NEWSFLOW_TEST_DSN or an embedded server."""

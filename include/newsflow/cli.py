@@ -2,7 +2,7 @@
 
     newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text]
     newsflow migrate [--dsn DSN]
-    newsflow db start|stop [--pgdata DIR] [--database NAME ...]
+    newsflow db start|stop|psql-path [--pgdata DIR] [--database NAME ...]
 """
 
 import argparse
@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
 
     db = commands.add_parser("db", help="start or stop the embedded PostgreSQL")
-    db.add_argument("action", choices=("start", "stop"))
+    db.add_argument("action", choices=("start", "stop", "psql-path"))
     db.add_argument("--pgdata", type=Path, default=settings.EMBEDDED_PGDATA)
     db.add_argument("--database", action="append", dest="databases",
                     help="database to create if missing (repeatable; default: news)")
@@ -112,7 +112,10 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    """Start the embedded server (printing its socket folder) or stop it."""
+    """Start the embedded server (printing its socket folder), stop it, or locate its psql."""
+    if args.action == "psql-path":
+        print(dbserver.psql_path())
+        return 0
     if args.action == "stop":
         print("stopped" if dbserver.stop(args.pgdata) else "not running")
         return 0

