@@ -15,44 +15,47 @@ from airflow.sdk import BaseOperator, Context
 from newsflow import pipeline, storage
 
 
-class _BatchStageOperator(BaseOperator):
-    """Runs ``stage(conn, batch_key)`` on a connection from ``news_conn_id``."""
+class _NewsDatabaseOperator(BaseOperator):
+    """Runs ``run(conn)`` on a connection to the news database, made at execution time."""
 
-    template_fields: Sequence[str] = ("batch_key",)
     ui_color = "#e8f1fb"
-    stage: Callable[..., Any]
-
-    def __init__(self, *, batch_key: str, news_conn_id: str = "news_db", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.batch_key = batch_key
-        self.news_conn_id = news_conn_id
-
-    def execute(self, context: Context) -> Any:
-        conn = PostgresHook(postgres_conn_id=self.news_conn_id).get_conn()
-        try:
-            return self.run_stage(conn)
-        finally:
-            conn.close()
-
-    def run_stage(self, conn: Any) -> Any:
-        return type(self).stage(conn, self.batch_key)
-
-
-class ApplyMigrationsOperator(BaseOperator):
-    """Bring the news database's schema up to date (a no-op when it is)."""
 
     def __init__(self, *, news_conn_id: str = "news_db", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.news_conn_id = news_conn_id
 
-    def execute(self, context: Context) -> list[str]:
+    def execute(self, context: Context) -> Any:
         conn = PostgresHook(postgres_conn_id=self.news_conn_id).get_conn()
         try:
-            applied = storage.apply_migrations(conn)
+            return self.run(conn)
         finally:
             conn.close()
-        self.log.info("migrations applied: %s", applied or "none, schema is current")
+
+    def run(self, conn: Any) -> Any:
+        raise NotImplementedError
+
+
+class ApplyMigrationsOperator(_NewsDatabaseOperator):
+    """Bring the news database's schema up to date (a no-op when it is)."""
+
+    def run(self, conn: Any) -> list[str]:
+        applied = storage.apply_migrations(conn)
+        self.log.info("migrations applied: %s", applied or "none, the schema is current")
         return applied
+
+
+class _BatchStageOperator(_NewsDatabaseOperator):
+    """Runs the pipeline stage ``stage(conn, batch_key)`` on one batch."""
+
+    template_fields: Sequence[str] = ("batch_key",)
+    stage: Callable[..., Any]
+
+    def __init__(self, *, batch_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.batch_key = batch_key
+
+    def run(self, conn: Any) -> Any:
+        return type(self).stage(conn, self.batch_key)
 
 
 class DiscoverArticlesOperator(_BatchStageOperator):
@@ -64,7 +67,7 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         super().__init__(**kwargs)
         self.sources_file = sources_file
 
-    def run_stage(self, conn: Any) -> Any:
+    def run(self, conn: Any) -> Any:
         path = Path(self.sources_file) if self.sources_file else None
         return pipeline.discover(conn, self.batch_key, path)
 
