@@ -78,6 +78,12 @@ def decode_text(content: bytes) -> str:
     Detection alone often picks another single-byte code page for short Western text,
     turning curly quotes and accents into mojibake; cp1252 is what such files usually are.
     """
+    # PostgreSQL text and jsonb cannot hold NUL; stray NULs in saved files carry no meaning.
+    return _decode_bytes(content).replace("\x00", "")
+
+
+def _decode_bytes(content: bytes) -> str:
+    """Decode with the first charset that fits, as ``decode_text`` describes."""
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:

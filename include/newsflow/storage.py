@@ -6,7 +6,6 @@ connection Airflow's PostgresHook hands out and on a plain psycopg2 one. Callers
 transactions except where a function documents that it commits.
 """
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -24,11 +23,14 @@ LOGGER = logging.getLogger(__name__)
 # Serialises migrations when several workers start at once.
 MIGRATION_LOCK_ID = 0x6E657773
 
-ARTICLE_COLUMNS = (
-    "canonical_url", "url", "title", "subtitle", "authors", "published_at", "site_name",
-    "source", "language", "dateline", "headings", "body", "word_count",
-)
-JSON_COLUMNS = ("entities", "quotes", "numbers", "dates")
+# Article columns filled from a batch item's extracted fields, with their SQL types.
+ARTICLE_FIELDS = {
+    "article_key": "text", "canonical_url": "text", "url": "text", "title": "text",
+    "subtitle": "text", "authors": "text[]", "published_at": "timestamptz",
+    "site_name": "text", "source": "text", "language": "text", "dateline": "text",
+    "headings": "text[]", "body": "text", "word_count": "integer", "entities": "jsonb",
+    "quotes": "jsonb", "numbers": "jsonb", "dates": "jsonb",
+}
 
 
 @dataclass(frozen=True)
@@ -96,15 +98,19 @@ def apply_migrations(conn: Any) -> list[str]:
 
 
 def stage_discoveries(conn: Any, batch_key: str, discoveries: Iterable[Discovery]) -> int:
-    """Record discovered inputs for a batch; inputs already staged keep their progress."""
-    rows = [(batch_key, d.input, d.source_name, json.dumps(d.hints)) for d in discoveries]
+    """Record discovered inputs for a batch in one statement; staged inputs keep their progress."""
+    records = [
+        {"input": d.input, "source_name": d.source_name, "hints": d.hints} for d in discoveries
+    ]
     with conn.cursor() as cur:
-        cur.executemany(
+        cur.execute(
             "INSERT INTO batch_items (batch_key, input, source_name, hints)"
-            " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (batch_key, input) DO NOTHING",
-            rows,
+            " SELECT %s, r.input, r.source_name, coalesce(r.hints, '{}')"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(input text, source_name text, hints jsonb)"
+            " ON CONFLICT (batch_key, input) DO NOTHING",
+            (batch_key, json.dumps(records)),
         )
-    return len(rows)
+    return len(records)
 
 
 def items_at_stage(conn: Any, batch_key: str, stage: str) -> list[BatchItem]:
@@ -168,11 +174,13 @@ def save_stage_results(
     """Store a JSON result per input in ``column`` and move those items to ``stage``."""
     if column not in ("cleaned", "fields"):
         raise ValueError(f"not a result column: {column}")
+    records = [{"input": key, "result": value} for key, value in results.items()]
     with conn.cursor() as cur:
-        cur.executemany(
-            f"UPDATE batch_items SET {column} = %s::jsonb, stage = %s, updated_at = now()"
-            " WHERE batch_key = %s AND input = %s",
-            [(json.dumps(value), stage, batch_key, key) for key, value in results.items()],
+        cur.execute(
+            f"UPDATE batch_items b SET {column} = r.result, stage = %s, updated_at = now()"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(input text, result jsonb)"
+            " WHERE b.batch_key = %s AND b.input = r.input",
+            (stage, json.dumps(records), batch_key),
         )
 
 
@@ -217,16 +225,13 @@ def log_fetch(
         )
 
 
-def fields_digest(fields: dict[str, Any]) -> str:
-    """A stable hash of an article's fields, to tell a changed re-extraction from a repeat."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
 def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
     """Upsert the batch's extracted items into ``articles`` by article key; commits.
 
-    All of the batch is loaded in one transaction, so a failed load leaves no half batch.
-    A row whose fields did not change is left untouched (its ``updated_at`` too).
+    One statement, in one transaction: a failed load leaves no half batch. An article
+    reached several ways in the batch is written once, from its first input in input
+    order, so re-running the batch writes the same row; a row whose fields did not
+    change is not touched at all (its ``updated_at`` neither).
 
     Args:
         conn: an open connection.
@@ -235,40 +240,38 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
     Returns:
         Loaded item counts per source name.
     """
-    items = items_at_stage(conn, batch_key, "extracted")
-    # One article reached several ways in a batch is written once, from the first input
-    # in input order, so that re-running the batch writes the same row again.
-    representatives: dict[str, BatchItem] = {}
-    for item in items:
-        representatives.setdefault((item.fields or {})["article_key"], item)
-    columns = ("article_key", "page_id", "source_name", *ARTICLE_COLUMNS, *JSON_COLUMNS)
-    placeholders = ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns[1:], "fields_sha256"))
-    rows = []
-    for item in representatives.values():
-        fields = item.fields or {}
-        values = [fields["article_key"], item.page_id, item.source_name]
-        values += [fields.get(c) for c in ARTICLE_COLUMNS]
-        values += [json.dumps(fields.get(c) or []) for c in JSON_COLUMNS]
-        rows.append((*values, fields_digest(fields)))
-    counts: dict[str, int] = {}
+    names = ", ".join(ARTICLE_FIELDS)
+    record = ", ".join(f"{name} {sql_type}" for name, sql_type in ARTICLE_FIELDS.items())
+    defaults = {"authors": "'{}'", "headings": "'{}'", "entities": "'[]'", "quotes": "'[]'",
+                "numbers": "'[]'", "dates": "'[]'"}
+    values = ", ".join(
+        f"coalesce(f.{name}, {defaults[name]})" if name in defaults else f"f.{name}"
+        for name in ARTICLE_FIELDS
+    )
+    updates = ", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name in (*list(ARTICLE_FIELDS)[1:], "page_id", "source_name", "fields_sha256")
+    )
     with conn.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO articles ({', '.join(columns)}, fields_sha256)"
-            f" VALUES ({placeholders}, %s)"
+        cur.execute(
+            f"INSERT INTO articles ({names}, page_id, source_name, fields_sha256)"
+            f" SELECT DISTINCT ON (f.article_key) {values}, b.page_id, b.source_name,"
+            "  encode(sha256(convert_to(b.fields::text, 'UTF8')), 'hex')"
+            f" FROM batch_items b CROSS JOIN LATERAL jsonb_to_record(b.fields) AS f({record})"
+            " WHERE b.batch_key = %s AND b.stage = 'extracted'"
+            " ORDER BY f.article_key, b.input"
             f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
             " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
-            rows,
+            (batch_key,),
         )
         cur.execute(
             "UPDATE batch_items SET stage = 'loaded', updated_at = now()"
-            " WHERE batch_key = %s AND stage = 'extracted'",
+            " WHERE batch_key = %s AND stage = 'extracted' RETURNING source_name",
             (batch_key,),
         )
+        loaded = [row[0] for row in cur.fetchall()]
     conn.commit()
-    for item in items:
-        counts[item.source_name] = counts.get(item.source_name, 0) + 1
-    return counts
+    return {name: loaded.count(name) for name in sorted(set(loaded))}
 
 
 def batch_summary(conn: Any, batch_key: str) -> dict[str, dict[str, int]]:

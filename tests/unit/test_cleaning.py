@@ -94,6 +94,11 @@ def test_utf8_with_bom_is_decoded_without_the_bom() -> None:
     )
 
 
+def test_nul_characters_are_dropped_from_decoded_text() -> None:
+    assert decode_text(b"A NUL\x00 here") == "A NUL here"
+    assert decode_text("Ünïcode\x00".encode("utf-16")) == "Ünïcode"
+
+
 def test_utf8_without_bom_is_decoded() -> None:
     assert decode_text("Zoë’s report — 5 €".encode()) == "Zoë’s report — 5 €"
 
