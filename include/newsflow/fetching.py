@@ -20,7 +20,6 @@ LOGGER = logging.getLogger(__name__)
 
 # Content types we can turn into an article; anything else is rejected with its type.
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
-FEED_TYPES = ("xml", "rss", "atom")
 
 
 class FetchError(Exception):

@@ -18,9 +18,10 @@ def sources_file() -> Path:
 # Our own PostgreSQL, when the user has not configured one (see dbserver.py).
 EMBEDDED_PGDATA = Path(os.environ.get("NEWSFLOW_PGDATA", PROJECT_ROOT / ".data" / "pg"))
 
-# Crawlers are expected to say who they are and how to reach their operator.
-CONTACT = os.environ.get("NEWSFLOW_CONTACT", "https://github.com/newsflow/newsflow")
-USER_AGENT = f"newsflow/0.1 (+{CONTACT})"
+# Crawlers are expected to say who they are and how to reach their operator: set a URL or
+# an e-mail address before fetching from sites you do not run.
+CONTACT = os.environ.get("NEWSFLOW_CONTACT", "contact not configured")
+USER_AGENT = f"newsflow/0.1 (news ingestion; +{CONTACT})"
 
 # Seconds to open a connection and between two bytes of a response.
 CONNECT_TIMEOUT = float(os.environ.get("NEWSFLOW_CONNECT_TIMEOUT", "10"))
