@@ -53,10 +53,10 @@ start_group() {
 }
 
 if [ -z "${NEWSFLOW_DSN:-}" ] || [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then
-    for_what=""
-    [ -z "${NEWSFLOW_DSN:-}" ] && for_what+=" news data"
-    [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ] && for_what+=" Airflow metadata"
-    echo "newsflow: starting the embedded PostgreSQL in $PGDATA, for:$for_what"
+    for_what=()
+    [ -z "${NEWSFLOW_DSN:-}" ] && for_what+=("news data")
+    [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ] && for_what+=("Airflow metadata")
+    echo "newsflow: starting the embedded PostgreSQL in $PGDATA ($(IFS=/; echo "${for_what[*]}"))"
     socket_dir=$(newsflow db start --pgdata "$PGDATA" --database news --database airflow)
     started_pg=1
     host=$(python -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$socket_dir")
