@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import dbserver, settings, storage
+from newsflow.fetching import file_content_type
 from newsflow.fields import ARTICLE_KEYS, extract_article
 
 LOGGER = logging.getLogger(__name__)
@@ -74,8 +75,9 @@ def _extract_one(path: str, url: str | None, fmt: str) -> dict[str, Any]:
     """The article record of one input, or ``{"input", "error"}``."""
     try:
         content = _read_input(path)
+        content_type = None if path == "-" else file_content_type(Path(path))
         fields = extract_article(content, input_=path, url=url, fmt=fmt,
-                                 content_type=_content_type(path))
+                                 content_type=content_type)
     except Exception as error:  # the contract: report this input and go on with the rest
         return {"input": path, "error": f"{type(error).__name__}: {error}"}
     return {key: fields[key] for key in ARTICLE_KEYS}
@@ -85,16 +87,6 @@ def _read_input(path: str) -> bytes:
     """The bytes of a file (gunzipped if ``.gz``) or of stdin for ``-``."""
     data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     return gzip.decompress(data) if path.endswith(".gz") or data[:2] == b"\x1f\x8b" else data
-
-
-def _content_type(path: str) -> str | None:
-    """A media type from the file name, None when the name says nothing."""
-    name = path.lower().removesuffix(".gz")
-    if name.endswith(".txt"):
-        return "text/plain"
-    if name.endswith((".html", ".htm")):
-        return "text/html"
-    return None
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -158,10 +158,14 @@ def read_drop_file(path: Path) -> bytes:
     return data
 
 
-def file_content_type(path: Path) -> str:
-    """The media type a drop file is read as, from its name."""
+def file_content_type(path: Path) -> str | None:
+    """The media type a file is read as, from its name; None when the name says nothing."""
     name = path.name.lower().removesuffix(".gz")
-    return "text/plain" if name.endswith(".txt") else "text/html"
+    if name.endswith(".txt"):
+        return "text/plain"
+    if name.endswith((".html", ".htm")):
+        return "text/html"
+    return None
 
 
 def file_page_key(source_name: str, relative_path: str, content: bytes) -> str:

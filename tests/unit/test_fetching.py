@@ -164,9 +164,10 @@ def test_missing_drop_file_is_rejected(tmp_path: Path) -> None:
         ("a.TXT.gz", "text/plain"),
         ("a.html", "text/html"),
         ("a.htm.gz", "text/html"),
+        ("a.md", None),
     ],
 )
-def test_file_content_type_follows_the_name(name: str, expected: str) -> None:
+def test_file_content_type_follows_the_name(name: str, expected: str | None) -> None:
     assert file_content_type(Path(name)) == expected
 
 
