@@ -106,11 +106,12 @@ def airflow_conn_uri(dsn: str) -> str:
 
 @dataclass
 class LocalSite:
-    """A real HTTP server on 127.0.0.1 serving a folder, with its request log."""
+    """A real HTTP server on 127.0.0.1 serving a folder, with its request paths and headers."""
 
     root: Path
     port: int = 0
     requests: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -128,6 +129,7 @@ def local_site(tmp_path: Path) -> Iterator[LocalSite]:
 
         def log_request(self, code: object = "-", size: object = "-") -> None:
             site.requests.append(self.path)
+            site.headers.append(dict(self.headers))
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet; requests are in ``site.requests``."""
