@@ -22,6 +22,7 @@ from newsflow.cleaning import CleanDocument, CleaningError, clean_document, dete
 from newsflow.fetching import (
     FetchedPage,
     FetchError,
+    HttpResult,
     canonicalize_url,
     check_article_response,
     file_content_type,
@@ -265,7 +266,7 @@ def load(conn: Any, batch_key: str) -> Stats:
     return summary
 
 
-def _log_attempt(conn: Any, batch_key: str, source_name: str, result: Any) -> None:
+def _log_attempt(conn: Any, batch_key: str, source_name: str, result: HttpResult) -> None:
     """Write one HTTP attempt to the fetch log."""
     storage.log_fetch(
         conn, batch_key, source_name, result.url, status=result.status,
