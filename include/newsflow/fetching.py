@@ -1,18 +1,35 @@
-"""Fetching: HTTP GETs with a size cap and timeouts, drop-folder reads, canonical page keys."""
+"""Fetching: polite, bounded HTTP GETs, drop-folder reads, charsets and canonical page keys.
 
+``Fetcher.get`` is the one way newsflow talks HTTP. Per request it checks the SSRF guard and
+robots.txt, waits for the host's turn, sends at most one GET (redirects are followed by
+hand so each hop is checked again), streams the body up to a size cap and a per-page time
+limit, and retries 408, 429, 5xx and connection failures with exponential backoff or the
+server's ``Retry-After``. Every request it sends is reported to ``on_attempt`` for the
+fetch log.
+"""
+
+import codecs
+import contextlib
 import gzip
 import hashlib
+import io
+import ipaddress
 import logging
+import re
+import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
+from charset_normalizer import from_bytes
 from courlan import normalize_url
 from courlan.clean import clean_query
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from newsflow import settings
 
@@ -20,6 +37,13 @@ LOGGER = logging.getLogger(__name__)
 
 # Content types we can turn into an article; anything else is rejected with its type.
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# Bytes of a page searched for a <meta> charset, as browsers do (HTML spec: 1024).
+META_SNIFF_BYTES = 4096
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.I)
+_CANONICAL_LINK = re.compile(r"<link\b[^>]*>", re.I)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
 class FetchError(Exception):
@@ -28,7 +52,7 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class HttpResult:
-    """What one GET returned; ``error`` is set when no usable response arrived."""
+    """What a GET (after redirects and retries) returned; ``error`` is set when it failed."""
 
     url: str
     final_url: str | None
@@ -37,6 +61,37 @@ class HttpResult:
     content: bytes
     elapsed_ms: int
     error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    redirects: tuple[str, ...] = ()
+
+    @property
+    def not_modified(self) -> bool:
+        """The server answered a conditional GET with 304."""
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP request as sent, for the fetch log."""
+
+    url: str
+    attempt: int  # 1 for the first try of this URL, 2 for the first retry, ...
+    status: int | None
+    size: int
+    elapsed_ms: int
+    error: str | None
+    location: str | None  # where a redirect pointed
+    not_modified: bool
+
+
+@dataclass(frozen=True)
+class RobotsVerdict:
+    """What robots.txt says about one URL."""
+
+    allowed: bool
+    crawl_delay: float | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +105,8 @@ class FetchedPage:
     http_status: int | None
     content_type: str | None
     content: bytes
+    charset: str | None = None
+    canonical_link: str | None = None
 
     @property
     def content_sha256(self) -> str:
@@ -71,62 +128,297 @@ def canonicalize_url(url: str) -> str:
     return f"{base}?{query}" if query else base
 
 
-def make_session() -> requests.Session:
-    """A requests session that names newsflow and retries transient failures with backoff."""
-    session = requests.Session()
-    session.headers["User-Agent"] = settings.USER_AGENT
-    retry = Retry(
-        total=3,
-        backoff_factor=0.5,
-        status_forcelist=(408, 429, 500, 502, 503, 504),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def host_of(url: str) -> str:
+    """The lower-cased host name of a URL: the unit of politeness."""
+    return (urlsplit(url).hostname or "").lower()
 
 
-def http_get(session: requests.Session, url: str, max_bytes: int | None = None) -> HttpResult:
-    """GET ``url``, reading at most ``max_bytes`` of body.
+def guard_url(url: str, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s) or whose host resolves to a non-public address.
+
+    Private, loopback, link-local, multicast, reserved and unspecified addresses are
+    refused unless ``allow_private``: a feed or a redirect must not make us read an
+    intranet or a cloud metadata service (SSRF).
+
+    Raises:
+        FetchError: with the reason.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"not an http(s) URL: {url}")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise FetchError(
+                f"refused: {parts.hostname} resolves to non-public address {address}"
+                " (set allow_private: true on the source to allow it)"
+            )
+
+
+class LocalLimiter:
+    """A per-host minimum interval within one process (PostgreSQL's is in ``politeness``)."""
+
+    def __init__(self) -> None:
+        self._next_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, host: str, interval: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_at.get(host, now))
+            self._next_at[host] = slot + interval
+        time.sleep(max(0.0, slot - time.monotonic()))
+
+
+class Fetcher:
+    """Polite HTTP GETs: one requests session per host and thread, shared waits and robots.
 
     Args:
-        session: from ``make_session``.
-        url: an absolute http(s) URL.
-        max_bytes: body cap; defaults to ``settings.MAX_BODY_BYTES``.
-
-    Returns:
-        The result; network failures and oversized bodies come back with ``error`` set
-        rather than raised, so the caller can log the attempt and reject the input.
+        wait_turn: ``wait_turn(host, interval)`` blocks until this process may send the
+            next request to ``host``; defaults to an in-process ``LocalLimiter``.
+        robots: ``robots(url)`` returns the RobotsVerdict for a URL; None obeys nothing
+            (used to fetch robots.txt itself).
+        on_attempt: called with every Attempt, for the fetch log.
     """
-    cap = max_bytes or settings.MAX_BODY_BYTES
-    started = time.monotonic()
 
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
+    def __init__(
+        self,
+        *,
+        wait_turn: Callable[[str, float], None] | None = None,
+        robots: Callable[[str], RobotsVerdict] | None = None,
+        on_attempt: Callable[[Attempt], None] | None = None,
+    ) -> None:
+        self.wait_turn = wait_turn or LocalLimiter()
+        self.robots = robots
+        self.on_attempt = on_attempt or (lambda attempt: None)
+        self._local = threading.local()
 
-    try:
-        with session.get(
-            url, stream=True, timeout=(settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)
-        ) as response:
-            content_type = response.headers.get("Content-Type")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > cap:
-                    return HttpResult(
-                        url, response.url, response.status_code, content_type, b"", elapsed(),
-                        f"body larger than {cap} bytes",
-                    )
-                chunks.append(chunk)
-            return HttpResult(
-                url, response.url, response.status_code, content_type, b"".join(chunks),
-                elapsed(),
-            )
-    except requests.RequestException as error:
-        return HttpResult(url, None, None, None, b"", elapsed(), f"{type(error).__name__}: {error}")
+    def session(self, host: str) -> requests.Session:
+        """This thread's session for ``host`` (keep-alive per host, no cookies across hosts)."""
+        sessions = self._local.__dict__.setdefault("sessions", {})
+        if host not in sessions:
+            session = requests.Session()
+            session.headers["User-Agent"] = settings.USER_AGENT
+            sessions[host] = session
+        return sessions[host]
+
+    def close(self) -> None:
+        """Close this thread's sessions."""
+        for session in self._local.__dict__.pop("sessions", {}).values():
+            session.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        allow_private: bool = False,
+        trusted: bool = False,
+        conditional: tuple[str | None, str | None] | None = None,
+        max_bytes: int | None = None,
+        accept: tuple[str, ...] | None = None,
+        use_robots: bool = True,
+    ) -> HttpResult:
+        """GET ``url`` politely, following redirects.
+
+        Args:
+            url: an absolute http(s) URL.
+            allow_private: the source allows non-public addresses (tests, the demo).
+            trusted: ``url`` itself was configured by the operator, so only redirects
+                from it face the SSRF guard.
+            conditional: (ETag, Last-Modified) of the last copy, sent as
+                If-None-Match / If-Modified-Since.
+            max_bytes: body cap; defaults to ``settings.MAX_BODY_BYTES``.
+            accept: media types worth downloading; a 2xx of another type is not read.
+            use_robots: consult robots.txt (off only to fetch robots.txt itself).
+
+        Returns:
+            The result. Failures come back with ``error`` set (never raised), so the
+            caller can reject the input with that reason.
+        """
+        started = time.monotonic()
+        deadline = started + settings.PAGE_TIME_LIMIT
+        cap = max_bytes or settings.MAX_BODY_BYTES
+        headers = _conditional_headers(conditional)
+        current, hops, seen = url, [], {canonicalize_url(url)}
+
+        def failed(message: str, status: int | None = None) -> HttpResult:
+            return HttpResult(url, current, status, None, b"", _ms_since(started), message,
+                              redirects=tuple(hops))
+
+        while True:
+            try:
+                if not (trusted and current == url):
+                    guard_url(current, allow_private)
+            except FetchError as error:
+                return failed(str(error))
+            interval = settings.HOST_INTERVAL
+            if self.robots is not None and use_robots:
+                verdict = self.robots(current)
+                if not verdict.allowed:
+                    return failed(verdict.reason or "disallowed by robots.txt")
+                if verdict.crawl_delay:
+                    interval = max(interval, min(verdict.crawl_delay, settings.MAX_CRAWL_DELAY))
+            response = self._get_with_retries(current, headers, cap, accept, deadline, interval)
+            if response.status not in REDIRECT_STATUSES or response.error:
+                return HttpResult(
+                    url, current, response.status, response.content_type, response.content,
+                    _ms_since(started), response.error, response.etag, response.last_modified,
+                    tuple(hops),
+                )
+            if not response.final_url:
+                return failed(f"HTTP {response.status} without a Location", response.status)
+            target = response.final_url
+            if len(hops) >= settings.MAX_REDIRECTS:
+                return failed(f"too many redirects (more than {settings.MAX_REDIRECTS})",
+                              response.status)
+            if canonicalize_url(target) in seen:
+                return failed(f"redirect loop: {current} -> {target}", response.status)
+            seen.add(canonicalize_url(target))
+            hops.append(current)
+            current = target
+
+    def _get_with_retries(
+        self,
+        url: str,
+        headers: dict[str, str],
+        cap: int,
+        accept: tuple[str, ...] | None,
+        deadline: float,
+        interval: float,
+    ) -> HttpResult:
+        """One URL, retried on transient failures; a redirect's target is in ``final_url``."""
+        host = host_of(url)
+        for attempt in range(1, settings.FETCH_RETRIES + 2):
+            self.wait_turn(host, interval)
+            if time.monotonic() >= deadline:
+                return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
+            result, retry_after = self._request(url, headers, cap, accept, deadline)
+            self.on_attempt(Attempt(
+                url, attempt, result.status, len(result.content), result.elapsed_ms,
+                result.error, result.final_url if result.status in REDIRECT_STATUSES else None,
+                result.not_modified,
+            ))
+            if attempt > settings.FETCH_RETRIES or not _is_transient(result):
+                return result
+            delay = settings.RETRY_BACKOFF * 2 ** (attempt - 1)
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, settings.MAX_RETRY_AFTER))
+            if time.monotonic() + delay >= deadline:
+                return result
+            LOGGER.info("retrying %s in %.1f s after %s", url, delay,
+                        result.error or f"HTTP {result.status}")
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _request(
+        self,
+        url: str,
+        headers: dict[str, str],
+        cap: int,
+        accept: tuple[str, ...] | None,
+        deadline: float,
+    ) -> tuple[HttpResult, float | None]:
+        """Send one GET without following redirects; returns the result and Retry-After."""
+        started = time.monotonic()
+        session = self.session(host_of(url))
+        read_timeout = max(0.1, min(settings.READ_TIMEOUT, deadline - started))
+        try:
+            with session.get(
+                url, headers=headers, stream=True, allow_redirects=False,
+                timeout=(settings.CONNECT_TIMEOUT, read_timeout),
+            ) as response:
+                status = response.status_code
+                content_type = response.headers.get("Content-Type")
+                location = response.headers.get("Location")
+                extra = {
+                    "etag": response.headers.get("ETag"),
+                    "last_modified": response.headers.get("Last-Modified"),
+                }
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                target = urljoin(url, location) if location else None
+
+                def result(content: bytes = b"", error: str | None = None) -> HttpResult:
+                    final = target if status in REDIRECT_STATUSES else url
+                    return HttpResult(url, final, status, content_type, content,
+                                      _ms_since(started), error, **extra)
+
+                if status in REDIRECT_STATUSES or status == 304:
+                    return result(), retry_after
+                media_type = media_type_of(content_type)
+                # No Content-Type at all is read as HTML, as browsers do.
+                if accept and 200 <= status < 300 and media_type and media_type not in accept:
+                    return result(error=f"not an article page: content type {media_type}"), None
+                content, error = _read_body(response, cap, deadline)
+                return result(content, error), retry_after
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            message = f"{type(error).__name__}: {error}"
+            return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
+
+
+def _read_body(response: requests.Response, cap: int, deadline: float) -> tuple[bytes, str | None]:
+    """Stream a body, stopping past ``cap`` bytes or the deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.raw.read1(65536, decode_content=True)
+        if not chunk:
+            return b"".join(chunks), None
+        size += len(chunk)
+        if size > cap:
+            return b"", f"body larger than {cap} bytes"
+        if time.monotonic() > deadline:
+            return b"", _time_limit_message()
+        chunks.append(chunk)
+
+
+def _is_transient(result: HttpResult) -> bool:
+    """Worth retrying: a connection failure, 408, 429 or a server error."""
+    if result.status is None:
+        return result.error is not None and not result.error.startswith("not an http")
+    return result.status in (408, 429) or 500 <= result.status < 600
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    return None
+
+
+def _conditional_headers(conditional: tuple[str | None, str | None] | None) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since for a stored copy."""
+    headers: dict[str, str] = {}
+    if conditional:
+        etag, last_modified = conditional
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _time_limit_message() -> str:
+    return f"time limit of {settings.PAGE_TIME_LIMIT:g} s per page exceeded"
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def media_type_of(content_type: str | None) -> str:
+    """The bare, lower-cased media type of a Content-Type header ('' when absent)."""
+    return (content_type or "").split(";")[0].strip().lower()
 
 
 def check_article_response(result: HttpResult) -> None:
@@ -135,11 +427,97 @@ def check_article_response(result: HttpResult) -> None:
         raise FetchError(result.error)
     if result.status is None or not 200 <= result.status < 300:
         raise FetchError(f"HTTP {result.status}")
-    media_type = (result.content_type or "text/html").split(";")[0].strip().lower()
+    media_type = media_type_of(result.content_type) or "text/html"
     if media_type not in TEXT_TYPES:
         raise FetchError(f"not an article page: content type {media_type}")
     if not result.content.strip():
         raise FetchError("empty response body")
+
+
+def page_charset(content: bytes, content_type: str | None) -> str:
+    """The charset of a page: a BOM's, else the header's, else a <meta>'s, else detected.
+
+    A byte-order mark is checked first, as browsers do: it is evidence about the bytes
+    themselves, where a header may be a server-wide default. Names are normalised to
+    Python codec names; unknown names are skipped.
+    """
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if content.startswith(bom):
+            return name
+    match = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type or "", re.I)
+    declared = _codec_name(match.group(1)) if match else None
+    if declared:
+        return declared
+    meta = _META_CHARSET.search(content[:META_SNIFF_BYTES])
+    declared = _codec_name(meta.group(1).decode("ascii", "replace")) if meta else None
+    if declared:
+        return declared
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    matches = from_bytes(content[:200_000])
+    # Western pages without a declaration are nearly always cp1252, which detection
+    # often mistakes for another single-byte code page.
+    if any("cp1252" in match.could_be_from_charset for match in matches):
+        return "cp1252"
+    best = matches.best()
+    return (_codec_name(best.encoding) or "utf-8") if best else "utf-8"
+
+
+def as_utf8(content: bytes, charset: str) -> bytes:
+    """The page re-encoded as UTF-8 without BOM or NULs; undecodable bytes become U+FFFD."""
+    codec = "utf-8-sig" if charset == "utf-8" else charset
+    return content.decode(codec, errors="replace").replace("\x00", "").encode("utf-8")
+
+
+def with_charset(content_type: str | None, charset: str, default: str = "text/html") -> str:
+    """``content_type`` (or ``default``) with its charset parameter set to ``charset``."""
+    media_type = media_type_of(content_type) or default
+    return f"{media_type}; charset={charset}"
+
+
+def _codec_name(label: str) -> str | None:
+    """Python's name for a charset label; HTML treats latin-1 and ascii as windows-1252."""
+    try:
+        name = codecs.lookup(label.strip()).name
+    except LookupError:
+        return None
+    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+
+
+def canonical_link(content: bytes, charset: str, base_url: str) -> str | None:
+    """The absolute URL of the page's ``<link rel="canonical">``, if it has one."""
+    head = content[:200_000].decode(charset, errors="replace")
+    end = head.lower().find("</head>")
+    for tag in _CANONICAL_LINK.findall(head if end < 0 else head[:end]):
+        attributes = {
+            m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None)
+            for m in _ATTRIBUTE.finditer(tag)
+        }
+        if "canonical" in attributes.get("rel", "").lower().split() and attributes.get("href"):
+            return urljoin(base_url, attributes["href"].strip())
+    return None
+
+
+def gunzip_capped(data: bytes, cap: int, name: str) -> bytes:
+    """Gunzip ``data`` when it is gzip (by its magic bytes), reading at most ``cap`` bytes.
+
+    Raises:
+        FetchError: corrupt, truncated, or larger than ``cap`` once uncompressed.
+    """
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(cap + 1)
+    except (OSError, EOFError) as error:
+        raise FetchError(f"cannot gunzip {name}: {error}") from error
+    if len(out) > cap:
+        raise FetchError(f"{name} larger than {cap} bytes uncompressed")
+    return out
 
 
 def read_drop_file(path: Path) -> bytes:

@@ -1,16 +1,22 @@
 """Sources: the YAML list of where articles come from, and discovery of their inputs.
 
 A source has a ``name``, a ``kind`` and options; ``enabled: false`` switches it off.
-Kinds so far: ``feed`` (an RSS/Atom feed over HTTP, option ``url``) and ``folder``
-(a drop folder of saved ``.html``/``.htm``/``.txt`` articles, gzipped too, option ``path``
-relative to the YAML file).
+Kinds: ``feed`` (RSS/Atom, option ``url``), ``sitemap`` (XML/text sitemap or sitemap
+index, gzipped or not, option ``url``), ``urls`` (a text file with one URL per line,
+option ``path``) and ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
+articles, gzipped too, option ``path``). Paths are relative to the YAML file.
+
+Each run covers a data interval (a ``Window``); ``Window.place`` says whether an input
+dated by its source belongs to it. The README's *Sources* section states the rules.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import yaml
@@ -19,7 +25,16 @@ from newsflow import settings
 
 LOGGER = logging.getLogger(__name__)
 
-KINDS = ("feed", "folder")
+KINDS = ("feed", "sitemap", "urls", "folder")
+# The option naming each kind's location.
+LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path"}
+# Options each kind understands, with their types, besides name/kind/enabled/location.
+KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "feed": {"allow_private": bool},
+    "sitemap": {"allow_private": bool, "max_depth": int, "max_sitemaps": int},
+    "urls": {"allow_private": bool},
+    "folder": {},
+}
 
 
 class SourceConfigError(ValueError):
@@ -32,9 +47,14 @@ class Source:
 
     name: str
     kind: str
-    location: str  # feed URL or absolute folder path
+    location: str  # feed or sitemap URL, or absolute path of a URL list or folder
     enabled: bool = True
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def allow_private(self) -> bool:
+        """URLs of this source may resolve to private/loopback addresses (tests, demo)."""
+        return bool(self.options.get("allow_private", False))
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,65 @@ class Discovery:
     source_name: str
     input: str
     hints: dict[str, Any] = field(default_factory=dict)
+    dated: datetime | None = None  # the date that places it in a run's interval
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run's data interval [start, end); unbounded when the run has none."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def of(cls, start: datetime | None, end: datetime | None) -> "Window":
+        """The window of an interval; null or zero-length intervals give an unbounded one."""
+        if start is None or end is None or start >= end:
+            return cls()
+        return cls(_utc(start), _utc(end))
+
+    @property
+    def bounded(self) -> bool:
+        """The run has a real interval."""
+        return self.start is not None
+
+    @property
+    def key(self) -> str:
+        """A stable name of the window, recorded with the inputs it took."""
+        if self.start is None or self.end is None:
+            return "unbounded"
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    def place(self, dated: datetime | None, *, late_ok: bool) -> str:
+        """``take``, ``later`` (dated at or after the end) or ``earlier`` (before the start).
+
+        Undated inputs and, when ``late_ok``, inputs dated before the start are taken,
+        subject to the once-per-input rule applied by the discover stage.
+        """
+        if self.start is None or self.end is None or dated is None:
+            return "take"
+        dated = _utc(dated)
+        if dated >= self.end:
+            return "later"
+        if dated < self.start and not late_ok:
+            return "earlier"
+        return "take"
+
+
+def parse_moment(text: str | None) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime; empty or 'None' (an unset template) is None.
+
+    Raises:
+        ValueError: text that is no ISO 8601 time.
+    """
+    if not text or text.strip() in ("", "None"):
+        return None
+    return _utc(datetime.fromisoformat(text.strip()))
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken as UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def load_sources(path: Path | None = None) -> list[Source]:
@@ -75,19 +154,30 @@ def load_sources(path: Path | None = None) -> list[Source]:
 
 
 def _parse_source(entry: Any, base: Path) -> Source:
-    """Turn one YAML mapping into a Source, resolving folder paths against ``base``."""
+    """Turn one YAML mapping into a Source, resolving paths against ``base``."""
     if not isinstance(entry, dict) or not entry.get("name") or not entry.get("kind"):
         raise SourceConfigError(f"each source needs a name and a kind, got: {entry!r}")
     name, kind = str(entry["name"]), str(entry["kind"])
     if kind not in KINDS:
         raise SourceConfigError(f"source {name}: unknown kind {kind!r} (known: {KINDS})")
-    key = "url" if kind == "feed" else "path"
+    key = LOCATION_KEYS[kind]
     if not entry.get(key):
         raise SourceConfigError(f"source {name}: kind {kind} needs '{key}'")
     location = str(entry[key])
-    if kind == "folder":
+    if key == "path":
         location = str((base / location).resolve())
+    elif urlsplit(location).scheme not in ("http", "https") or not urlsplit(location).netloc:
+        raise SourceConfigError(f"source {name}: url must be an http(s) URL, got {location!r}")
     options = {k: v for k, v in entry.items() if k not in ("name", "kind", "enabled", key)}
+    for option, value in options.items():
+        expected = KIND_OPTIONS[kind].get(option)
+        # Unknown options are kept for later stages (e.g. language); known ones are checked.
+        if expected is not None and (not isinstance(value, expected) or (
+                expected is int and isinstance(value, bool))):
+            raise SourceConfigError(
+                f"source {name}: option {option} must be {getattr(expected, '__name__', expected)}"
+                f", got {value!r}"
+            )
     return Source(name, kind, location, bool(entry.get("enabled", True)), options)
 
 
@@ -115,14 +205,48 @@ def parse_feed(feed_bytes: bytes, feed_url: str, source_name: str) -> list[Disco
                 source_name,
                 urljoin(feed_url, link.strip()),
                 {key: value for key, value in hints.items() if value},
+                _struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
     return discoveries
 
 
-def list_folder(source: Source) -> list[Discovery]:
+def _struct_time(value: Any) -> datetime | None:
+    """feedparser's UTC struct_time as an aware datetime."""
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_url_list(text: str, source_name: str) -> tuple[list[Discovery], list[tuple[str, str]]]:
+    """The URLs of a URL-list file: one per line, ``#`` comments and blank lines ignored.
+
+    Returns:
+        The discoveries (undated), and (line, reason) for every line that is not an
+        absolute http(s) URL.
+    """
+    found: list[Discovery] = []
+    invalid: list[tuple[str, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = urlsplit(line)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in line:
+            invalid.append((line, f"line {number}: not an absolute http(s) URL"))
+            continue
+        found.append(Discovery(source_name, line, {"line": number}))
+    return found, invalid
+
+
+def list_folder(source: Source, window: Window | None = None) -> list[Discovery]:
     """Every visible file in a drop folder, recursively, in name order.
 
+    A file is dated by its modification time; files the window places later are left
+    out unread. The others carry their content hash (the once-per-file key) as a hint.
     Files of types we cannot read are listed too: the fetch stage rejects them with a
     reason, so nothing dropped in the folder disappears without a trace.
     """
@@ -133,7 +257,19 @@ def list_folder(source: Source) -> list[Discovery]:
         p for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    return [
-        Discovery(source.name, str(p), {"relative_path": p.relative_to(folder).as_posix()})
-        for p in files
-    ]
+    found: list[Discovery] = []
+    for path in files:
+        try:
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            if window is not None and window.place(modified, late_ok=True) != "take":
+                continue
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            LOGGER.warning("source %s: cannot read %s: %s", source.name, path, error)
+            modified, digest = None, None
+        hints = {"relative_path": path.relative_to(folder).as_posix()}
+        if digest:
+            hints["content_sha256"] = digest
+        found.append(Discovery(source.name, str(path), hints, modified))
+    return found

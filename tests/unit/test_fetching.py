@@ -1,4 +1,7 @@
+import codecs
 import gzip
+import time
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -7,11 +10,19 @@ from newsflow.fetching import (
     FetchedPage,
     FetchError,
     HttpResult,
+    LocalLimiter,
+    _retry_after,
+    as_utf8,
+    canonical_link,
     canonicalize_url,
     check_article_response,
     file_content_type,
     file_page_key,
+    guard_url,
+    gunzip_capped,
+    page_charset,
     read_drop_file,
+    with_charset,
 )
 from tests.conftest import DEMO
 
@@ -239,3 +250,138 @@ def test_empty_bodies_are_rejected(content: bytes) -> None:
 def test_transport_error_wins_over_status() -> None:
     with pytest.raises(FetchError, match="^ReadTimeout: too slow$"):
         check_article_response(_result(status=200, error="ReadTimeout: too slow"))
+
+
+# page_charset, as_utf8, with_charset
+
+CAFE = "Café “quoted” – naïve résumé. " * 20
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "expected"),
+    [
+        # the header decides over <meta> and over detection
+        (f'<meta charset="utf-8"><p>{CAFE}'.encode("cp1252"), "text/html; charset=windows-1252",
+         "cp1252"),
+        ("<p>Zażółć gęślą jaźń</p>".encode("iso-8859-2"), 'text/html; charset="ISO-8859-2"',
+         "iso8859-2"),
+        # a BOM decides over the header
+        (codecs.BOM_UTF8 + CAFE.encode(), "text/html; charset=iso-8859-1", "utf-8"),
+        (CAFE.encode("utf-16"), "text/html", "utf-16"),
+        # no header charset: <meta charset> or http-equiv
+        (f'<head><meta charset="windows-1251"></head><p>{CAFE}'.encode("cp1252"), "text/html",
+         "cp1251"),
+        (b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>x', None,
+         "koi8-r"),
+        # nothing declared: valid UTF-8, else cp1252 for Western text
+        (CAFE.encode(), "text/html", "utf-8"),
+        (f"<p>{CAFE}</p>".encode("cp1252"), "text/html", "cp1252"),
+        # unknown labels are skipped; latin-1 and ascii read as windows-1252, as browsers do
+        (CAFE.encode(), "text/html; charset=x-unknown", "utf-8"),
+        (b"<p>plain</p>", "text/html; charset=us-ascii", "cp1252"),
+        (b"<p>plain</p>", "text/html; charset=ISO-8859-1", "cp1252"),
+    ],
+)
+def test_page_charset_order(content: bytes, content_type: str | None, expected: str) -> None:
+    assert page_charset(content, content_type) == expected
+
+
+def test_as_utf8_converts_and_drops_bom_and_nul() -> None:
+    assert as_utf8(codecs.BOM_UTF8 + "Café\x00".encode(), "utf-8") == "Café".encode()
+    assert as_utf8("Café ’".encode("cp1252"), "cp1252") == "Café ’".encode()
+    assert as_utf8(b"ok \xff", "utf-8") == "ok \ufffd".encode()
+
+
+def test_with_charset_sets_the_parameter() -> None:
+    assert with_charset("text/html; charset=iso-8859-2", "utf-8") == "text/html; charset=utf-8"
+    assert with_charset("TEXT/PLAIN", "utf-8") == "text/plain; charset=utf-8"
+    assert with_charset(None, "utf-8") == "text/html; charset=utf-8"
+
+
+# canonical_link
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<link rel="canonical" href="https://g.example/news/a">', "https://g.example/news/a"),
+        ("<link href='/news/b' rel='canonical'>", "https://g.example/news/b"),
+        ('<LINK REL="Canonical" HREF=/news/c>', "https://g.example/news/c"),
+        ('<link rel="alternate canonical" href="/news/d">', "https://g.example/news/d"),
+        ('<link rel="amphtml" href="/amp/a"><link rel="stylesheet" href="/s.css">', None),
+        ("", None),
+    ],
+)
+def test_canonical_link_from_head(head: str, expected: str | None) -> None:
+    page = f"<html><head>{head}</head><body><p>x</p></body></html>".encode()
+    assert canonical_link(page, "utf-8", "https://g.example/story?id=1") == expected
+
+
+def test_canonical_link_in_body_is_ignored() -> None:
+    page = b'<html><head></head><body><link rel="canonical" href="/spam"></body></html>'
+    assert canonical_link(page, "utf-8", "https://g.example/a") is None
+
+
+# guard_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x", "http://localhost:8080/x", "http://10.1.2.3/", "http://192.168.0.1/",
+        "http://172.16.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+        "http://0.0.0.0/", "http://224.0.0.1/", "http://[fe80::1]/",
+    ],
+)
+def test_non_public_addresses_are_refused(url: str) -> None:
+    with pytest.raises(FetchError, match="^refused: .* resolves to non-public address "):
+        guard_url(url, allow_private=False)
+    guard_url(url, allow_private=True)
+
+
+def test_public_addresses_pass() -> None:
+    guard_url("http://93.184.216.34/news", allow_private=False)
+    guard_url("https://[2606:4700::1111]/", allow_private=False)
+
+
+@pytest.mark.parametrize("url", ["ftp://g.example/a", "file:///etc/passwd", "javascript:x()",
+                                 "http:///nohost"])
+def test_non_http_urls_are_refused_even_when_private_is_allowed(url: str) -> None:
+    with pytest.raises(FetchError, match="^not an http\\(s\\) URL: "):
+        guard_url(url, allow_private=True)
+
+
+# Retry-After, gunzip_capped, LocalLimiter
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120), (" 5 ", 5), (None, None), ("", None), ("soon", None), ("-3", None)],
+)
+def test_retry_after_seconds(value: str | None, seconds: float | None) -> None:
+    assert _retry_after(value) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    when = formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _retry_after(when) <= 31
+    assert _retry_after(formatdate(time.time() - 30, usegmt=True)) == 0
+
+
+def test_gunzip_capped() -> None:
+    assert gunzip_capped(b"<urlset/>", 100, "s.xml") == b"<urlset/>"
+    assert gunzip_capped(gzip.compress(b"x" * 100), 100, "s.xml.gz") == b"x" * 100
+    with pytest.raises(FetchError, match="^s.xml.gz larger than 99 bytes uncompressed$"):
+        gunzip_capped(gzip.compress(b"x" * 100), 99, "s.xml.gz")
+    with pytest.raises(FetchError, match="^cannot gunzip s.xml.gz: "):
+        gunzip_capped(gzip.compress(b"x" * 100)[:20], 1000, "s.xml.gz")
+
+
+def test_local_limiter_spaces_one_host_not_two() -> None:
+    limiter = LocalLimiter()
+    started = time.monotonic()
+    limiter("a.example", 0.2)
+    limiter("b.example", 0.2)
+    assert time.monotonic() - started < 0.1
+    limiter("a.example", 0.2)
+    assert time.monotonic() - started >= 0.19

@@ -1,3 +1,6 @@
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -6,9 +9,12 @@ from newsflow.sources import (
     Discovery,
     Source,
     SourceConfigError,
+    Window,
     list_folder,
     load_sources,
     parse_feed,
+    parse_moment,
+    parse_url_list,
 )
 from tests.conftest import DEMO, ROOT
 
@@ -218,6 +224,7 @@ def test_atom_feed_is_read() -> None:
                 "published": "2026-11-21T09:00:00Z",
                 "authors": ["Ana Lopez"],
             },
+            datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
         )
     ]
 
@@ -284,8 +291,11 @@ def test_list_folder_lists_visible_files_recursively_in_name_order(tmp_path: Pat
         "nested/report.pdf",
         "notes.docx",
     ]
+    mtime = datetime.fromtimestamp((folder / "a-story.html").stat().st_mtime, UTC)
     assert found[0] == Discovery(
-        "drop", str(folder / "a-story.html"), {"relative_path": "a-story.html"}
+        "drop", str(folder / "a-story.html"),
+        {"relative_path": "a-story.html", "content_sha256": hashlib.sha256(b"a").hexdigest()},
+        mtime,
     )
     assert [d.input for d in found][2] == str(folder / "nested" / "deeper" / "c-story.htm.gz")
 
@@ -295,7 +305,9 @@ def test_list_folder_works_inside_a_dot_folder(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "story.txt").write_bytes(b"text")
     found = list_folder(Source("drop", "folder", str(folder)))
-    assert found == [Discovery("drop", str(folder / "story.txt"), {"relative_path": "story.txt"})]
+    assert [(d.input, d.hints["relative_path"]) for d in found] == [
+        (str(folder / "story.txt"), "story.txt")
+    ]
 
 
 def test_list_folder_on_the_demo_drop() -> None:
@@ -324,3 +336,174 @@ def test_file_instead_of_folder_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(b"text")
     with pytest.raises(SourceConfigError, match="is not a folder$"):
         list_folder(Source("drop", "folder", str(path)))
+
+
+# new kinds and their options
+
+
+def test_every_kind_loads_with_its_location(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, """\
+sources:
+  - {name: f, kind: feed, url: 'https://a.example/feed.xml'}
+  - {name: s, kind: sitemap, url: 'https://a.example/sitemap.xml', max_depth: 2}
+  - {name: u, kind: urls, path: lists/urls.txt, allow_private: true}
+  - {name: d, kind: folder, path: drop}
+"""))
+    assert [(s.kind, s.location) for s in sources] == [
+        ("feed", "https://a.example/feed.xml"),
+        ("sitemap", "https://a.example/sitemap.xml"),
+        ("urls", str((tmp_path / "conf" / "lists" / "urls.txt").resolve())),
+        ("folder", str((tmp_path / "conf" / "drop").resolve())),
+    ]
+    assert sources[1].options == {"max_depth": 2}
+    assert [s.allow_private for s in sources] == [False, False, True, False]
+
+
+def test_sitemap_without_url_and_urls_without_path_are_config_errors(tmp_path: Path) -> None:
+    assert _load_error(tmp_path, "sources:\n  - {name: s, kind: sitemap}\n") == (
+        "source s: kind sitemap needs 'url'"
+    )
+    assert _load_error(tmp_path, "sources:\n  - {name: u, kind: urls, url: 'http://x/'}\n") == (
+        "source u: kind urls needs 'path'"
+    )
+
+
+@pytest.mark.parametrize("url", ["ftp://a.example/feed", "feeds/world.xml", "file:///etc/passwd"])
+def test_source_url_must_be_http(tmp_path: Path, url: str) -> None:
+    message = _load_error(tmp_path, f"sources:\n  - {{name: f, kind: feed, url: '{url}'}}\n")
+    assert message == f"source f: url must be an http(s) URL, got {url!r}"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("allow_private: 'yes'", "option allow_private must be bool, got 'yes'"),
+        ("max_depth: true", "option max_depth must be int, got True"),
+        ("max_sitemaps: 2.5", "option max_sitemaps must be int, got 2.5"),
+    ],
+)
+def test_known_options_are_type_checked(tmp_path: Path, option: str, message: str) -> None:
+    text = f"sources:\n  - {{name: s, kind: sitemap, url: 'https://a.example/s.xml', {option}}}\n"
+    assert _load_error(tmp_path, text) == f"source s: {message}"
+
+
+def test_bundled_sources_file_has_all_four_kinds_enabled_for_the_demo() -> None:
+    sources = [s for s in load_sources(ROOT / "include" / "sources.yaml") if s.enabled]
+    assert {s.kind for s in sources} == {"feed", "sitemap", "urls", "folder"}
+    assert all(Path(s.location).exists() for s in sources if s.kind in ("urls", "folder"))
+
+
+# Window
+
+
+NOV_23 = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+NOV_24 = datetime(2026, 11, 24, 4, 30, tzinfo=UTC)
+
+
+def test_window_key_names_the_interval() -> None:
+    assert Window.of(NOV_23, NOV_24).key == "2026-11-23T04:30:00+00:00/2026-11-24T04:30:00+00:00"
+    assert Window.of(NOV_23, NOV_24).bounded
+
+
+@pytest.mark.parametrize(("start", "end"), [(None, None), (NOV_23, None), (NOV_24, NOV_24)])
+def test_null_or_zero_length_interval_is_unbounded(start: object, end: object) -> None:
+    window = Window.of(start, end)
+    assert not window.bounded
+    assert window.key == "unbounded"
+    assert window.place(datetime(1999, 1, 1, tzinfo=UTC), late_ok=False) == "take"
+
+
+def test_window_places_dates_half_open() -> None:
+    window = Window.of(NOV_23, NOV_24)
+    assert window.place(NOV_23, late_ok=False) == "take"
+    assert window.place(NOV_24, late_ok=False) == "later"
+    assert window.place(NOV_23.replace(hour=4, minute=29), late_ok=False) == "earlier"
+    assert window.place(NOV_23.replace(hour=4, minute=29), late_ok=True) == "take"
+    assert window.place(None, late_ok=False) == "take"
+
+
+def test_naive_times_are_utc() -> None:
+    window = Window.of(NOV_23.replace(tzinfo=None), NOV_24.replace(tzinfo=None))
+    assert window == Window.of(NOV_23, NOV_24)
+    assert window.place(datetime(2026, 11, 23, 12, 0), late_ok=False) == "take"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23T04:30:00+00:00", NOV_23),
+        ("2026-11-23T05:30:00+01:00", NOV_23),
+        ("2026-11-23 04:30:00", NOV_23),
+        ("", None),
+        ("None", None),
+        (None, None),
+    ],
+)
+def test_parse_moment_reads_rendered_templates(text: str | None, expected: object) -> None:
+    assert parse_moment(text) == expected
+
+
+def test_parse_moment_rejects_garbage() -> None:
+    with pytest.raises(ValueError):
+        parse_moment("yesterday")
+
+
+# parse_url_list
+
+
+def test_url_list_skips_comments_and_blanks_and_rejects_bad_lines() -> None:
+    text = (
+        "# demo list\n\n"
+        "https://gazette.example/news/a\n"
+        "  http://gazette.example/news/b?utm_source=x  \n"
+        "gazette.example/news/c\n"
+        "ftp://gazette.example/file\n"
+        "https://gazette.example/with space\n"
+        "   # indented comment\n"
+    )
+    found, invalid = parse_url_list(text, "list")
+    assert found == [
+        Discovery("list", "https://gazette.example/news/a", {"line": 3}),
+        Discovery("list", "http://gazette.example/news/b?utm_source=x", {"line": 4}),
+    ]
+    assert invalid == [
+        ("gazette.example/news/c", "line 5: not an absolute http(s) URL"),
+        ("ftp://gazette.example/file", "line 6: not an absolute http(s) URL"),
+        ("https://gazette.example/with space", "line 7: not an absolute http(s) URL"),
+    ]
+
+
+# list_folder with a window
+
+
+def test_list_folder_leaves_out_files_modified_after_the_interval(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    for name, when in (("before.txt", NOV_23 - timedelta(days=3)),
+                       ("inside.txt", NOV_23 + timedelta(hours=1)),
+                       ("after.txt", NOV_24 + timedelta(hours=1))):
+        (folder / name).write_text(name)
+        os.utime(folder / name, (when.timestamp(), when.timestamp()))
+    found = list_folder(Source("drop", "folder", str(folder)), Window.of(NOV_23, NOV_24))
+    # Files from before the interval are listed too: the discover stage takes them once.
+    assert [(d.hints["relative_path"], d.dated) for d in found] == [
+        ("before.txt", NOV_23 - timedelta(days=3)),
+        ("inside.txt", NOV_23 + timedelta(hours=1)),
+    ]
+
+
+# hostile feeds
+
+
+def test_feed_entities_are_not_expanded_or_read() -> None:
+    levels = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10))
+    feed = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{levels}'
+        '<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<rss version="2.0"><channel><title>&l9;</title><item><title>&x;&l9;</title>'
+        "<link>https://gazette.example/a</link></item></channel></rss>"
+    ).encode()
+    found = parse_feed(feed, BASE, "s")
+    assert [d.input for d in found] == ["https://gazette.example/a"]
+    assert len(str(found)) < 1000
+    assert "root:" not in str(found)
