@@ -2,19 +2,23 @@
 
 import logging
 import re
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from newsflow.cleaning import CleanDocument, clean_document, detect_format
 from newsflow.fetching import canonicalize_url
+from newsflow.language import article_language
+from newsflow.metadata import normalise_date
+
+__all__ = ["ARTICLE_KEYS", "build_fields", "extract_article", "normalise_date"]
 
 LOGGER = logging.getLogger(__name__)
 
 # The keys of one article, in the order the CLI prints them (the CLI contract).
+# The *_source keys name the evidence each value came from (see cleaning.CleanDocument).
 ARTICLE_KEYS = (
-    "input", "url", "title", "subtitle", "authors", "published_at", "site_name", "source",
-    "language", "dateline", "headings", "body", "word_count", "entities", "quotes",
+    "input", "url", "title", "title_source", "subtitle", "authors", "authors_source",
+    "published_at", "published_source", "modified_at", "site_name", "source", "language",
+    "language_source", "dateline", "headings", "body", "word_count", "entities", "quotes",
     "numbers", "dates",
 )
 
@@ -39,24 +43,38 @@ def build_fields(
         hints: discovery's hints (feed title, date, author).
 
     Returns:
-        The ``ARTICLE_KEYS`` fields plus ``article_key`` and ``canonical_url``.
+        The ``ARTICLE_KEYS`` fields plus ``article_key``, ``canonical_url`` and
+        ``captions`` (media captions, for enrichment).
     """
     hints = hints or {}
     canonical_url = _canonical(document.canonical_url or url)
     body = "\n\n".join(document.paragraphs)
-    authors = document.authors or list(hints.get("authors") or [])
+    title, title_source = document.title, document.title_source
+    if not title and hints.get("title"):
+        title, title_source = hints["title"], "feed"
+    authors, authors_source = _dedupe(document.authors), document.authors_source
+    if not authors and hints.get("authors"):
+        authors, authors_source = _dedupe(list(hints["authors"])), "feed"
+    published_at, published_source = _best_date(
+        (normalise_date(document.published), document.published_source),
+        (normalise_date(hints.get("published")), "feed"),
+    )
+    language, language_source = article_language(body, document.language)
     fields: dict[str, Any] = {
         "input": input_,
         "url": url or document.canonical_url,
-        "title": document.title or hints.get("title"),
+        "title": title,
+        "title_source": title_source if title else None,
         "subtitle": document.subtitle,
-        "authors": _dedupe(authors),
-        "published_at": _best_date(
-            normalise_date(document.published), normalise_date(hints.get("published"))
-        ),
+        "authors": authors,
+        "authors_source": authors_source if authors else None,
+        "published_at": published_at,
+        "published_source": published_source,
+        "modified_at": normalise_date(document.modified),
         "site_name": document.site_name,
         "source": document.source,
-        "language": document.language,
+        "language": language,
+        "language_source": language_source,
         "dateline": document.dateline,
         "headings": document.headings,
         "body": body,
@@ -66,6 +84,8 @@ def build_fields(
         "numbers": [],
         "dates": [],
     }
+    # Not printed or stored as a column, but read by enrichment (people named in captions).
+    fields["captions"] = list(document.captions)
     fields["canonical_url"] = canonical_url
     fields["article_key"] = canonical_url or page_key or input_
     return fields
@@ -93,29 +113,24 @@ def extract_article(
     return build_fields(document, input_=input_, url=url)
 
 
-def normalise_date(value: str | None) -> str | None:
-    """An ISO 8601 date or date-time from ISO or RFC 822 text; None if it is neither."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            LOGGER.debug("unparseable date %r", value)
-            return None
-    if len(text) == 10 and parsed.hour == parsed.minute == 0:
-        return parsed.date().isoformat()
-    return parsed.isoformat()
+def _best_date(
+    page: tuple[str | None, str | None], hint: tuple[str | None, str | None]
+) -> tuple[str | None, str | None]:
+    """The page's date, or the feed's when it is the same day with a time of day added.
 
+    Args:
+        page: the page's normalised date and its source.
+        hint: the feed's normalised date and its source.
 
-def _best_date(page_date: str | None, hint_date: str | None) -> str | None:
-    """The page's date, or the feed's when it is the same day with a time of day added."""
+    Returns:
+        The date and the source it came from, (None, None) when neither has one.
+    """
+    page_date, hint_date = page[0], hint[0]
     if page_date and hint_date and len(page_date) == 10 and hint_date.startswith(page_date):
-        return hint_date
-    return page_date or hint_date
+        return hint
+    if page_date:
+        return page
+    return hint if hint_date else (None, None)
 
 
 def _canonical(url: str | None) -> str | None:

@@ -9,7 +9,7 @@ Pure standard library, no per-site rules.
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LOGGER = logging.getLogger(__name__)
 
@@ -112,6 +112,10 @@ CREDIT_RE = re.compile(
     r"|(?:additional\s+)?reporting\s+by\b[^.]*;\s*(?:editing|writing)\s+by\b.*)$",
     re.IGNORECASE,
 )
+# The reporters of a wire credit; "additional reporting" names contributors, not authors.
+REPORTERS_RE = re.compile(
+    r"(?<!additional )\breporting\s+by\s+(?P<names>[^;()]+?)\s*(?:[;)]|$)", re.IGNORECASE
+)
 CREDIT_START_RE = re.compile(
     r"^\((?:additional\s+)?(?:reporting|writing|editing)\s+by\b", re.IGNORECASE
 )
@@ -176,6 +180,8 @@ class TextArticle:
     paragraphs: list[str]
     source: str | None
     captions: list[str]
+    # Section headings and paragraphs in reading order: the article's text as stored.
+    blocks: list[str] = field(default_factory=list)
 
     @property
     def body(self) -> str:
@@ -230,7 +236,7 @@ def _is_prose(text: str) -> bool:
     return _word_count(text) >= 6 and _ends_sentence(text)
 
 
-def _looks_like_person(name: str) -> bool:
+def looks_like_person(name: str) -> bool:
     """Tell whether name is 2-5 capitalised words, allowing particles like "van" or "al"."""
     tokens = name.split()
     if not 2 <= len(tokens) <= 5 or not tokens[0][0].isupper() or not tokens[-1][0].isupper():
@@ -245,7 +251,7 @@ def _is_org(name: str) -> bool:
     return any(token.lower().strip(".") in BYLINE_ORG_WORDS for token in name.split())
 
 
-def _parse_byline(text: str) -> list[str] | None:
+def parse_byline(text: str) -> list[str] | None:
     """Return the author names of a byline, [] for a name-less byline, None otherwise.
 
     Parts after the first comma are kept only when they look like people, so that
@@ -255,7 +261,7 @@ def _parse_byline(text: str) -> list[str] | None:
         return None
     if match := PIPE_BYLINE_RE.match(text):
         name = match["names"]
-        return [name] if _looks_like_person(name) else None
+        return [name] if looks_like_person(name) else None
     match = BYLINE_RE.match(text)
     if not match:
         return None
@@ -268,8 +274,8 @@ def _parse_byline(text: str) -> list[str] | None:
     head, _, tail = names_text.partition(",")
     names = [part for part in BYLINE_SPLIT_RE.split(head) if part]
     # Commas also separate co-authors ("By A, B and C"): keep those parts that are people.
-    names += [part for part in BYLINE_SPLIT_RE.split(tail) if part and _looks_like_person(part)]
-    people = [name.strip() for name in names if _looks_like_person(name.strip())]
+    names += [part for part in BYLINE_SPLIT_RE.split(tail) if part and looks_like_person(part)]
+    people = [name.strip() for name in names if looks_like_person(name.strip())]
     if people:
         return list(dict.fromkeys(people))
     # "By Reuters Staff" or "BY AL JAZEERA STAFF": a byline, just without people in it.
@@ -280,7 +286,7 @@ def _parse_byline(text: str) -> list[str] | None:
 
 def _is_byline(text: str) -> bool:
     """Tell whether a line is a byline."""
-    return _parse_byline(text) is not None
+    return parse_byline(text) is not None
 
 
 def _is_attribution(text: str) -> bool:
@@ -357,21 +363,29 @@ def _take_title(blocks: list[list[str]]) -> str | None:
     return _clean(first)
 
 
-def _cut_attribution(items: list[str]) -> tuple[list[str], str | None]:
-    """Drop attribution lines, keep the SOURCE text and cut everything after the first one."""
+def _cut_attribution(items: list[str]) -> tuple[list[str], str | None, list[str]]:
+    """Drop attribution lines, keep the SOURCE text and cut everything after the first one.
+
+    Returns the kept items, the SOURCE text and the reporters a wire credit names
+    ("Reporting by Jane Doe in London; Editing by ..." gives Jane Doe).
+    """
     kept: list[str] = []
     source: str | None = None
+    reporters: list[str] = []
     for item in items:
         if not _is_attribution(item):
             kept.append(item)
             continue
         if (match := SOURCE_RE.match(item)) and source is None:
             source = match["source"].strip()
+        if (match := REPORTERS_RE.search(item)) and not reporters:
+            names = BYLINE_SPLIT_RE.split(BYLINE_PLACE_RE.sub("", match["names"].strip()))
+            reporters = [name for name in names if looks_like_person(name)]
         # An attribution at the top (before any body) does not end the article.
         if any(_is_prose(prev) for prev in kept):
             LOGGER.debug("cutting text after attribution line %r", item)
             break
-    return kept, source
+    return kept, source, reporters
 
 
 def _is_list_line(item: str) -> bool:
@@ -427,7 +441,7 @@ def _read_header(
     idx = 0
     while idx < len(items) and idx < HEADER_SCAN_ITEMS:
         item = items[idx]
-        names = _parse_byline(item)
+        names = parse_byline(item)
         if names is not None:
             authors.extend(names)
         elif item == title or DATE_LINE_RE.match(item):
@@ -493,33 +507,39 @@ def parse_text_article(text: str) -> TextArticle:
     title = _take_title(blocks)
     all_items = [item for block in blocks for item in _block_items(block) if item]
     items = [item for item in all_items if not DROP_RE.match(item)]
-    items, source = _cut_attribution(items)
+    items, source, reporters = _cut_attribution(items)
     items = _cut_tail(items)
     subtitle, authors, body_items = _read_header(items, title)
+    if not authors:
+        authors = reporters
 
     headings: list[str] = []
     captions: list[str] = []
-    paragraphs: list[str] = []
+    blocks: list[tuple[str, str]] = []  # (kind, text) of headings and paragraphs, in order
     for idx, item in enumerate(body_items):
         kind, value = _classify(item, has_next=idx + 1 < len(body_items))
         if kind == "heading":
             headings.append(value)
+            blocks.append((kind, value))
         elif kind == "caption":
             captions.append(value)
-        elif _is_byline(value) and not paragraphs:
-            authors.extend(name for name in _parse_byline(value) or [] if name not in authors)
+        elif _is_byline(value) and not any(k == "paragraph" for k, _ in blocks):
+            authors.extend(name for name in parse_byline(value) or [] if name not in authors)
         else:
-            paragraphs.append(value)
+            blocks.append(("paragraph", value))
 
     dateline: str | None = None
-    if paragraphs and (match := DATELINE_RE.match(paragraphs[0])):
+    first = next((idx for idx, (kind, _) in enumerate(blocks) if kind == "paragraph"), None)
+    if first is not None and (match := DATELINE_RE.match(blocks[first][1])):
         dateline = match["dateline"].strip()
-        remainder = paragraphs[0][match.end() :].strip()
-        paragraphs = ([remainder] if remainder else []) + paragraphs[1:]
+        remainder = blocks[first][1][match.end() :].strip()
+        blocks[first : first + 1] = [("paragraph", remainder)] if remainder else []
 
+    paragraphs = [text for kind, text in blocks if kind == "paragraph"]
     if not paragraphs:
         LOGGER.debug("no body paragraphs left, falling back to all non-title blocks")
         paragraphs = list(all_items)
+        blocks = [("paragraph", text) for text in paragraphs]
 
     return TextArticle(
         title=title,
@@ -530,4 +550,5 @@ def parse_text_article(text: str) -> TextArticle:
         paragraphs=paragraphs,
         source=source,
         captions=captions,
+        blocks=[text for _, text in blocks],
     )

@@ -1,13 +1,23 @@
 import json
+import signal
+import threading
 
 import pytest
+from lxml import html as lxml_html
 
+from newsflow import settings
 from newsflow.cleaning import (
     CleanDocument,
     CleaningError,
+    CleaningTimeout,
+    byline_names,
     clean_document,
+    count_elements,
+    cut_clutter,
     decode_text,
     detect_format,
+    time_limit,
+    trim_to_edges,
 )
 from tests.conftest import DEMO, SEED
 
@@ -118,10 +128,12 @@ def test_cp1252_news_text_is_decoded_without_mojibake(text: str) -> None:
 # clean_document on the demo site
 
 
-def test_demo_article_keeps_its_subheading(library: CleanDocument) -> None:
+def test_demo_article_keeps_its_subheading_in_place_and_apart(library: CleanDocument) -> None:
     assert library.format == "html"
     assert library.headings == ["Board divided over cost"]
-    assert "Board divided over cost" not in library.paragraphs
+    # the body is the text as read, so the heading sits between its paragraphs
+    position = library.paragraphs.index("Board divided over cost")
+    assert library.paragraphs[position + 1].startswith("Not everyone on the board")
 
 
 def test_demo_article_body_starts_and_ends_with_the_story(library: CleanDocument) -> None:
@@ -129,7 +141,8 @@ def test_demo_article_body_starts_and_ends_with_the_story(library: CleanDocument
         "The Riverside Public Library will open its main branch on Sundays"
     )
     assert library.paragraphs[-1].startswith("Supporters who spoke at Wednesday's meeting")
-    assert len(library.paragraphs) == 8
+    assert len(library.paragraphs) == 9
+    assert library.title not in library.paragraphs
 
 
 @pytest.mark.parametrize(
@@ -161,6 +174,10 @@ def test_demo_article_metadata(library: CleanDocument) -> None:
     assert library.subtitle == (
         "The library board voted 5-2 to add 16 hours of weekly service at the main branch "
         "starting Jan. 4, 2027."
+    )
+    assert library.published == "2026-11-19T14:15:00-05:00"
+    assert (library.title_source, library.authors_source, library.published_source) == (
+        "og:title", "json-ld", "json-ld"
     )
 
 
@@ -213,10 +230,15 @@ def test_seed_is_cleaned_as_text(seed: CleanDocument) -> None:
     assert seed.source == "Al Jazeera and agencies"
     assert seed.headings == ["Shared goal", "Positive opportunity"]
     assert seed.authors == []
+    assert seed.authors_source is None
+    assert seed.title_source == "text"
     assert seed.canonical_url is None
     assert seed.language is None
-    assert len(seed.paragraphs) == 21
+    # 21 paragraphs with the two section heads in their places
+    assert len(seed.paragraphs) == 23
     assert seed.paragraphs[0].startswith("US Secretary of State John Kerry")
+    assert seed.paragraphs.index("Shared goal") < seed.paragraphs.index("Positive opportunity")
+    assert seed.captions == ["Former IAEA head Hans Blix on disarmament of Syria"]
 
 
 # failures
@@ -228,11 +250,6 @@ def test_seed_is_cleaned_as_text(seed: CleanDocument) -> None:
         (
             b"<html><head><title>Empty</title></head><body></body></html>",
             "trafilatura found no main text",
-        ),
-        (
-            b"<html><head><title>x</title></head>"
-            b"<body><nav><a href='/'>Home</a></nav></body></html>",
-            "no article text found",
         ),
         (b"", "unparseable HTML"),
     ],
@@ -261,3 +278,188 @@ def test_clean_document_round_trips_through_plain_data(library: CleanDocument) -
 def test_clean_document_round_trips_through_json(seed: CleanDocument) -> None:
     staged = json.loads(json.dumps(seed.to_dict()))
     assert CleanDocument.from_dict(staged) == seed
+
+
+def test_clean_document_reads_documents_staged_before_new_keys(library: CleanDocument) -> None:
+    staged = {key: value for key, value in library.to_dict().items() if not key.endswith("source")}
+    staged["retired_key"] = "from an older version"
+    rebuilt = CleanDocument.from_dict(staged)
+    assert rebuilt.title == library.title
+    assert rebuilt.title_source is None
+
+
+# limits
+
+
+def _sibling_divs_page(count: int) -> bytes:
+    story = "<p>" + "The harbour board met on Tuesday and agreed a new budget. " * 5 + "</p>"
+    divs = "".join(f"<div>row {i}</div>" for i in range(count))
+    return f"<html><body><article>{story}{divs}</article></body></html>".encode()
+
+
+def test_page_of_200000_sibling_divs_is_rejected_with_a_clear_reason() -> None:
+    page = _sibling_divs_page(200_000)
+    assert len(page) > 3_000_000
+    with pytest.raises(CleaningError, match=r"^page too large to clean: more than 50000 HTML"):
+        clean_document(page, "html")
+
+
+def test_element_cap_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _sibling_divs_page(300)
+    assert clean_document(page, "html").paragraphs
+    monkeypatch.setattr(settings, "MAX_HTML_ELEMENTS", 200)
+    with pytest.raises(CleaningError, match="more than 200 HTML elements"):
+        clean_document(page, "html")
+
+
+def test_count_elements_stops_past_the_limit() -> None:
+    tree = lxml_html.fromstring(_sibling_divs_page(1000))
+    assert count_elements(tree, 10) == 11
+    assert count_elements(tree, 100_000) == sum(1 for _ in tree.iter())
+
+
+def test_page_over_the_time_limit_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a limit far below what any extraction needs: the timer always fires mid-way
+    monkeypatch.setattr(settings, "CLEAN_TIME_LIMIT", 0.000001)
+    handler = signal.getsignal(signal.SIGALRM)
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]  # pytest-timeout's, if it runs
+    with pytest.raises(CleaningTimeout, match="longer than the 1e-06 s time limit"):
+        clean_document(LIBRARY.read_bytes(), "html")
+    assert signal.getsignal(signal.SIGALRM) is handler
+    assert (signal.getitimer(signal.ITIMER_REAL)[0] > outer - 5) if outer else True
+
+
+def test_time_limit_restores_an_outer_timer_and_handler() -> None:
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 100)
+        with time_limit(5):
+            assert 4 < signal.getitimer(signal.ITIMER_REAL)[0] <= 5
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 90 < remaining <= 100
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_time_limit_leaves_a_sooner_outer_timer_alone() -> None:
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 3)
+        with time_limit(20):
+            assert signal.getitimer(signal.ITIMER_REAL)[0] <= 3
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 3
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_no_time_limit_outside_the_main_thread() -> None:
+    handler = signal.getsignal(signal.SIGALRM)
+    seen: list[object] = []
+
+    def work() -> None:
+        with time_limit(0.5):
+            seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+            seen.append(signal.getsignal(signal.SIGALRM))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    remaining, current_handler = seen
+    assert not 0 < remaining <= 0.5  # no timer of ours (pytest-timeout's may run)
+    assert current_handler is handler
+
+
+# body assembly
+
+
+def test_trim_to_edges_cuts_what_precision_mode_leaves_out_at_the_end() -> None:
+    story = [f"Paragraph {n} of the story, long enough to be prose in any reading." for n in "abc"]
+    lines = ["Politics", "12 May 2024", *story, "More from this author", "Cookie settings"]
+    assert trim_to_edges(lines, story) == story
+
+
+def test_trim_to_edges_keeps_a_long_lede_precision_mode_missed() -> None:
+    lede = "The lede of the story sits in its own box and runs to more than twelve words in all."
+    story = [f"Paragraph {n} of the story, long enough to be prose in any reading." for n in "abc"]
+    lines = ["Politics", lede, *story, "Share this"]
+    assert trim_to_edges(lines, story) == ["Politics", lede, *story]
+
+
+def test_trim_to_edges_keeps_everything_when_precision_mode_lost_most_of_it() -> None:
+    lines = [f"Paragraph {n} of the story, long enough to be prose in any reading." for n in "abcd"]
+    assert trim_to_edges(lines, lines[:1]) == lines
+    assert trim_to_edges(lines, ["Something else entirely"]) == lines
+    assert trim_to_edges(lines, []) == lines
+
+
+def test_cut_clutter_drops_promotions_and_closing_prompts_only() -> None:
+    lines = [
+        "The council met on Tuesday and voted to approve the plan for the harbour.",
+        "Read more: Why the harbour plan matters",
+        "CLICK HERE TO GET THE HARBOUR HERALD APP",
+        "Subscribe to our newsletter to read about the harbour.",
+        "The plan goes to a public consultation next month.",
+        "Sign up for our morning newsletter",
+        "Follow us on Twitter",
+        "If you enjoyed this article, please share it.",
+        "Comments",
+    ]
+    assert cut_clutter(lines) == [lines[0], lines[3], lines[4]]
+
+
+@pytest.mark.parametrize(
+    ("line", "names"),
+    [
+        ("By Jane Doe and John Smith", ["Jane Doe", "John Smith"]),
+        ("Mathilde Sebati/Thabo Mokoena", ["Mathilde Sebati", "Thabo Mokoena"]),
+        ("Jane Doe | Reuters", ["Jane Doe"]),
+        ("Jane Doe", None),
+        ("Harbour plan, budget and ferries", None),
+        ("The council met on Tuesday and voted for it.", None),
+    ],
+)
+def test_byline_names(line: str, names: list[str] | None) -> None:
+    assert byline_names(line) == names
+
+
+HTML_STORY = """<html lang="en"><head>
+<title>Ferry service to double from May | Harbour Herald</title>
+<meta property="og:site_name" content="Harbour Herald">
+<meta name="description" content="Boats every 20 minutes on the main route.">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article>
+<h1>Ferry service to double from May</h1>
+<p>Anna Berg/Tom Lund</p>
+<p>The harbour authority will double the number of ferry crossings from May, its board
+decided on Tuesday, after passenger numbers rose by a third in two years.</p>
+<h2>Crowded boats</h2>
+<p>Commuters have complained for months about full boats at peak times, and the operator
+said it had turned away more than 2,000 passengers in March alone.</p>
+<p>The new timetable adds a boat every 20 minutes on the main route and keeps the night
+service, the authority said in a statement on its website.</p>
+<p>Read more: How the ferry fleet got so old</p>
+<p>Fares will not change this year, the board said, although a review is due in autumn.</p>
+<p>Sign up for the Harbour Herald morning newsletter</p>
+</article>
+<footer><p>Copyright 2026 Harbour Herald. All rights reserved.</p></footer>
+</body></html>"""
+
+
+def test_html_body_without_headline_byline_promotions_and_prompts() -> None:
+    document = clean_document(HTML_STORY.encode(), "html")
+    assert document.title == "Ferry service to double from May"
+    assert document.title_source == "h1"
+    assert document.authors == ["Anna Berg", "Tom Lund"]
+    assert document.authors_source == "byline"
+    assert document.headings == ["Crowded boats"]
+    assert document.paragraphs[0].startswith("The harbour authority will double")
+    assert document.paragraphs[1] == "Crowded boats"
+    assert document.paragraphs[-1].startswith("Fares will not change this year")
+    body = "\n".join(document.paragraphs)
+    for clutter in ("Read more", "Sign up", "Copyright", "Home", "Anna Berg"):
+        assert clutter not in body

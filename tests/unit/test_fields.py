@@ -175,7 +175,7 @@ def test_body_joins_paragraphs_with_a_blank_line() -> None:
 
 def test_output_has_all_article_keys_plus_key_and_canonical_url() -> None:
     fields = build_fields(_document(), input_="x")
-    assert set(fields) == {*ARTICLE_KEYS, "article_key", "canonical_url"}
+    assert set(fields) == {*ARTICLE_KEYS, "article_key", "canonical_url", "captions"}
     assert fields["entities"] == []
     assert fields["quotes"] == []
     assert fields["numbers"] == []
@@ -208,3 +208,67 @@ def test_feed_date_of_another_day_does_not_override_the_page_date() -> None:
         hints={"published": "Tue, 17 Nov 2026 08:30:00 -0500"},
     )
     assert fields["published_at"] == "2026-11-16"
+
+
+def test_provenance_of_page_values_is_kept() -> None:
+    document = _document(
+        title="Page title", title_source="json-ld", authors=["Ana Lopez"],
+        authors_source="meta", published="2026-11-17T08:30:00-05:00",
+        published_source="json-ld", modified="2026-11-18T09:00:00-05:00",
+    )
+    fields = build_fields(document, input_="x")
+    assert (fields["title"], fields["title_source"]) == ("Page title", "json-ld")
+    assert (fields["authors"], fields["authors_source"]) == (["Ana Lopez"], "meta")
+    assert fields["published_at"] == "2026-11-17T08:30:00-05:00"
+    assert fields["published_source"] == "json-ld"
+    assert fields["modified_at"] == "2026-11-18T09:00:00-05:00"
+
+
+def test_feed_hints_are_credited_to_the_feed() -> None:
+    hints = {"title": "Feed title", "authors": ["Tomas Whitfield"],
+             "published": "Fri, 20 Nov 2026 10:00:00 -0500"}
+    fields = build_fields(_document(), input_="x", hints=hints)
+    assert fields["title_source"] == fields["authors_source"] == "feed"
+    assert fields["published_source"] == "feed"
+
+
+def test_feed_time_of_day_refining_a_page_date_is_credited_to_the_feed() -> None:
+    fields = build_fields(
+        _document(published="2026-11-17", published_source="htmldate"),
+        input_="x", hints={"published": "Tue, 17 Nov 2026 08:30:00 -0500"},
+    )
+    assert (fields["published_at"], fields["published_source"]) == (
+        "2026-11-17T08:30:00-05:00", "feed"
+    )
+
+
+def test_no_values_means_no_sources() -> None:
+    fields = build_fields(_document(title_source="og:title"), input_="x")
+    assert fields["title"] is None
+    assert fields["title_source"] is None
+    assert fields["authors_source"] is None
+    assert fields["published_at"] is None
+    assert fields["published_source"] is None
+    assert fields["modified_at"] is None
+
+
+def test_language_is_detected_from_the_body_over_the_declaration() -> None:
+    body = [
+        "Die Hafenbehörde wird die Zahl der Fährverbindungen ab Mai verdoppeln, wie der "
+        "Vorstand am Dienstag beschloss.",
+        "Die Fahrgastzahlen sind in zwei Jahren um ein Drittel gestiegen.",
+    ]
+    fields = build_fields(_document(paragraphs=body, language="en"), input_="x")
+    assert (fields["language"], fields["language_source"]) == ("de", "py3langid")
+
+
+def test_language_of_a_short_body_comes_from_the_page_declaration() -> None:
+    fields = build_fields(_document(paragraphs=["Short."], language="fr"), input_="x")
+    assert (fields["language"], fields["language_source"]) == ("fr", "html-lang")
+
+
+def test_plain_text_article_gets_a_detected_language() -> None:
+    fields = extract_article(SEED.read_bytes(), input_=str(SEED))
+    assert (fields["language"], fields["language_source"]) == ("en", "py3langid")
+    assert fields["title_source"] == "text"
+    assert "Shared goal" in fields["body"].split("\n\n")

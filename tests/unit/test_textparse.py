@@ -75,7 +75,8 @@ def test_wire_dateline_fixture() -> None:
     assert article.title == "Swiss watchdog fines two banks over currency benchmark collusion"
     assert article.subtitle is None
     assert article.dateline == "GENEVA (Reuters)"
-    assert article.authors == []
+    # no byline: the wire credit's reporter is the author, the editor is not
+    assert article.authors == ["Tomas Reinholt"]
     assert article.headings == []
     assert article.source is None
     assert len(article.paragraphs) == 6
@@ -322,3 +323,66 @@ def test_empty_text() -> None:
     assert article.title is None
     assert article.paragraphs == []
     assert article.body == ""
+
+
+def test_ap_fixture_with_updated_line_captions_and_newsletter_tail() -> None:
+    article = parse_text_article(_load(FIXTURES / "ap_captions_updated.txt"))
+    assert article.title == "Floodwaters force thousands from their homes in northern Kenya"
+    assert article.subtitle == (
+        "Rescue teams used boats to reach villages cut off by the rising Tana River."
+    )
+    # "Associated Press" after the comma is the agency, not a third author
+    assert article.authors == ["Amina Otieno", "Peter Mwangi"]
+    assert article.dateline == "NAIROBI, Kenya (AP)"
+    assert article.headings == ["A second wave"]
+    assert article.captions == [
+        "Photo: Residents wade through a flooded street in Garissa on Tuesday. "
+        "(AP Photo/Brian Inganga)",
+        "WATCH: Aerial footage shows the scale of the flooding along the river",
+    ]
+    assert article.paragraphs[0].startswith("Floodwaters swept through villages")
+    assert article.paragraphs[-1].startswith("The government has asked residents")
+    assert len(article.paragraphs) == 5
+    # reading order: the section head sits before the paragraph it introduces
+    assert article.blocks[3:5] == ["A second wave", article.paragraphs[3]]
+    for clutter in ("Updated 6:42", "Sign up", "More from AP", "cholera", "Photos:"):
+        assert clutter not in "\n".join(article.blocks)
+
+
+def test_agency_fixture_with_reporting_credit_standards_line_and_headlines() -> None:
+    article = parse_text_article(_load(FIXTURES / "agency_reporting_credit.txt"))
+    assert article.title == "Chipmaker shares slide after export curbs widen"
+    assert article.subtitle is None
+    assert article.dateline == "LONDON, Nov 26 (Reuters)"
+    assert article.authors == ["Tom Harwood"]
+    assert article.headings == []
+    assert len(article.paragraphs) == 4
+    assert article.paragraphs[0].startswith("Shares in European chip equipment makers")
+    assert article.paragraphs[-1].startswith("Company spokespeople said")
+    for clutter in ("Reporting by", "Our Standards", "Chip stocks in Asia", "Dutch government"):
+        assert clutter not in article.body
+
+
+@pytest.mark.parametrize(
+    ("credit", "authors"),
+    [
+        ("(Reporting by Jo Bloggs and Ann Other in Paris; Editing by Max Mustermann)",
+         ["Jo Bloggs", "Ann Other"]),
+        ("Reporting by Jo Bloggs; Editing by Ann Other", ["Jo Bloggs"]),
+        ("(Additional reporting by Jo Bloggs; Editing by Ann Other)", []),
+        ("(Writing by Jo Bloggs; Editing by Ann Other)", []),
+    ],
+)
+def test_wire_credit_names_the_reporters_when_there_is_no_byline(
+    credit: str, authors: list[str]
+) -> None:
+    text = f"Headline here\n\nROME — The first paragraph of the story says something.\n\n{credit}\n"
+    assert parse_text_article(text).authors == authors
+
+
+def test_byline_wins_over_the_wire_credit() -> None:
+    text = (
+        "Headline here\n\nBy Jane Doe\n\nROME — The first paragraph of the story says "
+        "something.\n\n(Reporting by Jo Bloggs; Editing by Ann Other)\n"
+    )
+    assert parse_text_article(text).authors == ["Jane Doe"]

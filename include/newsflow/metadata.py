@@ -1,0 +1,662 @@
+"""Article metadata from an HTML page: title, authors, dates and site name, with provenance.
+
+Each field is decided from the best evidence on the page and records which source won:
+
+- title: a vote among JSON-LD ``headline``, ``og:title``, ``twitter:title``, the visible
+  ``<h1>`` and ``<title>``, each with site-name prefixes and suffixes stripped; the
+  reading most sources agree on wins (a truncated copy supports the full one);
+- authors: JSON-LD ``author`` (people only) -> author meta tags (not URLs) -> trafilatura's
+  author XPaths -> elements marked as author or byline; organisations posing as people are
+  dropped (``cleaning`` puts a byline line at the top of the body after the meta tags);
+- published: JSON-LD ``datePublished`` -> ``article:published_time`` and other meta
+  -> ``<time>`` markup -> htmldate (original date); ``modified`` is kept apart.
+
+Pure functions over an lxml tree; no network, no per-site rules.
+"""
+
+import html
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from htmldate import find_date
+from lxml import html as lxml_html
+from trafilatura.metadata import extract_author as trafilatura_author
+from trafilatura.metadata import extract_title as trafilatura_title
+
+from newsflow.textparse import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
+
+LOGGER = logging.getLogger(__name__)
+
+# schema.org types whose node describes the article itself.
+ARTICLE_TYPES = frozenset(
+    {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+     "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+     "blogposting", "socialmediaposting", "liveblogposting", "techarticle", "scholarlyarticle",
+     "report", "medicalwebpage", "posting"}
+)
+ORGANISATION_TYPES = frozenset(
+    {"organization", "newsmediaorganization", "corporation", "website", "brand"}
+)
+
+# Meta tags (property, name or itemprop, lower-cased) per field, best first.
+TITLE_META = ("og:title", "twitter:title")
+AUTHOR_META = (
+    "author", "article:author", "article:author_name", "dc.creator", "dcterms.creator",
+    "parsely-author", "sailthru.author", "byl", "cxenseparse:author", "mrf:authors",
+    "citation_author",
+)
+PUBLISHED_META = (
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "datepublished", "article.published", "published_time", "publishdate", "publish-date",
+    "pubdate", "pub_date", "parsely-pub-date", "sailthru.date", "cxenseparse:publishtime",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "citation_publication_date",
+    "date",
+)
+MODIFIED_META = (
+    "article:modified_time", "og:article:modified_time", "og:updated_time", "datemodified",
+    "last_updated_date", "dc.date.modified", "dcterms.modified",
+)
+SITE_META = ("og:site_name", "application-name", "apple-mobile-web-app-title", "publisher",
+             "dc.publisher")
+DESCRIPTION_META = ("og:description", "description", "twitter:description")
+
+# Separators between a headline and the site or section name in <title> and og:title.
+TITLE_SEPARATOR = re.compile(r"\s+(?:[|•·»:/~]|::|[-–—])\s+")
+# Titles and names compare equal across quote styles, case and spacing.
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
+                        "«": '"', "»": '"', "\u00a0": " "})
+ELLIPSIS = re.compile(r"(?:\.\.\.|…)\s*$")
+MIN_PREFIX_SHARE = 0.6
+# A headline found between separators inside a longer title; shorter ones are too generic.
+MIN_SEGMENT_CHARS = 20
+SEGMENT_MARK = r"(?:\s+[|•·»/~:–—-]\s+|:\s+)"
+SEGMENT_START = re.compile(rf"^{SEGMENT_MARK}")
+TITLE_WEIGHTS = {"h1": 2}
+TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
+SITE_SEGMENT_MAX_WORDS = 5
+SITE_AFFIX_MAX_CHARS = 8
+
+# Author names: words that make a "name" an organisation, a desk or a job title.
+ORG_NAME_WORDS = BYLINE_ORG_WORDS | frozenset(
+    {"newsroom", "team", "editorial", "media", "online", "service", "services", "bureau",
+     "network", "channel", "magazine", "company", "inc", "ltd", "llc", "group", "digital",
+     "times", "post", "herald", "tribune", "journal", "gazette", "daily", "weekly", "radio",
+     "tv", "television", "newspaper", "admin", "administrator", "webmaster", "guest",
+     "redaktion", "rédaction", "redacción", "redazione", "verlag", "gmbh", "ag", "sa", "srl",
+     "profile", "video", "videos", "theme"}
+)
+AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+AUTHOR_PREFIX = re.compile(
+    r"^(?:(?:posted|written|published|words|text|reporting)\s+by"
+    r"|(?:artikel|geschrieben|ein\s+beitrag)\s+von"
+    r"|by|von|par|por|door|author|autor|autorin|auteur|autore|text|texto)\b[:\s]*",
+    re.IGNORECASE,
+)
+AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
+NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
+MARKUP = re.compile(r"<[^>]*>")
+MAX_NAME_WORDS = 5
+MAX_NAME_CHARS = 60
+# Visible bylines: elements marked as the author (their text is a name), then elements
+# marked as a byline (their text is "By ..."); never inside comment sections.
+_LOWER = 'translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
+_NOT_COMMENT = f'not(ancestor-or-self::*[contains({_LOWER}, "comment")])'
+AUTHOR_ELEMENT_XPATH = (
+    f'//*[(@rel="author" or @itemprop="author" or contains({_LOWER}, "author"))'
+    f" and {_NOT_COMMENT}]"
+)
+BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
+BYLINE_ELEMENTS_READ = 5
+BYLINE_MAX_CHARS = 120
+# Page dates outside these bounds are placeholders ("0001-01-01") or mistakes.
+MIN_YEAR = 1990
+MAX_FUTURE_DAYS = 2
+
+
+@dataclass
+class Metadata:
+    """The decided metadata of one page and the source each field came from."""
+
+    title: str | None = None
+    title_source: str | None = None
+    authors: list[str] = field(default_factory=list)
+    authors_source: str | None = None
+    published: str | None = None
+    published_source: str | None = None
+    modified: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    title_candidates: list[str] = field(default_factory=list)
+    site_keys: set[str] = field(default_factory=set)  # normalised names the site goes by
+
+
+def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Metadata:
+    """Decide an HTML page's metadata from its structured data, meta tags and markup.
+
+    Args:
+        tree: the parsed page (not modified).
+        url: the page's URL when known; its host is site-name evidence.
+
+    Returns:
+        The metadata with the winning source of title, authors and publication date.
+    """
+    nodes = json_ld_nodes(tree)
+    article = article_node(nodes)
+    by_id = {node["@id"]: node for node in nodes if isinstance(node.get("@id"), str)}
+    meta = meta_tags(tree)
+    site_name = _first(
+        [*meta_values(meta, SITE_META[:1]), _ld_publisher(article, by_id),
+         *meta_values(meta, SITE_META[1:])]
+    )
+    site_names = _site_names(site_name, article, by_id, meta, url or _canonical_link(tree))
+    result = Metadata(
+        site_name=site_name,
+        description=_first([*meta_values(meta, DESCRIPTION_META[:1]),
+                            _text(article.get("description")) if article else None,
+                            *meta_values(meta, DESCRIPTION_META[1:])]),
+        language=_declared_language(tree, article),
+        canonical_url=_canonical_link(tree),
+        site_keys=site_names,
+    )
+    candidates = _title_candidates(tree, article, meta, site_names)
+    result.title_candidates = [text for _, text in candidates]
+    result.title, result.title_source = choose_title(candidates)
+    result.authors, result.authors_source = _authors(tree, article, by_id, meta, site_names)
+    result.published, result.published_source = _published(tree, article, meta, url)
+    result.modified = _first_date(
+        [_text(article.get("dateModified")) if article else None,
+         *meta_values(meta, MODIFIED_META)]
+    )
+    return result
+
+
+# JSON-LD
+
+
+def json_ld_nodes(tree: lxml_html.HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page, with ``@graph`` members and nested lists flattened."""
+    nodes: list[dict[str, Any]] = []
+    for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"),'
+                             ' "ld+json")]'):
+        text = (script.text or "").strip()
+        text = re.sub(r"^\s*(?://)?\s*<!\[CDATA\[|//\s*\]\]>\s*$", "", text)
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError:
+            try:  # control characters inside strings are common and harmless
+                data = json.loads(text, strict=False)
+            except ValueError:
+                LOGGER.debug("unparseable JSON-LD block skipped")
+                continue
+        nodes.extend(_flatten(data))
+    return nodes
+
+
+def _flatten(data: Any) -> Iterator[dict[str, Any]]:
+    """Objects of a JSON-LD document: lists and ``@graph`` unpacked."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _flatten(item)
+    elif isinstance(data, dict):
+        if "@graph" in data:
+            yield from _flatten(data["@graph"])
+        if "@type" in data:
+            yield data
+            # Some sites nest the article in a WebPage's mainEntity.
+            for key in ("mainEntity", "mainEntityOfPage"):
+                if isinstance(data.get(key), dict) and "@type" in data[key]:
+                    yield from _flatten(data[key])
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    """The node's ``@type`` values, lower-cased."""
+    value = node.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {v.lower() for v in values if isinstance(v, str)}
+
+
+def article_node(nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The node describing the article: an Article-family type, the one with most to say."""
+    articles = [node for node in nodes if _types(node) & ARTICLE_TYPES]
+    if not articles:
+        return None
+    return max(articles, key=lambda n: (bool(n.get("headline")), bool(n.get("author")),
+                                        bool(n.get("datePublished")), len(n)))
+
+
+def _ld_publisher(article: dict[str, Any] | None, by_id: dict[str, Any]) -> str | None:
+    """The name of the article's publisher."""
+    if not article:
+        return None
+    publisher = _resolve(article.get("publisher"), by_id)
+    if isinstance(publisher, list):
+        publisher = publisher[0] if publisher else None
+    if isinstance(publisher, dict):
+        return _text(publisher.get("name"))
+    return _text(publisher)
+
+
+def _resolve(value: Any, by_id: dict[str, Any]) -> Any:
+    """A ``{"@id": ...}`` reference replaced by the node it names, when the page has it."""
+    if isinstance(value, list):
+        return [_resolve(item, by_id) for item in value]
+    if isinstance(value, dict) and set(value) <= {"@id", "@type"} and value.get("@id") in by_id:
+        return by_id[value["@id"]]
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """A JSON-LD or meta string, HTML entities decoded and whitespace collapsed."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value")
+    if not isinstance(value, str):
+        return None
+    text = " ".join(html.unescape(value).split())
+    return text or None
+
+
+# Meta tags
+
+
+def meta_tags(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
+    """Meta tag contents by lower-cased property, name or itemprop, in page order."""
+    tags: dict[str, list[str]] = {}
+    for element in tree.xpath("//meta[@content]"):
+        content = " ".join(html.unescape(element.get("content") or "").split())
+        if not content:
+            continue
+        for attribute in ("property", "name", "itemprop"):
+            key = (element.get(attribute) or "").strip().lower()
+            if key:
+                tags.setdefault(key, []).append(content)
+    return tags
+
+
+def meta_values(meta: dict[str, list[str]], keys: Iterable[str]) -> list[str]:
+    """The contents of the given meta keys, in key order."""
+    return [value for key in keys for value in meta.get(key, [])]
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    """The first non-empty value."""
+    return next((v for v in values if v), None)
+
+
+def _canonical_link(tree: lxml_html.HtmlElement) -> str | None:
+    """The absolute href of ``<link rel=canonical>``, if any."""
+    for href in tree.xpath('//head/link[@rel="canonical"]/@href'):
+        if href.strip().lower().startswith(("http://", "https://")):
+            return href.strip()
+    return None
+
+
+def _declared_language(tree: lxml_html.HtmlElement, article: dict[str, Any] | None) -> str | None:
+    """The ISO 639-1 code the page declares (``<html lang>``, then JSON-LD ``inLanguage``)."""
+    declared = [*tree.xpath("/html/@lang"), *tree.xpath("/html/@xml:lang")]
+    if article:
+        declared.append(_text(article.get("inLanguage")) or "")
+    for lang in declared:
+        code = lang.strip().lower().replace("_", "-").split("-")[0]
+        if len(code) == 2 and code.isalpha():
+            return code
+    return None
+
+
+# Title
+
+
+def _site_names(
+    site_name: str | None, article: dict[str, Any] | None, by_id: dict[str, Any],
+    meta: dict[str, list[str]], url: str | None,
+) -> set[str]:
+    """Normalised names the site goes by: og:site_name, publisher, app name, host labels."""
+    names = {site_name, _ld_publisher(article, by_id), *meta_values(meta, SITE_META)}
+    host = urlsplit(url).hostname if url else None
+    if host:
+        labels = [label for label in host.lower().split(".") if label not in ("www", "m", "amp")]
+        names.update(labels[:-1] or labels)
+        names.add(".".join(labels))
+    return {key for key in (_name_key(n) for n in names if n) if len(key) >= 2}
+
+
+def _name_key(text: str) -> str:
+    """A site or author name reduced to lower-case letters and digits, without a leading "the"."""
+    text = re.sub(r"^the\s+", "", text.strip().lower())
+    return re.sub(r"[\W_]+", "", text)
+
+
+def is_site_name(segment: str, site_names: set[str]) -> bool:
+    """Tell whether a title segment names the site ("CBC News" for site "CBC")."""
+    key = _name_key(segment)
+    if not key or len(segment.split()) > SITE_SEGMENT_MAX_WORDS:
+        return False
+    # Near matches differ by a short affix only ("CBC" / "CBC News", "Mail Online" /
+    # "Daily Mail Online"), so a headline that merely starts with the name is kept.
+    return any(
+        key == name
+        or (len(name) >= 3 and abs(len(key) - len(name)) <= SITE_AFFIX_MAX_CHARS
+            and (key.startswith(name) or name.startswith(key) or key.endswith(name)))
+        for name in site_names
+    )
+
+
+def strip_site_name(title: str, site_names: set[str]) -> str:
+    """Remove site-name segments ("| CBC News", "Lesotho Times - ") from a title's ends."""
+    parts = TITLE_SEPARATOR.split(title)
+    separators = TITLE_SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return title
+    start, end = 0, len(parts)
+    while end - start > 1 and is_site_name(parts[end - 1], site_names):
+        end -= 1
+    while end - start > 1 and is_site_name(parts[start], site_names):
+        start += 1
+    if (start, end) == (0, len(parts)):
+        return title
+    pieces = [parts[start]]
+    for idx in range(start + 1, end):
+        pieces.extend((separators[idx - 1], parts[idx]))
+    return "".join(pieces).strip()
+
+
+def _title_candidates(
+    tree: lxml_html.HtmlElement, article: dict[str, Any] | None,
+    meta: dict[str, list[str]], site_names: set[str],
+) -> list[tuple[str, str]]:
+    """(source, title) pairs in order of trust, site names stripped."""
+    raw: list[tuple[str, str | None]] = [
+        ("og:title", _first(meta.get("og:title", []))),
+        ("json-ld", _text(article.get("headline")) if article else None),
+        ("twitter:title", _first(meta.get("twitter:title", []))),
+        ("h1", _h1(tree)),
+        ("title", _text(" ".join(tree.xpath("//head/title//text()")))),
+    ]
+    if not any(text for _, text in raw):
+        raw.append(("trafilatura", trafilatura_title(tree)))
+    return [(source, strip_site_name(text, site_names)) for source, text in raw if text]
+
+
+def _h1(tree: lxml_html.HtmlElement) -> str | None:
+    """The page's visible headline: the first ``<h1>``, preferring one inside the article."""
+    for xpath in ("//article//h1", "//main//h1", "//h1"):
+        for element in tree.xpath(xpath):
+            text = " ".join(element.text_content().split())
+            if text:
+                return text
+    return None
+
+
+def _title_key(text: str) -> str:
+    """A title normalised for comparison: quotes, case, spacing and a trailing ellipsis."""
+    return " ".join(ELLIPSIS.sub("", text.translate(QUOTES)).casefold().split())
+
+
+def choose_title(candidates: list[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """The title most sources agree on, and the source it is credited to.
+
+    Candidates are grouped by their normalised text and each source is one vote, the
+    visible ``<h1>`` two (it is what readers see, independent of the SEO tags). Votes
+    flow along two relations, transitively: a truncated copy (a long enough prefix not
+    followed by a separator) votes for the full title, and a title with extra segments
+    ("Kicker: Headline | Section") votes for the headline it contains between separators
+    when that headline has at least as many votes of its own. Ties go to the group
+    holding JSON-LD's ``headline``, then og:title, ...; within a group, the spelling most
+    sources use (quote style, case) is kept, og:title's on a tie.
+
+    Args:
+        candidates: (source, title) pairs, most trusted first.
+
+    Returns:
+        The title and its source, or (None, None).
+    """
+    groups: dict[str, list[int]] = {}
+    for idx, (_, text) in enumerate(candidates):
+        key = _title_key(text)
+        if key:
+            groups.setdefault(key, []).append(idx)
+    if not groups:
+        return None, None
+    weight = {key: sum(TITLE_WEIGHTS.get(candidates[idx][0], 1) for idx in members)
+              for key, members in groups.items()}
+    edges = {key: [other for other in groups
+                   if other != key and _votes_for(key, other, weight[key], weight[other])]
+             for key in groups}
+
+    def reach(key: str) -> set[str]:
+        seen, todo = {key}, [key]
+        while todo:
+            for nxt in edges[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    votes = dict.fromkeys(groups, 0)
+    for key in groups:
+        for target in reach(key):
+            votes[target] += weight[key]
+
+    def rank(key: str) -> int:
+        sources = {candidates[idx][0] for idx in groups[key]}
+        return min((TITLE_TIE_ORDER.index(s) for s in sources if s in TITLE_TIE_ORDER),
+                   default=len(TITLE_TIE_ORDER))
+
+    best = max(groups, key=lambda key: (votes[key], -rank(key)))
+    spellings: dict[str, list[int]] = {}
+    for idx in groups[best]:
+        spellings.setdefault(" ".join(candidates[idx][1].split()), []).append(idx)
+    text = max(spellings, key=lambda s: (len(spellings[s]), -min(spellings[s])))
+    return text, candidates[min(spellings[text])][0]
+
+
+def _votes_for(key: str, other: str, key_votes: int, other_votes: int) -> bool:
+    """Tell whether title ``key`` supports ``other``.
+
+    It does when it is a truncation of ``other``, or when it is ``other`` with extra
+    segments and no better attested than ``other`` (otherwise the extra segment, such as
+    a kicker most sources show, is part of the title).
+    """
+    if other.startswith(key) and len(key) >= MIN_PREFIX_SHARE * len(other):
+        return not SEGMENT_START.match(other[len(key) :])
+    if len(other) >= MIN_SEGMENT_CHARS and len(key) > len(other) and key_votes <= other_votes:
+        return re.search(rf"(?:^|{SEGMENT_MARK}){re.escape(other)}(?:$|{SEGMENT_MARK})",
+                         key) is not None
+    return False
+
+
+# Authors
+
+
+def _authors(
+    tree: lxml_html.HtmlElement, article: dict[str, Any] | None, by_id: dict[str, Any],
+    meta: dict[str, list[str]], site_names: set[str],
+) -> tuple[list[str], str | None]:
+    """The article's authors from the first source that names people (later ones run lazily)."""
+    sources: list[tuple[str, Callable[[], list[str]]]] = [
+        ("json-ld", lambda: _ld_authors(article, by_id)),
+        ("meta", lambda: meta_values(meta, AUTHOR_META)),
+        ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
+        ("byline", lambda: visible_bylines(tree, site_names)),
+    ]
+    for source, names in sources:
+        people = clean_authors(names(), site_names)
+        if people:
+            return people, source
+    return [], None
+
+
+def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
+    """Names of the article node's ``author`` entries that are not organisations."""
+    if not article:
+        return []
+    value = _resolve(article.get("author"), by_id)
+    entries = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for entry in entries:
+        entry = _resolve(entry, by_id)
+        if isinstance(entry, dict):
+            if _types(entry) & ORGANISATION_TYPES:
+                continue
+            name = _text(entry.get("name"))
+        else:
+            name = _text(entry)
+        if name:
+            names.append(name)
+    return names
+
+
+def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[str]:
+    """People named by the page's visible author elements, else by its "By ..." bylines."""
+    names: list[str] = []
+    read = 0
+    for element in tree.xpath(AUTHOR_ELEMENT_XPATH):
+        text = " ".join(element.text_content().split())
+        found = clean_authors([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
+        names.extend(found)
+        read += bool(found)
+        if read >= BYLINE_ELEMENTS_READ:
+            break
+    if not names:
+        for element in tree.xpath(BYLINE_ELEMENT_XPATH):
+            text = " ".join(element.text_content().split())
+            byline = parse_byline(text) if len(text) <= BYLINE_MAX_CHARS else None
+            if byline:
+                names.extend(clean_authors(byline, site_names))
+                break
+    # "About Jane Doe", "More from Jane Doe": labelled repeats of a name already found.
+    unique = clean_authors(names, site_names)
+    return [name for name in unique
+            if not any(other != name and name.endswith(other) for other in unique)]
+
+
+def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
+    """People's names from raw author values: split lists, drop "By", URLs, organisations, repeats.
+
+    Args:
+        names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
+        site_names: normalised names of the site; a "person" called like the site is not one.
+
+    Returns:
+        Unique names in order.
+    """
+    people: list[str] = []
+    seen: set[str] = set()
+    for raw in names:
+        text = " ".join(MARKUP.sub(" ", html.unescape(raw or "")).split())
+        if text.lower().startswith(("http://", "https://", "www.")):
+            continue
+        text = AUTHOR_PREFIX.sub("", text)
+        for part in AUTHOR_SPLIT.split(text):
+            name = _clean_name(part)
+            if name and name.isupper() and len(name) > 3:
+                name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
+            if name and _is_person(name, site_names) and name.casefold() not in seen:
+                seen.add(name.casefold())
+                people.append(name)
+    return people
+
+
+def _clean_name(part: str) -> str | None:
+    """One name with a "By" prefix, a trailing place ("in Geneva") and stray marks removed."""
+    name = AUTHOR_PREFIX.sub("", part.strip(" .,:;-–—()[]\"'…"))
+    name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
+    return name or None
+
+
+def _is_person(name: str, site_names: set[str]) -> bool:
+    """Tell whether a name reads like a person's, not a site, desk or organisation."""
+    words = name.split()
+    if not 1 <= len(words) <= MAX_NAME_WORDS or len(name) > MAX_NAME_CHARS:
+        return False
+    if NON_NAME.search(name):
+        return False
+    parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
+    if any(part in ORG_NAME_WORDS for part in parts):
+        return False
+    if not any(len(word.strip(".")) >= 2 for word in words):
+        return False
+    key = _name_key(name)
+    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
+        return False
+    latin = all(re.fullmatch(r"[A-Za-zÀ-ÿĀ-ž'’.\-]+", word) for word in words)
+    # One-word Latin "names" are user handles ("admin", "jdoe"); other scripts may write
+    # full names without spaces.
+    if latin and len(words) < 2:
+        return False
+    # Latin-script names are capitalised but for particles ("Ann van der Berg").
+    return not latin or (words[-1][0].isupper() and all(
+        word[0].isupper() or word.lower() in NAME_PARTICLES for word in words))
+
+
+# Dates
+
+
+def normalise_date(value: str | None) -> str | None:
+    """An ISO 8601 date or date-time (time zone kept) from ISO or RFC 822 text; else None."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            LOGGER.debug("unparseable date %r", value)
+            return None
+    if len(text) == 10 and parsed.hour == parsed.minute == 0:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _first_date(values: Iterable[str | None]) -> str | None:
+    """The first value that parses as a plausible publication date."""
+    return next((d for d in (normalise_date(v) for v in values) if d and plausible_date(d)),
+                None)
+
+
+def plausible_date(iso: str) -> bool:
+    """Tell whether a page date can be real: not a placeholder year, not in the future."""
+    parsed = datetime.fromisoformat(iso)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    latest = datetime.now(UTC) + timedelta(days=MAX_FUTURE_DAYS)
+    return parsed.year >= MIN_YEAR and parsed <= latest
+
+
+def _published(
+    tree: lxml_html.HtmlElement, article: dict[str, Any] | None,
+    meta: dict[str, list[str]], url: str | None,
+) -> tuple[str | None, str | None]:
+    """The publication date and its source."""
+    sources: list[tuple[str, list[str | None]]] = [
+        ("json-ld", [_text(article.get(key)) for key in ("datePublished", "dateCreated")]
+         if article else []),
+        ("meta", meta_values(meta, PUBLISHED_META)),
+        ("time", [*tree.xpath('//*[@itemprop="datePublished"]/@datetime'),
+                  *tree.xpath("//time[@pubdate]/@datetime")]),
+    ]
+    for source, values in sources:
+        date = _first_date(values)
+        if date:
+            return date, source
+    try:
+        found = find_date(tree, url=url, original_date=True, extensive_search=True)
+    except Exception as error:  # noqa: BLE001 - htmldate's heuristics may fail on odd markup
+        LOGGER.debug("htmldate failed: %s", error)
+        found = None
+    date = normalise_date(found)
+    return (date, "htmldate") if date else (None, None)

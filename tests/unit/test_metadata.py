@@ -1,0 +1,328 @@
+import json
+from typing import Any
+
+import pytest
+from lxml import html as lxml_html
+
+from newsflow.metadata import (
+    Metadata,
+    choose_title,
+    clean_authors,
+    extract_metadata,
+    json_ld_nodes,
+    normalise_date,
+    strip_site_name,
+    visible_bylines,
+)
+
+URL = "https://www.harbourherald.example/news/2026/11/ferry-service-doubles"
+
+
+def _page(head: str = "", body: str = "", ld: Any = None, lang: str = "en") -> str:
+    script = (
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>' if ld is not None else ""
+    )
+    return f'<html lang="{lang}"><head>{head}{script}</head><body>{body}</body></html>'
+
+
+def _meta(page: str, url: str | None = URL) -> Metadata:
+    return extract_metadata(lxml_html.fromstring(page), url)
+
+
+ARTICLE_LD = {
+    "@context": "https://schema.org",
+    "@type": "NewsArticle",
+    "headline": "Ferry service to double from May",
+    "datePublished": "2026-11-24T08:30:00+01:00",
+    "dateModified": "2026-11-25T10:00:00+01:00",
+    "author": [{"@type": "Person", "name": "Anna Berg"}, {"@type": "Person", "name": "Tom Lund"}],
+    "publisher": {"@type": "NewsMediaOrganization", "name": "Harbour Herald"},
+}
+
+
+# JSON-LD
+
+
+def test_json_ld_article_gives_every_field_with_its_source() -> None:
+    meta = _meta(_page(ld=ARTICLE_LD))
+    assert (meta.title, meta.title_source) == ("Ferry service to double from May", "json-ld")
+    assert (meta.authors, meta.authors_source) == (["Anna Berg", "Tom Lund"], "json-ld")
+    assert (meta.published, meta.published_source) == ("2026-11-24T08:30:00+01:00", "json-ld")
+    assert meta.modified == "2026-11-25T10:00:00+01:00"
+    assert meta.site_name == "Harbour Herald"
+    assert meta.language == "en"
+
+
+def test_json_ld_graph_references_are_resolved() -> None:
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "@id": "#site", "name": "Harbour Herald"},
+            {"@type": "Person", "@id": "#anna", "name": "Anna Berg"},
+            {"@type": "ImageObject", "@id": "#img", "author": {"name": "A Photographer"},
+             "datePublished": "2019-01-01"},
+            {"@type": ["Article", "NewsArticle"], "@id": "#article",
+             "headline": "Ferry service to double from May", "author": [{"@id": "#anna"}],
+             "datePublished": "2026-11-24T08:30:00Z"},
+        ],
+    }
+    meta = _meta(_page(ld=graph))
+    assert meta.authors == ["Anna Berg"]
+    assert meta.published == "2026-11-24T08:30:00+00:00"
+
+
+def test_json_ld_organisation_author_is_not_a_person() -> None:
+    ld = dict(ARTICLE_LD, author={"@type": "Organization", "name": "Harbour Herald Staff"})
+    page = _page('<meta name="author" content="Anna Berg">', ld=ld)
+    assert (_meta(page).authors, _meta(page).authors_source) == (["Anna Berg"], "meta")
+
+
+def test_broken_json_ld_is_skipped_and_control_characters_tolerated() -> None:
+    page = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle",</script>'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Line\tbreak"}'
+        "</script></head><body></body></html>"
+    )
+    nodes = json_ld_nodes(lxml_html.fromstring(page))
+    assert [node["headline"] for node in nodes] == ["Line\tbreak"]
+
+
+# titles
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Ferry service to double from May | Harbour Herald", "Ferry service to double from May"),
+        ("Harbour Herald - Ferry service to double from May", "Ferry service to double from May"),
+        ("Ferry service to double from May – Harbour Herald News",
+         "Ferry service to double from May"),
+        ("Ferry service to double from May | harbourherald.example",
+         "Ferry service to double from May"),
+        # a headline that merely starts with the site's name keeps it
+        ("Harbour Herald reporter wins award | Harbour Herald",
+         "Harbour Herald reporter wins award"),
+        ("Ferry service to double from May", "Ferry service to double from May"),
+        ("Ferries - What the new timetable means", "Ferries - What the new timetable means"),
+    ],
+)
+def test_site_name_is_stripped_from_title_ends(title: str, expected: str) -> None:
+    site_names = {"harbourherald", "harbourheraldexample"}
+    assert strip_site_name(title, site_names) == expected
+
+
+def test_title_with_suffix_from_domain_only() -> None:
+    page = _page("<title>Ferry service to double from May - HarbourHerald</title>")
+    assert _meta(page).title == "Ferry service to double from May"
+    assert _meta(page).title_source == "title"
+
+
+def test_title_vote_prefers_what_most_sources_say() -> None:
+    candidates = [
+        ("og:title", "Ferries: what changes"),
+        ("json-ld", "Ferry service to double from May"),
+        ("twitter:title", "Ferries: what changes"),
+        ("h1", "Ferry service to double from May"),
+        ("title", "Ferry service to double from May"),
+    ]
+    assert choose_title(candidates) == ("Ferry service to double from May", "json-ld")
+
+
+def test_truncated_copy_votes_for_the_full_title() -> None:
+    full = "Ferry service to double from May as passenger numbers keep rising on every route"
+    candidates = [
+        ("json-ld", full),
+        ("twitter:title", full[:60]),
+        ("h1", full[:60]),
+        ("title", full[:70] + "…"),
+    ]
+    assert choose_title(candidates) == (full, "json-ld")
+
+
+def test_title_with_kicker_and_section_votes_for_the_headline_inside() -> None:
+    headline = "Ferry service to double from May after record summer"
+    long = f"Ferry News Today: {headline} | Local News"
+    candidates = [("og:title", long), ("json-ld", headline), ("twitter:title", long),
+                  ("h1", headline), ("title", long)]
+    assert choose_title(candidates) == (headline, "json-ld")
+
+
+def test_kicker_most_sources_show_is_part_of_the_title() -> None:
+    full = "'A lifeline': ferry service to double from May"
+    candidates = [("og:title", full), ("json-ld", full), ("h1", full),
+                  ("title", "Ferry service to double from May")]
+    assert choose_title(candidates) == (full, "og:title")
+
+
+def test_title_spelling_follows_the_majority_of_agreeing_sources() -> None:
+    candidates = [("og:title", "Ferry 'lifeline' doubles"), ("json-ld", "Ferry ‘lifeline’ doubles"),
+                  ("h1", "Ferry ‘lifeline’ doubles"), ("title", "Ferry ‘lifeline’ doubles")]
+    assert choose_title(candidates) == ("Ferry ‘lifeline’ doubles", "json-ld")
+
+
+def test_no_title_anywhere() -> None:
+    assert choose_title([]) == (None, None)
+    assert _meta(_page(body="<p>Text only.</p>")).title is None
+
+
+def test_html_entities_in_json_ld_headline_are_decoded() -> None:
+    ld = dict(ARTICLE_LD, headline="Ferry &#8216;lifeline&#8217; doubles &amp; more")
+    assert _meta(_page(ld=ld)).title == "Ferry ‘lifeline’ doubles & more"
+
+
+# authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["By Jane Doe and John Smith"], ["Jane Doe", "John Smith"]),
+        (
+            ["Jane Doe, John Smith & Ann van der Berg"],
+            ["Jane Doe", "John Smith", "Ann van der Berg"],
+        ),
+        (["Jane Doe | Reuters"], ["Jane Doe"]),
+        (["Associated Press in Valencia"], []),
+        (["Reuters Staff", "AFP", "Harbour Herald", "The Harbour Herald"], []),
+        (["Guardian staff reporter"], []),
+        (["https://www.facebook.com/jane.doe", "@janedoe"], []),
+        (["Jane Doe", "jane doe", "JANE DOE"], ["Jane Doe"]),
+        (["admin", "editor"], []),
+        (["By JANE DOE in Geneva"], ["Jane Doe"]),
+        (["Jane Doe, Staff Writer"], ["Jane Doe"]),
+        (["李明"], ["李明"]),
+        (["Posted by Anna Berg", "Autor: Tom Lund", "Artikel von"], ["Anna Berg", "Tom Lund"]),
+        (["View my complete profile", "Autorenseite von", "gabor_munier", "Posted by K A"], []),
+        (["Olympia-Verlag GmbH", "Author Redaktion", "VIDEO » alle Videos"], []),
+        (["Theme: Pirate Rogue von xwolf", "Autor: przepisy.pl", "Chatkontrolle STOPPEN!"], []),
+        (['<a href="/autor/anna-berg" hreflang="en">Anna Berg</a>'], ["Anna Berg"]),
+        (["Manuela Herrle…", "Di Stefano Rossi", "T. V. Raman"],
+         ["Manuela Herrle", "Di Stefano Rossi", "T. V. Raman"]),
+    ],
+)
+def test_clean_authors(raw: list[str], expected: list[str]) -> None:
+    assert clean_authors(raw, {"harbourherald"}) == expected
+
+
+def test_author_meta_urls_are_ignored_and_next_source_used() -> None:
+    page = _page(
+        '<meta property="article:author" content="https://www.facebook.com/annaberg">'
+        '<meta name="author" content="Anna Berg">'
+    )
+    meta = _meta(page)
+    assert (meta.authors, meta.authors_source) == (["Anna Berg"], "meta")
+
+
+def test_author_named_like_the_site_falls_through_to_the_page_byline() -> None:
+    ld = dict(ARTICLE_LD, author={"@type": "Person", "name": "Harbour Herald"})
+    page = _page('<meta name="author" content="Harbour Herald">',
+                 '<div class="article-byline">By <a rel="author">Anna Berg</a></div>', ld=ld)
+    meta = _meta(page)
+    # trafilatura's author XPaths read the byline before our own element rules
+    assert (meta.authors, meta.authors_source) == (["Anna Berg"], "trafilatura")
+
+
+def test_no_author_anywhere() -> None:
+    meta = _meta(_page(body="<p>Text only.</p>"))
+    assert (meta.authors, meta.authors_source) == ([], None)
+
+
+# dates
+
+
+def test_meta_published_time_when_no_json_ld_and_time_zone_kept() -> None:
+    page = _page(
+        '<meta property="article:published_time" content="2026-11-24T08:30:00-05:00">'
+        '<meta property="article:modified_time" content="2026-11-25T09:00:00-05:00">'
+    )
+    meta = _meta(page)
+    assert (meta.published, meta.published_source) == ("2026-11-24T08:30:00-05:00", "meta")
+    assert meta.modified == "2026-11-25T09:00:00-05:00"
+
+
+def test_json_ld_date_wins_over_meta_and_modified_stays_apart() -> None:
+    page = _page('<meta property="article:published_time" content="2026-11-20T00:00:00Z">',
+                 ld=ARTICLE_LD)
+    meta = _meta(page)
+    assert meta.published == "2026-11-24T08:30:00+01:00"
+    assert meta.modified == "2026-11-25T10:00:00+01:00"
+
+
+def test_unparseable_json_ld_date_falls_through_to_meta() -> None:
+    ld = dict(ARTICLE_LD, datePublished="last Tuesday")
+    page = _page('<meta name="pubdate" content="2026-11-24">', ld=ld)
+    assert (_meta(page).published, _meta(page).published_source) == ("2026-11-24", "meta")
+
+
+@pytest.mark.parametrize("placeholder", ["0001-01-01T00:00:00+00:00", "2999-01-01"])
+def test_placeholder_and_future_dates_are_skipped(placeholder: str) -> None:
+    ld = dict(ARTICLE_LD, datePublished=placeholder)
+    page = _page('<meta property="article:published_time" content="2026-11-24T08:30:00Z">',
+                 ld=ld)
+    assert (_meta(page).published, _meta(page).published_source) == (
+        "2026-11-24T08:30:00+00:00", "meta"
+    )
+
+
+def test_author_elements_outside_comments_and_labelled_repeats() -> None:
+    body = (
+        '<article><span class="entry-author">Anna Berg</span>'
+        '<div class="entry-byline">Anna Berg 24/11/2026 2 comments Harbour, Ferries</div>'
+        "<p>Text.</p>"
+        '<h4 class="author-name">About Anna Berg</h4></article>'
+        '<ol class="comments"><li><cite class="comment-author">Karl Olsen</cite></li></ol>'
+    )
+    tree = lxml_html.fromstring(_page(body=body))
+    assert visible_bylines(tree, {"harbourherald"}) == ["Anna Berg"]
+
+
+def test_byline_element_needs_a_by() -> None:
+    byline = '<p class="byline">By Anna Berg and Tom Lund</p><p class="byline">Updated</p>'
+    tree = lxml_html.fromstring(_page(body=byline))
+    assert visible_bylines(tree, set()) == ["Anna Berg", "Tom Lund"]
+    tree = lxml_html.fromstring(_page(body='<p class="byline">Harbour news, ferries</p>'))
+    assert visible_bylines(tree, set()) == []
+
+
+def test_time_element_then_htmldate() -> None:
+    timed = _page(body='<article><time itemprop="datePublished" datetime="2026-11-24T08:30:00Z">'
+                       "24 Nov</time><p>Text.</p></article>")
+    assert (_meta(timed).published, _meta(timed).published_source) == (
+        "2026-11-24T08:30:00+00:00", "time"
+    )
+    # no markup at all: htmldate finds the date in the URL or the text
+    meta = _meta(_page(body="<p>Posted on 24 November 2026 by the harbour desk.</p>"),
+                 url="https://harbourherald.example/2026/11/24/ferry")
+    assert (meta.published, meta.published_source) == ("2026-11-24", "htmldate")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-06-05T17:20:55+0000", "2026-06-05T17:20:55+00:00"),
+        ("2024-08-07T20:16Z", "2024-08-07T20:16:00+00:00"),
+        ("2023-06-26T12:00:29.055", "2023-06-26T12:00:29.055000"),
+        ("Tue, 17 Nov 2026 08:30:00 -0500", "2026-11-17T08:30:00-05:00"),
+        ("2026-11-24", "2026-11-24"),
+        ("not a date", None),
+    ],
+)
+def test_normalise_date_keeps_time_zone(value: str, expected: str | None) -> None:
+    assert normalise_date(value) == expected
+
+
+# other
+
+
+def test_site_name_description_language_and_canonical() -> None:
+    page = _page(
+        '<meta property="og:site_name" content="Harbour Herald">'
+        '<meta property="og:description" content="Boats every 20 minutes.">'
+        '<link rel="canonical" href="https://harbourherald.example/ferry">',
+        lang="de-CH",
+    )
+    meta = _meta(page)
+    assert meta.site_name == "Harbour Herald"
+    assert meta.description == "Boats every 20 minutes."
+    assert meta.language == "de"
+    assert meta.canonical_url == "https://harbourherald.example/ferry"
