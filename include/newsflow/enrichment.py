@@ -1,0 +1,134 @@
+"""Enrichment: who an article mentions, who said what, which numbers and dates, its MinHash.
+
+The entry point of the enrich stage and of ``newsflow extract``: give it the extracted fields
+of articles, get back their ``entities``, ``quotes``, ``numbers``, ``dates`` and ``minhash``.
+Only the body and the media captions are analysed: the cleaning stage already cut menus and
+related-story lists, so nothing in them becomes an entity. Offsets are character offsets
+into ``analysed_text`` (the body, then the captions). The spaCy model is loaded once per
+process.
+"""
+
+import functools
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from newsflow import settings
+from newsflow.duplicates import signature
+from newsflow.entities import find_entities
+from newsflow.mentioned_dates import find_dates, publication_day
+from newsflow.numbers import find_numbers
+from newsflow.quotes import find_quotes
+
+LOGGER = logging.getLogger(__name__)
+
+ENRICHMENT_KEYS = ("entities", "quotes", "numbers", "dates", "minhash")
+# Pipes the rules do not use; excluding them saves load time and memory.
+UNUSED_PIPES = ("lemmatizer", "textcat", "textcat_multilabel", "entity_linker")
+PARAGRAPH_BREAKS = "newsflow_paragraph_breaks"
+
+
+@Language.component(PARAGRAPH_BREAKS)
+def paragraph_breaks(doc: Doc) -> Doc:
+    """Start a sentence at every paragraph, so no sentence spans two (the parser keeps them)."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+def load_model(name: str | None = None) -> Language:
+    """The spaCy pipeline ``name`` (default ``settings.SPACY_MODEL``), loaded once per process.
+
+    Raises:
+        OSError: the model package is not installed.
+    """
+    return _load(name or settings.SPACY_MODEL)
+
+
+@functools.cache
+def _load(name: str) -> Language:
+    """Load a pipeline without the pipes enrichment does not use."""
+    LOGGER.info("loading spaCy model %s", name)
+    nlp = spacy.load(name, exclude=list(UNUSED_PIPES))
+    if "parser" in nlp.pipe_names:
+        nlp.add_pipe(PARAGRAPH_BREAKS, before="parser")
+    else:
+        nlp.add_pipe(PARAGRAPH_BREAKS, first=True)
+    nlp.max_length = max(nlp.max_length, settings.ENRICH_MAX_CHARS + 1)
+    return nlp
+
+
+def enrich_many(
+    articles: list[dict[str, Any]], nlp: Language | None = None
+) -> Iterator[dict[str, Any]]:
+    """The enrichment of each article's fields, in order, parsing the bodies in batches.
+
+    Args:
+        articles: extracted fields (``body``, ``published_at``, ``language`` are read).
+        nlp: a loaded pipeline; defaults to ``load_model()``.
+
+    Yields:
+        Per article, the ``ENRICHMENT_KEYS`` values (JSON-ready).
+    """
+    nlp = nlp or load_model()
+    language = nlp.lang
+    texts = (_parser_text(fields, language) for fields in articles)
+    docs = nlp.pipe(texts, batch_size=settings.ENRICH_BATCH_SIZE)
+    for fields, doc in zip(articles, docs, strict=True):
+        yield _enrichment(fields, doc)
+
+
+def enrich_fields(fields: dict[str, Any], nlp: Language | None = None) -> dict[str, Any]:
+    """The enrichment of one article's fields (see ``enrich_many``)."""
+    return next(enrich_many([fields], nlp))
+
+
+def analysed_text(fields: dict[str, Any]) -> str:
+    """What enrichment reads: the body, then any photo or video captions, blank-line separated.
+
+    Offsets of entities, quotes, numbers and dates index into this text: below
+    ``len(body)`` they are in the body, past it in the captions.
+    """
+    text = "\n\n".join([fields.get("body") or "", *(fields.get("captions") or [])])
+    if len(text) > settings.ENRICH_MAX_CHARS:
+        LOGGER.warning("enriching only the first %d characters of %s",
+                       settings.ENRICH_MAX_CHARS, fields.get("input"))
+        text = text[: settings.ENRICH_MAX_CHARS]
+    return text
+
+
+def _parser_text(fields: dict[str, Any], language: str) -> str:
+    """The text given to spaCy: ``analysed_text``, or nothing when in another language.
+
+    Curly apostrophes become straight ones (same length, so offsets hold): the small
+    English model misses names before "’s".
+    """
+    article_language = (fields.get("language") or "").lower()
+    if article_language and not article_language.startswith(language):
+        return ""
+    return analysed_text(fields).replace("’", "'").replace("‘", "'")
+
+
+def _enrichment(fields: dict[str, Any], doc: Doc) -> dict[str, Any]:
+    """The enrichment of one article from its parsed body."""
+    minhash = signature(fields.get("body") or "")
+    if not doc.text:
+        return {"entities": [], "quotes": [], "numbers": [], "dates": [],
+                "minhash": minhash.to_dict() if minhash else None}
+    analysed = analysed_text(fields)
+    entities = find_entities(doc)
+    quotes = find_quotes(doc, entities, text=analysed)
+    dates = find_dates(analysed, publication_day(fields.get("published_at")))
+    numbers = find_numbers(doc, skip=[(d.start, d.end) for d in dates])
+    return {
+        "entities": [e.to_dict() for e in entities],
+        "quotes": [q.to_dict() for q in quotes],
+        "numbers": [n.to_dict() for n in numbers],
+        "dates": [d.to_dict() for d in dates],
+        "minhash": minhash.to_dict() if minhash else None,
+    }
