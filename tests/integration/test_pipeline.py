@@ -30,7 +30,9 @@ def test_feed_articles_are_loaded_with_feed_and_page_metadata(
     news_conn: object, demo_site: LocalSite, tmp_path: Path
 ) -> None:
     feed_url = demo_site.url("feed.xml")
-    sources = _sources(tmp_path, f"  - {{name: gazette, kind: feed, url: '{feed_url}'}}\n")
+    sources = _sources(
+        tmp_path, f"  - {{name: gazette, kind: feed, url: '{feed_url}', allow_private: true}}\n"
+    )
     summary = run_batch(news_conn, "b1", sources)
 
     assert summary == {"gazette": {"loaded": 3}}
@@ -70,9 +72,12 @@ def test_unusable_inputs_end_as_rejects_with_their_reason(
     )
     sources = _sources(
         tmp_path,
-        f"  - {{name: bad, kind: feed, url: '{demo_site.url('bad-feed.xml')}'}}\n"
-        f"  - {{name: not-a-feed, kind: feed, url: '{demo_site.url('home.html')}'}}\n"
-        f"  - {{name: missing-feed, kind: feed, url: '{demo_site.url('nope.xml')}'}}\n",
+        f"  - {{name: bad, kind: feed, url: '{demo_site.url('bad-feed.xml')}',"
+        " allow_private: true}\n"
+        f"  - {{name: not-a-feed, kind: feed, url: '{demo_site.url('home.html')}',"
+        " allow_private: true}\n"
+        f"  - {{name: missing-feed, kind: feed, url: '{demo_site.url('nope.xml')}',"
+        " allow_private: true}\n",
     )
     run_batch(news_conn, "b1", sources)
 
@@ -93,7 +98,7 @@ def test_discovery_fails_loudly_when_every_source_fails(
         pipeline.discover(news_conn, "b1", sources)
     [(stage, reason)] = rows(news_conn, "SELECT stage, reason FROM rejects")
     assert stage == "discover"
-    assert reason.startswith("feed unreachable: ConnectionError")
+    assert reason.startswith("feed unreachable: robots.txt unavailable (ConnectionError")
 
 
 def test_two_runs_at_once_leave_the_same_rows_as_one(
@@ -101,7 +106,8 @@ def test_two_runs_at_once_leave_the_same_rows_as_one(
 ) -> None:
     sources = _sources(
         tmp_path,
-        f"  - {{name: gazette, kind: feed, url: '{demo_site.url('feed.xml')}'}}\n"
+        f"  - {{name: gazette, kind: feed, url: '{demo_site.url('feed.xml')}',"
+        " allow_private: true}\n"
         f"  - {{name: drop, kind: folder, path: '{DEMO / 'drop'}'}}\n",
     )
     errors: list[BaseException] = []

@@ -19,7 +19,9 @@ def test_migrations_apply_on_empty_database_then_are_a_no_op(news_dsn: str) -> N
     try:
         assert _tables_and_views(conn) == set()
         first = storage.apply_migrations(conn)
-        assert first == ["001_schema", "002_views"]
+        # Every bundled migration, in order; each helper's issue adds its own number.
+        assert first == [version for version, _ in storage.migration_files()]
+        assert first[:3] == ["001_schema", "002_views", "003_sources_fetching"]
         assert {"pages", "batch_items", "articles", "rejects", "fetch_log",
                 "v_articles", "v_article_authors", "v_rejects", "v_source_health",
                 "schema_migrations"} <= _tables_and_views(conn)
