@@ -65,10 +65,11 @@ with DAG(
         task_id="discover",
         batch_key=BATCH_KEY,
         sources_file="{{ params.sources_file or '' }}",
-        # Sitemap dates and file times pick the inputs of this interval; a manual run
-        # without one (null interval) takes everything its sources list now.
-        interval_start="{{ data_interval_start or '' }}",
-        interval_end="{{ data_interval_end or '' }}",
+        # Sitemap dates and file times pick the inputs of this interval. A manual run
+        # has no interval (Airflow 3 leaves the names out of its context): it takes
+        # everything its sources list now.
+        interval_start="{{ data_interval_start | default('', true) }}",
+        interval_end="{{ data_interval_end | default('', true) }}",
     )
     fetch = FetchPagesOperator(task_id="fetch", batch_key=BATCH_KEY)
     clean = CleanPagesOperator(task_id="clean", batch_key=BATCH_KEY)

@@ -55,3 +55,22 @@ def test_enrich_runs_on_the_configured_queue(dagbag: DagBag) -> None:
     from newsflow import settings
 
     assert dagbag.dags["news_ingest"].get_task("enrich").queue == settings.ENRICH_QUEUE == "default"
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        # A manual run in Airflow 3 has no logical date: the interval names are absent.
+        ({}, ""),
+        ({"data_interval_start": None, "data_interval_end": None}, ""),
+        ({"data_interval_start": "2026-11-25T04:30:00+00:00",
+          "data_interval_end": "2026-11-26T04:30:00+00:00"}, "2026-11-25T04:30:00+00:00"),
+    ],
+)
+def test_discover_interval_renders_with_and_without_a_data_interval(
+    dagbag: DagBag, context: dict, expected: str
+) -> None:
+    dag = dagbag.dags["news_ingest"]
+    task = dag.get_task("discover")
+    rendered = task.render_template(task.interval_start, context, dag.get_template_env())
+    assert rendered == expected
