@@ -260,9 +260,11 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
         f"coalesce(f.{name}, {defaults[name]})" if name in defaults else f"f.{name}"
         for name in ARTICLE_FIELDS
     )
+    # source_name is left out: an article reached through several sources stays with the
+    # one that loaded it first, so per-source counts do not flip with the order of runs.
     updates = ", ".join(
         f"{name} = EXCLUDED.{name}"
-        for name in (*list(ARTICLE_FIELDS)[1:], "page_id", "source_name", "fields_sha256")
+        for name in (*list(ARTICLE_FIELDS)[1:], "page_id", "fields_sha256")
     )
     with conn.cursor() as cur:
         cur.execute(

@@ -122,6 +122,34 @@ def test_demo_run_discovers_from_all_four_kinds_and_loads_each_article_once(
     assert "/drafts/unpublished.html" not in local_site.requests
 
 
+
+def test_an_article_reached_later_through_another_source_keeps_its_first_source(
+    news_conn: object, local_site: LocalSite, tmp_path: Path
+) -> None:
+    _demo_copy(local_site, tmp_path)
+    bridge = ("SELECT source_name, url FROM articles"
+              " WHERE article_key LIKE '%mill-street-bridge%'")
+    # The list reaches the feed's bridge story through a newsletter link.
+    (tmp_path / "list.txt").write_text(
+        local_site.url("articles/mill-street-bridge-closure.html?utm_source=newsletter") + "\n"
+    )
+    feed = sources_file(tmp_path, (
+        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}',"
+        " allow_private: true}\n"
+    ))
+    run_batch(news_conn, "first", feed)
+    [(first_source, first_url)] = rows(news_conn, bridge)
+    listed = sources_file(tmp_path, "  - {name: list, kind: urls, path: list.txt,"
+                                    " allow_private: true}\n")
+    run_batch(news_conn, "second", listed)
+
+    # The second load rewrites the row (it was fetched from another URL) but the article
+    # stays with the source that loaded it first.
+    [(source, url)] = rows(news_conn, bridge)
+    assert url != first_url and "utm_source" in url
+    assert first_source == source == "feed"
+
+
 # Sitemaps and intervals
 
 
