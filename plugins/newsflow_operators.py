@@ -6,6 +6,7 @@ but the batch key: pages and results are staged in PostgreSQL.
 """
 
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,41 @@ class LoadArticlesOperator(_BatchStageOperator):
     """Upsert the batch's articles into PostgreSQL in one transaction."""
 
     stage = pipeline.load
+
+
+class RefreshReportingViewsOperator(_NewsDatabaseOperator):
+    """Recompute the materialized reporting views; readers keep the old rows until it commits."""
+
+    def run(self, conn: Any) -> None:
+        # Imported here: reporting loads matplotlib, which DAG parsing need not pay for.
+        from newsflow import reporting
+
+        reporting.refresh_views(conn)
+        self.log.info("reporting views refreshed")
+
+
+class WriteReportOperator(_NewsDatabaseOperator):
+    """Write the HTML report of the ``days`` days up to ``report_date`` to ``output_path``.
+
+    Both are templated, e.g. ``report_date="{{ dag_run.run_after | ds }}"``. The views are
+    read as they are: refresh them in a task before this one.
+    """
+
+    template_fields: Sequence[str] = ("output_path", "report_date")
+
+    def __init__(
+        self, *, output_path: str, report_date: str, days: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.output_path = output_path
+        self.report_date = report_date
+        self.days = days
+
+    def run(self, conn: Any) -> str:
+        from newsflow import reporting, settings
+
+        end = date.fromisoformat(self.report_date)
+        start = end - timedelta(days=(self.days or settings.REPORT_DAYS) - 1)
+        path = reporting.write_report(conn, Path(self.output_path), start, end, refresh=False)
+        self.log.info("report of %s to %s written to %s", start, end, path)
+        return str(path)

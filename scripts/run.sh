@@ -83,8 +83,11 @@ echo "newsflow: Airflow is healthy after $(( $(date +%s) - started )) s"
 
 # The DAG appears once the DAG processor has parsed it.
 until airflow dags unpause news_ingest >/dev/null 2>&1; do sleep 3; done
+# news_report runs after each news_ingest load (asset-triggered): unpaused before the first run.
+until airflow dags unpause news_report >/dev/null 2>&1; do sleep 3; done
 airflow dags trigger news_ingest >/dev/null
-echo "newsflow: news_ingest unpaused and a first run triggered"
+echo "newsflow: news_ingest and news_report unpaused and a first run triggered"
+echo "newsflow: reports go to ${NEWSFLOW_REPORT_DIR:-$ROOT/reports}/news-YYYY-MM-DD.html"
 
 password=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' \
     "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" 2>/dev/null || echo "see $AIRFLOW_HOME")

@@ -2,6 +2,8 @@
 
     newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text] [--no-enrich]
     newsflow migrate [--dsn DSN]
+    newsflow search "QUERY" [--since DATE] [--source NAME] [--limit N] [--dsn DSN]
+    newsflow report [--from DATE] [--to DATE] [--out report.html] [--dsn DSN]
     newsflow db start|stop|psql-path [--pgdata DIR] [--database NAME ...]
     newsflow eval [EVAL_DIR] [--corpus aeb|fundus|trafilatura] [--jobs N] [--json FILE]
 """
@@ -13,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,27 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
                          help="database URI (default: $NEWSFLOW_DSN)")
     migrate.set_defaults(handler=_migrate)
+
+    search = commands.add_parser("search", help="full-text search: ranked hits with snippets")
+    search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
+    search.add_argument("--since", type=_date_arg, help="published on or after DATE (YYYY-MM-DD)")
+    search.add_argument("--source", help="only this source's articles")
+    search.add_argument("--limit", type=int, default=20, help="most hits shown (default 20)")
+    search.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
+                        help="database URI (default: $NEWSFLOW_DSN)")
+    search.set_defaults(handler=_search)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    report.add_argument("--from", dest="start", type=_date_arg,
+                        help=f"first day (default: {settings.REPORT_DAYS} days before --to)")
+    report.add_argument("--to", dest="end", type=_date_arg, help="last day (default: today, UTC)")
+    report.add_argument("--out", type=Path, default=Path("report.html"),
+                        help="HTML file to write (default: report.html)")
+    report.add_argument("--no-refresh", action="store_true",
+                        help="read the materialized views as they are, without refreshing")
+    report.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
+                        help="database URI (default: $NEWSFLOW_DSN)")
+    report.set_defaults(handler=_report)
 
     db = commands.add_parser("db", help="start or stop the embedded PostgreSQL")
     db.add_argument("action", choices=("start", "stop", "psql-path"))
@@ -114,6 +138,62 @@ def _migrate(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+def _date_arg(text: str) -> date:
+    """A YYYY-MM-DD command-line date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _search(args: argparse.Namespace) -> int:
+    """Print the ranked hits of a full-text query, matched words highlighted."""
+    if not args.dsn:
+        print("newsflow search: no database; pass --dsn or set NEWSFLOW_DSN", file=sys.stderr)
+        return 2
+    from newsflow.search import search
+
+    bold = sys.stdout.isatty()
+    marks = ("\033[1m", "\033[0m") if bold else ("**", "**")
+    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    conn = storage.connect(args.dsn)
+    try:
+        hits = search(conn, args.query, since=since, source=args.source, limit=args.limit,
+                      marks=marks)
+    finally:
+        conn.close()
+    for number, hit in enumerate(hits, start=1):
+        published = hit.published_at.strftime("%Y-%m-%d") if hit.published_at else "undated"
+        print(f"{number}. {hit.title or '(no title)'}  [{hit.source_name}, {published},"
+              f" rank {hit.rank:.3f}]")
+        if hit.canonical_url:
+            print(f"   {hit.canonical_url}")
+        print(f"   {hit.headline}\n")
+    print(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Refresh the reporting views and write the HTML report of a period."""
+    if not args.dsn:
+        print("newsflow report: no database; pass --dsn or set NEWSFLOW_DSN", file=sys.stderr)
+        return 2
+    from newsflow import reporting
+
+    start, end = reporting.default_period(args.end)
+    start = args.start or start
+    if start > end:
+        print(f"newsflow report: --from {start} is after --to {end}", file=sys.stderr)
+        return 2
+    conn = storage.connect(args.dsn)
+    try:
+        path = reporting.write_report(conn, args.out, start, end, refresh=not args.no_refresh)
+    finally:
+        conn.close()
+    print(f"wrote {path} ({start} to {end})")
     return 0
 
 

@@ -83,3 +83,8 @@ ENRICH_QUEUE = os.environ.get("NEWSFLOW_ENRICH_QUEUE", "default")
 # Least estimated Jaccard similarity of body 5-gram shingles for two articles to be one
 # story; from 0.4 up (see duplicates.py).
 DUPLICATE_THRESHOLD = float(os.environ.get("NEWSFLOW_DUPLICATE_THRESHOLD", "0.5"))
+
+# Reports (see reporting.py): the days a report covers by default, ending today, and where
+# the news_report DAG writes its daily HTML files.
+REPORT_DAYS = int(os.environ.get("NEWSFLOW_REPORT_DAYS", "30"))
+REPORT_DIR = Path(os.environ.get("NEWSFLOW_REPORT_DIR", PROJECT_ROOT / "reports"))

@@ -1,0 +1,57 @@
+"""news_report through Airflow for real: `airflow dags test` refreshes the views of a database
+filled by the pipeline and writes the day's self-contained HTML report."""
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from newsflow import storage
+from tests.conftest import AIRFLOW_ENV, ROOT, SEED, airflow_conn_uri
+from tests.integration.conftest import run_batch
+
+pytestmark = pytest.mark.e2e
+
+
+def test_news_report_refreshes_the_views_and_writes_the_days_report(
+    news_dsn: str, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(SEED, drop)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {{name: drop, kind: folder, path: '{drop}'}}\n")
+    conn = storage.connect(news_dsn)
+    storage.apply_migrations(conn)
+    run_batch(conn, "b1", sources)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM v_entity_days")
+        assert cur.fetchone() == (0,)  # materialized, not refreshed yet
+    conn.close()
+
+    reports = tmp_path / "reports"
+    env = {
+        **os.environ, **AIRFLOW_ENV,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_dsn),
+        "NEWSFLOW_REPORT_DIR": str(reports),
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    for args in (["db", "migrate"], ["dags", "test", "news_report"]):
+        result = subprocess.run([airflow, *args], env=env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    [report] = reports.iterdir()
+    # Dated by the day the run was queued (asset-triggered runs have no logical date).
+    assert report.name == f"news-{datetime.now(UTC).date()}.html"
+    page = report.read_text(encoding="utf-8")
+    assert page.count("<svg") == 6 and "John Kerry" in page
+    with psycopg2.connect(news_dsn) as check, check.cursor() as cur:
+        cur.execute("SELECT articles FROM v_entity_days WHERE name = 'John Kerry'")
+        assert cur.fetchall() == [(1,)]
