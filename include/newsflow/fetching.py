@@ -26,7 +26,9 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 from charset_normalizer import from_bytes
 from courlan import normalize_url
 from courlan.clean import clean_query
@@ -149,16 +151,75 @@ def guard_url(url: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
+        addresses = _resolve(parts.hostname, parts.port or 80)
     except (socket.gaierror, UnicodeError) as error:
         raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
+    for address in addresses:
+        if not _is_public(address):
             raise FetchError(
                 f"refused: {parts.hostname} resolves to non-public address {address}"
                 " (set allow_private: true on the source to allow it)"
             )
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to now."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    """A global unicast address (not private, loopback, link-local, reserved, multicast)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return ip.is_global and not ip.is_multicast
+
+
+class PrivatePeerError(Exception):
+    """A guarded connection reached a non-public address (DNS changed after the check)."""
+
+
+def _checked_peer(sock: socket.socket, host: str) -> socket.socket:
+    """The socket, if its peer is public; closed and refused otherwise."""
+    address = sock.getpeername()[0]
+    if not _is_public(address):
+        sock.close()
+        raise PrivatePeerError(
+            f"refused: {host} connected to non-public address {address}"
+            " (set allow_private: true on the source to allow it)"
+        )
+    return sock
+
+
+class _GuardedHTTPConnection(urllib3.connection.HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked_peer(super()._new_conn(), self.host)
+
+
+class _GuardedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked_peer(super()._new_conn(), self.host)
+
+
+class _GuardedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(requests.adapters.HTTPAdapter):
+    """Checks the address each connection actually reached, after DNS, not only before.
+
+    ``guard_url`` resolves a host before the request; the name can resolve elsewhere a
+    moment later (DNS rebinding). Checking the connected peer closes that gap.
+    """
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool, "https": _GuardedHTTPSPool,
+        }
 
 
 class LocalLimiter:
@@ -199,14 +260,20 @@ class Fetcher:
         self.on_attempt = on_attempt or (lambda attempt: None)
         self._local = threading.local()
 
-    def session(self, host: str) -> requests.Session:
-        """This thread's session for ``host`` (keep-alive per host, no cookies across hosts)."""
+    def session(self, host: str, guarded: bool = False) -> requests.Session:
+        """This thread's session for ``host`` (keep-alive per host, no cookies across hosts).
+
+        A ``guarded`` session refuses connections that reach a non-public address.
+        """
         sessions = self._local.__dict__.setdefault("sessions", {})
-        if host not in sessions:
+        if (host, guarded) not in sessions:
             session = requests.Session()
             session.headers["User-Agent"] = settings.USER_AGENT
-            sessions[host] = session
-        return sessions[host]
+            if guarded:
+                for prefix in ("http://", "https://"):
+                    session.mount(prefix, GuardedAdapter())
+            sessions[host, guarded] = session
+        return sessions[host, guarded]
 
     def close(self) -> None:
         """Close this thread's sessions."""
@@ -252,8 +319,9 @@ class Fetcher:
                               redirects=tuple(hops))
 
         while True:
+            guarded = not allow_private and not (trusted and current == url)
             try:
-                if not (trusted and current == url):
+                if guarded:
                     guard_url(current, allow_private)
             except FetchError as error:
                 return failed(str(error))
@@ -264,7 +332,8 @@ class Fetcher:
                     return failed(verdict.reason or "disallowed by robots.txt")
                 if verdict.crawl_delay:
                     interval = max(interval, min(verdict.crawl_delay, settings.MAX_CRAWL_DELAY))
-            response = self._get_with_retries(current, headers, cap, accept, deadline, interval)
+            response = self._get_with_retries(current, headers, cap, accept, deadline, interval,
+                                              guarded)
             if response.status not in REDIRECT_STATUSES or response.error:
                 return HttpResult(
                     url, current, response.status, response.content_type, response.content,
@@ -291,6 +360,7 @@ class Fetcher:
         accept: tuple[str, ...] | None,
         deadline: float,
         interval: float,
+        guarded: bool,
     ) -> HttpResult:
         """One URL, retried on transient failures; a redirect's target is in ``final_url``."""
         host = host_of(url)
@@ -298,7 +368,7 @@ class Fetcher:
             self.wait_turn(host, interval)
             if time.monotonic() >= deadline:
                 return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
-            result, retry_after = self._request(url, headers, cap, accept, deadline)
+            result, retry_after = self._request(url, headers, cap, accept, deadline, guarded)
             self.on_attempt(Attempt(
                 url, attempt, result.status, len(result.content), result.elapsed_ms,
                 result.error, result.final_url if result.status in REDIRECT_STATUSES else None,
@@ -323,10 +393,11 @@ class Fetcher:
         cap: int,
         accept: tuple[str, ...] | None,
         deadline: float,
+        guarded: bool,
     ) -> tuple[HttpResult, float | None]:
         """Send one GET without following redirects; returns the result and Retry-After."""
         started = time.monotonic()
-        session = self.session(host_of(url))
+        session = self.session(host_of(url), guarded)
         read_timeout = max(0.1, min(settings.READ_TIMEOUT, deadline - started))
         try:
             with session.get(
@@ -356,6 +427,8 @@ class Fetcher:
                     return result(error=f"not an article page: content type {media_type}"), None
                 content, error = _read_body(response, cap, deadline)
                 return result(content, error), retry_after
+        except PrivatePeerError as error:
+            return HttpResult(url, None, None, None, b"", _ms_since(started), str(error)), None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             message = f"{type(error).__name__}: {error}"
             return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
@@ -380,7 +453,9 @@ def _read_body(response: requests.Response, cap: int, deadline: float) -> tuple[
 def _is_transient(result: HttpResult) -> bool:
     """Worth retrying: a connection failure, 408, 429 or a server error."""
     if result.status is None:
-        return result.error is not None and not result.error.startswith("not an http")
+        return result.error is not None and not result.error.startswith(
+            ("not an http", "refused:")
+        )
     return result.status in (408, 429) or 500 <= result.status < 600
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from newsflow import settings
+from newsflow import fetching, settings
 from newsflow.fetching import (
     Attempt,
     Fetcher,
@@ -109,6 +109,22 @@ def test_private_address_is_refused_before_any_request(
     assert result.error is not None and result.error.startswith("refused: ")
     assert local_site.requests == []
 
+
+
+def test_dns_answer_that_changes_after_the_check_is_refused_at_connect(
+    local_site: LocalSite, fetcher: Fetcher, attempts: list[Attempt],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS rebinding: the name resolves to a public address when checked, then to
+    # loopback when connecting. The connected peer is checked too.
+    monkeypatch.setattr(fetching, "_resolve", lambda host, port: ["93.184.216.34"])
+    result = fetcher.get(local_site.url("story.html"))
+    assert result.error == (
+        "refused: 127.0.0.1 connected to non-public address 127.0.0.1"
+        " (set allow_private: true on the source to allow it)"
+    )
+    assert local_site.requests == []
+    assert len(attempts) == 1  # refused, not retried as a connection failure
 
 def test_429_is_retried_after_retry_after_seconds(
     local_site: LocalSite, fetcher: Fetcher, attempts: list[Attempt],
