@@ -109,18 +109,44 @@ def _stage_in_window(
     keys = {d.input: input_key(d) for d in candidates}
     taken = storage.take_inputs(conn, batch_key, source_name,
                                 {key: input_ for input_, key in keys.items()}, window.key)
-    staged = [d for d in candidates if keys[d.input] in taken]
+    staged, repeats = _first_per_key(
+        sorted((d for d in candidates if keys[d.input] in taken), key=lambda d: d.input), keys
+    )
     storage.stage_discoveries(conn, batch_key, staged)
-    for line, reason in invalid:
+    for line, reason in [*invalid, *repeats]:
         storage.record_reject(conn, batch_key, source_name, line, "discover", reason)
     counts = {
         "listed": len(found) + len(invalid),
         "staged": len({d.input for d in staged}),
         "outside_interval": sum(1 for _, place in placed if place != "take"),
-        "taken_by_other_interval": len(candidates) - len(staged),
+        "taken_by_other_interval": sum(1 for d in candidates if keys[d.input] not in taken),
         "rejected": len(invalid),
+        "repeated": len(repeats),
     }
     return {k: v for k, v in counts.items() if v or k in ("listed", "staged")}
+
+
+def _first_per_key(
+    discoveries: list, keys: dict[str, str]
+) -> tuple[list, list[tuple[str, str]]]:
+    """The first input of each key, and (input, reason) for the others.
+
+    Two files with the same content, or two links to the same canonical URL, are one
+    input: the later ones are rejected with the one they repeat, so the ledger holds.
+    """
+    first: dict[str, str] = {}
+    kept, repeats = [], []
+    for discovery in discoveries:
+        key = keys[discovery.input]
+        if first.get(key) == discovery.input:
+            continue  # listed twice: one input
+        if key in first:
+            what = "content" if key.startswith("sha256:") else "canonical URL"
+            repeats.append((discovery.input, f"same {what} as {first[key]}"))
+        else:
+            first[key] = discovery.input
+            kept.append(discovery)
+    return kept, repeats
 
 
 def fetch(conn: Any, batch_key: str) -> Stats:

@@ -537,6 +537,30 @@ def test_drop_folder_file_is_taken_once_by_content_hash(
     assert staged(news_conn, "nov23-again") == [str(story)]
 
 
+
+def test_same_content_or_canonical_url_twice_in_one_run_is_one_input_and_one_reject(
+    news_conn: object, local_site: LocalSite, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a-story.html").write_bytes(page("Dropped twice"))
+    (drop / "b-copy.html").write_bytes(page("Dropped twice"))
+    story = local_site.url("story.html")
+    (tmp_path / "list.txt").write_text(f"{story}\n{story}?utm_source=mail\n{story}\n")
+    sources = sources_file(tmp_path, (
+        f"  - {{name: d, kind: folder, path: '{drop}'}}\n"
+        "  - {name: l, kind: urls, path: list.txt, allow_private: true}\n"
+    ))
+    for _ in range(2):  # a re-run of the same interval gives the same rows
+        stats = pipeline.discover(news_conn, "once", sources)
+
+    assert staged(news_conn, "once") == [str(drop / "a-story.html"), story]
+    assert rows(news_conn, "SELECT source_name, input, reason FROM rejects ORDER BY 1") == [
+        ("d", str(drop / "b-copy.html"), f"same content as {drop / 'a-story.html'}"),
+        ("l", f"{story}?utm_source=mail", f"same canonical URL as {story}"),
+    ]
+    assert stats["d"] == {"listed": 2, "staged": 1, "repeated": 1}
+
 def test_host_slots_are_claimed_one_interval_apart_across_connections(
     news_dsn: str, news_conn: object
 ) -> None:
