@@ -5,17 +5,6 @@ from datetime import timedelta
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def dagbag() -> DagBag:
-    with pytest.MonkeyPatch.context() as patch:
-        # No connection and no database configured: parsing must not need them.
-        patch.delenv("AIRFLOW_CONN_NEWS_DB", raising=False)
-        patch.delenv("NEWSFLOW_DSN", raising=False)
-        return DagBag(dag_folder=str(ROOT / "dags"))
-
 
 def test_every_dag_imports_without_errors(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}

@@ -1,17 +1,6 @@
 """news_report is triggered by the articles asset news_ingest updates, and wired as documented."""
 
-import pytest
 from airflow.dag_processing.dagbag import DagBag
-
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def dagbag() -> DagBag:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("AIRFLOW_CONN_NEWS_DB", raising=False)
-        patch.delenv("NEWSFLOW_DSN", raising=False)
-        return DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def test_news_report_runs_when_news_ingest_loads_articles(dagbag: DagBag) -> None:
