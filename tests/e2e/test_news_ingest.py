@@ -127,17 +127,22 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     rejects = _query(news_dsn, "SELECT input, stage, reason FROM v_rejects ORDER BY input")
     assert rejects == [
         (str(drop / "scan.pdf"), "fetch", "unsupported file type: scan.pdf"),
+        # The feed links one story twice: the tracking-parameter copy is the same input.
+        (local_site.url("articles/mill-street-bridge-closure.html?utm_source=newsletter"),
+         "discover",
+         "same canonical URL as " + local_site.url("articles/mill-street-bridge-closure.html")),
         (local_site.url("articles/missing.html"), "fetch", "HTTP 404"),
         (local_site.url("report.pdf"), "fetch",
          "not an article page: content type application/pdf"),
     ]
     # Every discovered input ended as an article or a reject.
     assert _query(news_dsn, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
-        ("loaded", 5), ("rejected", 3),
+        ("loaded", 4), ("rejected", 3),  # the repeated link was never staged
     ]
     fetched = _query(news_dsn, "SELECT purpose, count(*) FROM fetch_log"
                                " WHERE source_name = 'feed' GROUP BY 1 ORDER BY 1")
-    assert fetched == [("feed", 1), ("page", 6), ("robots", 1)]  # the feed and its six links
+    # The feed and its five distinct links.
+    assert fetched == [("feed", 1), ("page", 5), ("robots", 1)]
 
     # discover got the run's data interval from its templates.
     assert _query(news_dsn, "SELECT DISTINCT (window_start AT TIME ZONE 'UTC')::text,"
@@ -152,4 +157,4 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
     assert _query(news_dsn, snapshot) == before
     assert _query(news_dsn, quotes) == quotes_before
-    assert _query(news_dsn, "SELECT count(*), min(attempts) FROM rejects") == [(3, 2)]
+    assert _query(news_dsn, "SELECT count(*), min(attempts) FROM rejects") == [(4, 2)]
