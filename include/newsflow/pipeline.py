@@ -113,8 +113,8 @@ def _stage_in_window(
         sorted((d for d in candidates if keys[d.input] in taken), key=lambda d: d.input), keys
     )
     storage.stage_discoveries(conn, batch_key, staged)
-    for line, reason in [*invalid, *repeats]:
-        storage.record_reject(conn, batch_key, source_name, line, "discover", reason)
+    storage.record_rejects(conn, batch_key, "discover",
+                           [(source_name, line, reason) for line, reason in [*invalid, *repeats]])
     counts = {
         "listed": len(found) + len(invalid),
         "staged": len({d.input for d in staged}),
@@ -260,16 +260,17 @@ def enrich(conn: Any, batch_key: str) -> Stats:
     failed = 0
     for chunk in storage.chunked(items, CHUNK_SIZE):
         results: dict[str, dict[str, Any]] = {}
+        rejects: list[tuple[str, str, str]] = []
         for item, outcome in zip(chunk, _enrich_chunk(enrichment, nlp, chunk), strict=True):
             if isinstance(outcome, Exception):
                 reason = f"internal error: {type(outcome).__name__}: {outcome}"
-                storage.record_reject(conn, batch_key, item.source_name, item.input, "enrich",
-                                      reason)
+                rejects.append((item.source_name, item.input, reason))
                 counts[item.source_name, "rejected"] += 1
                 failed += 1
             else:
                 results[item.input] = {**(item.fields or {}), **outcome}
                 counts[item.source_name, "enriched"] += 1
+        storage.record_rejects(conn, batch_key, "enrich", rejects)
         storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
         conn.commit()
     if items and failed == len(items):
@@ -322,6 +323,7 @@ def _run_item_stage(
             conn, [item.page_id for item in chunk], with_content=with_content
         )
         results: dict[str, dict[str, Any]] = {}
+        rejects: list[tuple[str, str, str]] = []
         for item in chunk:
             try:
                 results[item.input] = work(item, pages[item.page_id])
@@ -334,8 +336,9 @@ def _run_item_stage(
             else:
                 counts[item.source_name, target] += 1
                 continue
-            storage.record_reject(conn, batch_key, item.source_name, item.input, stage, reason)
+            rejects.append((item.source_name, item.input, reason))
             counts[item.source_name, "rejected"] += 1
+        storage.record_rejects(conn, batch_key, stage, rejects)
         storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
         conn.commit()
     if items and unexpected == len(items):

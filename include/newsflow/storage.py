@@ -194,20 +194,37 @@ def record_reject(
     conn: Any, batch_key: str, source_name: str, input_: str, stage: str, reason: str
 ) -> None:
     """Record why an input did not become an article and take it out of the batch's flow."""
-    LOGGER.warning("rejected %s at %s: %s", input_, stage, reason)
+    record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
+
+
+def record_rejects(
+    conn: Any, batch_key: str, stage: str, rejects: list[tuple[str, str, str]]
+) -> None:
+    """``record_reject`` for many (source name, input, reason) at once: two statements."""
+    if not rejects:
+        return
+    for source_name, input_, reason in rejects:
+        LOGGER.warning("rejected %s (%s) at %s: %s", input_, source_name, stage, reason)
+    # One row per (source, input): ON CONFLICT cannot touch a row twice in one statement.
+    unique = {(source_name, input_): reason for source_name, input_, reason in rejects}
+    records = json.dumps([
+        {"source_name": source_name, "input": input_, "reason": reason}
+        for (source_name, input_), reason in unique.items()
+    ])
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO rejects (source_name, input, stage, reason, batch_key)"
-            " VALUES (%s, %s, %s, %s, %s)"
+            " SELECT r.source_name, r.input, %s, r.reason, %s"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(source_name text, input text, reason text)"
             " ON CONFLICT (source_name, input, stage) DO UPDATE SET reason = EXCLUDED.reason,"
             " batch_key = EXCLUDED.batch_key, attempts = rejects.attempts + 1,"
             " last_seen_at = now()",
-            (source_name, input_, stage, reason, batch_key),
+            (stage, batch_key, records),
         )
         cur.execute(
             "UPDATE batch_items SET stage = 'rejected', updated_at = now()"
-            " WHERE batch_key = %s AND input = %s",
-            (batch_key, input_),
+            " WHERE batch_key = %s AND input = ANY(%s)",
+            (batch_key, [input_ for _, input_ in unique]),
         )
 
 
