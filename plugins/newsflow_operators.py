@@ -3,18 +3,18 @@
 The operators only connect (through ``PostgresHook``, in ``execute``) and call
 ``newsflow.pipeline``; all logic lives in the library. They hand each other nothing
 but the batch key: pages and results are staged in PostgreSQL.
+
+The library is imported in ``run``, not here: it loads trafilatura, NumPy and more,
+which every parse of a DAG file would otherwise pay for.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from airflow.sdk import BaseOperator, Context
-
-from newsflow import pipeline, storage
-from newsflow.sources import parse_moment
 
 
 class _NewsDatabaseOperator(BaseOperator):
@@ -41,23 +41,27 @@ class ApplyMigrationsOperator(_NewsDatabaseOperator):
     """Bring the news database's schema up to date (a no-op when it is)."""
 
     def run(self, conn: Any) -> list[str]:
+        from newsflow import storage
+
         applied = storage.apply_migrations(conn)
         self.log.info("migrations applied: %s", applied or "none, the schema is current")
         return applied
 
 
 class _BatchStageOperator(_NewsDatabaseOperator):
-    """Runs the pipeline stage ``stage(conn, batch_key)`` on one batch."""
+    """Runs the pipeline stage ``newsflow.pipeline.<stage>(conn, batch_key)`` on one batch."""
 
     template_fields: Sequence[str] = ("batch_key",)
-    stage: Callable[..., Any]
+    stage: str
 
     def __init__(self, *, batch_key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.batch_key = batch_key
 
     def run(self, conn: Any) -> Any:
-        return type(self).stage(conn, self.batch_key)
+        from newsflow import pipeline
+
+        return getattr(pipeline, self.stage)(conn, self.batch_key)
 
 
 class DiscoverArticlesOperator(_BatchStageOperator):
@@ -85,6 +89,9 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         self.interval_end = interval_end
 
     def run(self, conn: Any) -> Any:
+        from newsflow import pipeline
+        from newsflow.sources import parse_moment
+
         path = Path(self.sources_file) if self.sources_file else None
         return pipeline.discover(
             conn, self.batch_key, path,
@@ -95,19 +102,19 @@ class DiscoverArticlesOperator(_BatchStageOperator):
 class FetchPagesOperator(_BatchStageOperator):
     """Fetch or read every discovered input of the batch."""
 
-    stage = pipeline.fetch
+    stage = "fetch"
 
 
 class CleanPagesOperator(_BatchStageOperator):
     """Clean every fetched page of the batch with trafilatura or the plain-text parser."""
 
-    stage = pipeline.clean
+    stage = "clean"
 
 
 class ExtractFieldsOperator(_BatchStageOperator):
     """Decide title, authors, dates and the other stored fields of each cleaned page."""
 
-    stage = pipeline.extract
+    stage = "extract"
 
 
 class EnrichArticlesOperator(_BatchStageOperator):
@@ -117,13 +124,13 @@ class EnrichArticlesOperator(_BatchStageOperator):
     """
 
     ui_color = "#f3e8fb"
-    stage = pipeline.enrich
+    stage = "enrich"
 
 
 class LoadArticlesOperator(_BatchStageOperator):
     """Upsert the batch's articles into PostgreSQL in one transaction."""
 
-    stage = pipeline.load
+    stage = "load"
 
 
 class RefreshReportingViewsOperator(_NewsDatabaseOperator):
