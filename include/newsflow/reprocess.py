@@ -155,7 +155,9 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
         request: what to re-extract.
 
     Returns:
-        ``{"dry_run", "stages", "pages", "staged", "skipped", "sources": {name: counts}}``.
+        ``{"dry_run", "stages", "pages", "staged", "would_stage", "skipped",
+        "sources": {name: counts}}``, plus ``"sources_without_pages"`` when some of the
+        requested sources have no stored page in the range.
     """
     pages = selected_pages(conn, batch_key, request)
     outcomes = [(page, _outcome(page, request)) for page in pages]
@@ -186,6 +188,11 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
     )
     for name, counts in summary["sources"].items():
         LOGGER.info("source %s: %s", name, ", ".join(f"{k} {v}" for k, v in counts.items()))
+    unmatched = sorted(set(request.sources) - set(per_source))
+    if unmatched:
+        # A misspelt name in the trigger form would otherwise just select nothing.
+        LOGGER.warning("no stored pages in the date range for sources %s", unmatched)
+        summary["sources_without_pages"] = unmatched
     return summary
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from tests.conftest import AIRFLOW_ENV, DEMO, LocalSite, airflow_conn_uri
@@ -304,6 +305,25 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     diff = _query(news, "SELECT article_key, field FROM v_article_field_changes ORDER BY 1, 2")
     assert {field for _, field in diff} >= {"entities"}
     assert _query(meta, events, ("news_reprocess",))[0][0] >= 1
+
+    # 6. Retention: news_maintenance prunes a page fetched 200 days ago (the default keeps
+    # 180); its article stays, and a re-extraction from the raw pages counts it as pruned.
+    with psycopg2.connect(news) as conn, conn.cursor() as cur:  # commits on exit
+        cur.execute("UPDATE pages SET fetched_at = now() - interval '200 days' WHERE page_id ="
+                    " (SELECT page_id FROM articles WHERE article_key = %s)",
+                    (sorted(EXPECTED)[0],))
+    conn.close()
+    started = time.monotonic()
+    processes.run("maintenance", [AIRFLOW, "dags", "test", "news_maintenance"], env)
+    assert _query(news, "SELECT a.article_key FROM pages p JOIN articles a USING (page_id)"
+                  " WHERE p.content IS NULL AND p.content_pruned_at IS NOT NULL") == [
+        (sorted(EXPECTED)[0],)]
+    assert len(_query(news, "SELECT 1 FROM articles")) == 3
+    conf = json.dumps({"dry_run": True, "stages": ["clean"]})
+    processes.run("reprocess-dry", [AIRFLOW, "dags", "test", "news_reprocess", "--conf", conf],
+                  env)
+    assert "skipped {'pruned': 1}" in processes.tail("reprocess-dry", chars=10**6)
+    timings["retention + dry run (dags test)"] = round(time.monotonic() - started, 1)
 
     timings["total"] = round(time.monotonic() - began, 1)
     print(f"\nbackfill e2e: runs {[row[0] for row in runs]}; articles after the backfill:"

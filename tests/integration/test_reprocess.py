@@ -165,3 +165,24 @@ def test_raw_pages_are_stored_compressed(news_conn: object, tmp_path: Path) -> N
 def test_bad_requests_fail_with_a_clear_message(args: tuple, message: str) -> None:
     with pytest.raises(reprocess.ReprocessError, match=message.replace("[", r"\[")):
         reprocess.parse_request(*args)
+
+
+def test_sources_param_limits_the_pages(news_conn: object, tmp_path: Path) -> None:
+    folders = {"desk-a": ["harbour-festival.txt"], "desk-b": ["harbour-gallery.html",
+                                                              "riverside-wire-budget.txt"]}
+    lines = []
+    for name, files in folders.items():
+        (tmp_path / name).mkdir()
+        for file in files:
+            (tmp_path / name / file).write_bytes((DEMO / "drop" / file).read_bytes())
+        lines.append(f"  - {{name: {name}, kind: folder, path: '{tmp_path / name}'}}\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + "".join(lines))
+    run_batch(news_conn, "ingest-1", sources)
+    request = reprocess.parse_request("", "", "desk-b", "clean", True)
+    plan = reprocess.reprocess(news_conn, "only-b", request)
+    assert plan["sources"] == {"desk-b": {"pages": 2, "staged": 2}}
+    request = reprocess.parse_request("", "", "desk-a,nowhere", "clean", True)
+    plan = reprocess.reprocess(news_conn, "a", request)
+    assert plan["sources"] == {"desk-a": {"pages": 1, "staged": 1}}
+    assert plan["sources_without_pages"] == ["nowhere"]
