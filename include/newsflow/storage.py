@@ -318,9 +318,16 @@ def upsert_articles(
 def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
     """Copy the articles this batch's load is about to change into ``article_versions``.
 
-    The rows are locked until the load commits, so two loads at once keep each
-    replaced version once.
+    The batch's existing articles are locked first, until the load commits, so two
+    loads at once keep each replaced version once; in article key order, the order the
+    upsert takes them in, so two loads cannot deadlock.
     """
+    cur.execute(
+        "SELECT 1 FROM articles WHERE article_key IN (SELECT b.fields->>'article_key'"
+        "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched')"
+        " ORDER BY article_key FOR UPDATE",
+        (batch_key,),
+    )
     cur.execute(
         "INSERT INTO article_versions (article_id, fields, fields_sha256, extractor_version,"
         " batch_key, extracted_at, replaced_by_batch)"
@@ -333,7 +340,7 @@ def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
         "  ORDER BY b.fields->>'article_key', b.input"
         " ) n USING (article_key)"
         " WHERE a.fields_sha256 IS DISTINCT FROM n.fields_sha256"
-        " ORDER BY a.article_id FOR UPDATE OF a",
+        " ORDER BY a.article_id",
         (batch_key, batch_key),
     )
 

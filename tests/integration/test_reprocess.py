@@ -1,11 +1,12 @@
 """Provenance, versions, re-extraction and retention on a real PostgreSQL, over the demo
 drop folder (no network): the library under news_reprocess and news_maintenance."""
 
+import threading
 from pathlib import Path
 
 import pytest
 
-from newsflow import pipeline, provenance, reprocess, retention, settings
+from newsflow import pipeline, provenance, reprocess, retention, settings, storage
 from tests.conftest import DEMO
 from tests.integration.conftest import rows, run_batch
 
@@ -186,3 +187,32 @@ def test_sources_param_limits_the_pages(news_conn: object, tmp_path: Path) -> No
     plan = reprocess.reprocess(news_conn, "a", request)
     assert plan["sources"] == {"desk-a": {"pages": 1, "staged": 1}}
     assert plan["sources_without_pages"] == ["nowhere"]
+
+
+def test_two_reprocess_runs_at_once_keep_each_replaced_version_once(
+    news_dsn: str, news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _loaded(news_conn, tmp_path)
+    monkeypatch.setattr(settings, "ENRICH_MAX_CHARS", 300)
+    errors: list[BaseException] = []
+
+    def run(batch_key: str) -> None:
+        conn = storage.connect(news_dsn)
+        try:
+            _reprocess(conn, batch_key, stages="enrichment")
+        except BaseException as error:  # collected and re-raised in the main thread
+            errors.append(error)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run, args=(f"reprocess-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    after = rows(news_conn, ARTICLES)
+    changed = [row[0] for row, old in zip(after, before, strict=True) if row[2] != old[2]]
+    assert changed
+    assert rows(news_conn, "SELECT article_id, batch_key FROM article_versions ORDER BY 1") == [
+        (article_id, "ingest-1") for article_id in changed]
