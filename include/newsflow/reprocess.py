@@ -134,6 +134,15 @@ def selected_pages(conn: Any, batch_key: str, request: Request) -> list[dict[str
         return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
 
 
+def _days(request: Request) -> str:
+    """The request's fetch days, for the log."""
+    if request.start and request.end:
+        return f"from {request.start} to {request.end}"
+    if request.start or request.end:
+        return f"from {request.start}" if request.start else f"up to {request.end}"
+    return "on any day"
+
+
 def _outcome(page: dict[str, Any], request: Request) -> str:
     """What happens to a selected page: staged, or why it is skipped."""
     needs = NEEDS[request.first_stage]
@@ -164,6 +173,8 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
     per_source: dict[str, Counter[str]] = {}
     for page, outcome in outcomes:
         per_source.setdefault(page["source_name"], Counter())["pages"] += 1
+        if outcome == "staged" and request.dry_run:
+            outcome = "would_stage"
         per_source[page["source_name"]][outcome] += 1
     staged = [page for page, outcome in outcomes if outcome == "staged"]
     if not request.dry_run:
@@ -179,9 +190,8 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
         "sources": {name: dict(sorted(c.items())) for name, c in sorted(per_source.items())},
     }
     LOGGER.info(
-        "%s: %d stored pages fetched %s to %s from %s; stages %s; %d %s, skipped %s",
-        "dry run" if request.dry_run else "reprocess", len(pages),
-        request.start or "the first day", request.end or "the last day",
+        "%s: %d stored pages fetched %s from %s; stages %s; %d %s, skipped %s",
+        "dry run" if request.dry_run else "reprocess", len(pages), _days(request),
         ", ".join(request.sources) or "every source", ", ".join(request.stages_run),
         len(staged), "would be staged" if request.dry_run else "staged",
         summary["skipped"] or "none",

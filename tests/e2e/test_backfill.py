@@ -254,7 +254,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     plan = xcom["value"] if isinstance(xcom["value"], dict) else json.loads(xcom["value"])
     assert plan == {"dry_run": True, "stages": ["fields", "enrichment"], "pages": 3,
                     "staged": 0, "would_stage": 3, "skipped": {},
-                    "sources": {"gazette": {"pages": 3, "staged": 3}}}
+                    "sources": {"gazette": {"pages": 3, "would_stage": 3}}}
     assert _snapshot(news) == before
     assert _query(news, "SELECT count(*) FROM batch_items WHERE batch_key = %s",
                   (run["dag_run_id"],)) == [(0,)]

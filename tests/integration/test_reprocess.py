@@ -64,7 +64,7 @@ def test_dry_run_reports_per_source_and_changes_nothing(
     summary = _reprocess(news_conn, "dry", stages="fields", dry_run=True)
     assert summary == {
         "dry_run": True, "stages": ["fields", "enrichment"], "pages": 4, "staged": 0,
-        "would_stage": 4, "skipped": {}, "sources": {"drop": {"pages": 4, "staged": 4}},
+        "would_stage": 4, "skipped": {}, "sources": {"drop": {"pages": 4, "would_stage": 4}},
     }
     assert rows(news_conn, ARTICLES) == before
     assert rows(news_conn, tables) == counts
@@ -182,10 +182,10 @@ def test_sources_param_limits_the_pages(news_conn: object, tmp_path: Path) -> No
     run_batch(news_conn, "ingest-1", sources)
     request = reprocess.parse_request("", "", "desk-b", "clean", True)
     plan = reprocess.reprocess(news_conn, "only-b", request)
-    assert plan["sources"] == {"desk-b": {"pages": 2, "staged": 2}}
+    assert plan["sources"] == {"desk-b": {"pages": 2, "would_stage": 2}}
     request = reprocess.parse_request("", "", "desk-a,nowhere", "clean", True)
     plan = reprocess.reprocess(news_conn, "a", request)
-    assert plan["sources"] == {"desk-a": {"pages": 1, "staged": 1}}
+    assert plan["sources"] == {"desk-a": {"pages": 1, "would_stage": 1}}
     assert plan["sources_without_pages"] == ["nowhere"]
 
 
