@@ -335,5 +335,6 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     print(f"backfill e2e: dry run plan {plan}")
     print(f"backfill e2e: reprocess with NEWSFLOW_ENRICH_MAX_CHARS=300 ({new_version}):"
           f" {len(changed)} of {len(articles)} articles changed, {len(versions)} version rows,"
-          f" {len(diff)} changed fields in v_article_field_changes")
+          f" {len(diff)} changed fields in v_article_field_changes:"
+          f" {sorted({field for _, field in diff})}")
     print("backfill e2e timings (s): " + json.dumps(timings))

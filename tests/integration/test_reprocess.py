@@ -106,7 +106,8 @@ def test_a_new_extractor_version_keeps_the_previous_fields_for_a_diff(
     assert rows(news_conn, ARTICLES) == again
     assert rows(news_conn, "SELECT count(*) FROM article_versions") == [(len(changed),)]
     print(f"\nreprocess versions: {len(changed)} of {len(before)} articles changed by"
-          f" {new_version}, {len(versions)} version rows")
+          f" {new_version}, {len(versions)} version rows; fields changed:"
+          f" {[field for (field,) in diff]}")
 
 
 def test_pruned_pages_are_skipped_by_reprocess_and_their_articles_stay(
