@@ -19,10 +19,11 @@ Trigger with `{"sources_file": "/path/to/sources.yaml"}` to ingest another list 
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Param
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow import settings
+from newsflow_assets import ARTICLES
 from newsflow_operators import (
     ApplyMigrationsOperator,
     CleanPagesOperator,
@@ -33,7 +34,6 @@ from newsflow_operators import (
     LoadArticlesOperator,
 )
 
-ARTICLES = Asset(name="news_articles", uri="postgres://news_db:5432/news/public/articles")
 BATCH_KEY = "{{ run_id }}"
 
 with DAG(

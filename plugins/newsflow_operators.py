@@ -169,3 +169,75 @@ class WriteReportOperator(_NewsDatabaseOperator):
         path = reporting.write_report(conn, Path(self.output_path), start, end, refresh=False)
         self.log.info("report of %s to %s written to %s", start, end, path)
         return str(path)
+
+
+class StageReprocessOperator(_BatchStageOperator):
+    """Stage stored raw pages into the batch for re-extraction; nothing is fetched.
+
+    All arguments are strings, templated from the run's params: ``fetched_from`` and
+    ``fetched_to`` (fetch days, ``YYYY-MM-DD``, empty for open), ``sources`` and ``stages``
+    (comma-separated), ``dry_run`` ("True"/"False"). Bad values fail the task at once,
+    without retries. A dry run pushes its plan as the XCom ``plan``, logs it, and skips
+    (so the downstream stages and the Asset update skip too).
+    """
+
+    template_fields: Sequence[str] = ("batch_key", "fetched_from", "fetched_to", "sources",
+                                      "stages", "dry_run")
+
+    def __init__(
+        self,
+        *,
+        fetched_from: str = "",
+        fetched_to: str = "",
+        sources: str = "",
+        stages: str = "clean,fields,enrichment",
+        dry_run: str = "False",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fetched_from = fetched_from
+        self.fetched_to = fetched_to
+        self.sources = sources
+        self.stages = stages
+        self.dry_run = dry_run
+
+    def execute(self, context: Context) -> Any:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        from newsflow import reprocess
+
+        try:
+            self.request = reprocess.parse_request(
+                self.fetched_from, self.fetched_to, self.sources, self.stages, self.dry_run
+            )
+        except reprocess.ReprocessError as error:
+            raise AirflowFailException(f"bad params: {error}") from error
+        summary = super().execute(context)
+        if self.request.dry_run:
+            context["ti"].xcom_push(key="plan", value=summary)
+            raise AirflowSkipException(
+                f"dry run: would re-run {', '.join(summary['stages'])} on"
+                f" {summary['would_stage']} of {summary['pages']} stored pages; nothing changed"
+            )
+        return summary
+
+    def run(self, conn: Any) -> Any:
+        from newsflow import reprocess
+
+        return reprocess.reprocess(conn, self.batch_key, self.request)
+
+
+class PruneRawPagesOperator(_NewsDatabaseOperator):
+    """Drop the raw content of pages older than ``retention_days`` (default: the setting)."""
+
+    def __init__(self, *, retention_days: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retention_days = retention_days
+
+    def run(self, conn: Any) -> dict[str, int]:
+        from newsflow import retention, settings
+
+        days = self.retention_days
+        return retention.prune_raw_pages(
+            conn, settings.RAW_PAGE_RETENTION_DAYS if days is None else days
+        )

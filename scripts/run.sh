@@ -85,6 +85,10 @@ echo "newsflow: Airflow is healthy after $(( $(date +%s) - started )) s"
 until airflow dags unpause news_ingest >/dev/null 2>&1; do sleep 3; done
 # news_report runs after each news_ingest load (asset-triggered): unpaused before the first run.
 until airflow dags unpause news_report >/dev/null 2>&1; do sleep 3; done
+# Manual-only re-extraction (runs only when triggered) and the daily raw-page retention.
+for dag in news_reprocess news_maintenance; do
+    until airflow dags unpause "$dag" >/dev/null 2>&1; do sleep 3; done
+done
 airflow dags trigger news_ingest >/dev/null
 echo "newsflow: news_ingest and news_report unpaused and a first run triggered"
 echo "newsflow: reports go to ${NEWSFLOW_REPORT_DIR:-$ROOT/reports}/news-YYYY-MM-DD.html"

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsflow import settings, storage
+from newsflow import provenance, settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
 from newsflow.crawl import BatchCrawler, input_key, run_by_host
 from newsflow.duplicates import assign_clusters
@@ -359,7 +359,7 @@ def load(conn: Any, batch_key: str) -> Stats:
     Returns:
         Per source: items per final stage (``loaded``, ``rejected``, ...).
     """
-    loaded = storage.upsert_articles(conn, batch_key)
+    loaded = storage.upsert_articles(conn, batch_key, provenance.extractor_version())
     changed = storage.articles_changed_now(conn, batch_key)
     storage.replace_article_children(conn, changed)
     clustered = _assign_duplicates(conn, batch_key, changed)

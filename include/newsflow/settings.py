@@ -88,3 +88,8 @@ DUPLICATE_THRESHOLD = float(os.environ.get("NEWSFLOW_DUPLICATE_THRESHOLD", "0.5"
 # the news_report DAG writes its daily HTML files.
 REPORT_DAYS = int(os.environ.get("NEWSFLOW_REPORT_DAYS", "30"))
 REPORT_DIR = Path(os.environ.get("NEWSFLOW_REPORT_DIR", PROJECT_ROOT / "reports"))
+
+# Raw pages (kept compressed so that news_reprocess can re-extract without fetching): the
+# news_maintenance DAG drops the content of pages fetched more than this many days ago
+# (their articles stay). 0 keeps them forever.
+RAW_PAGE_RETENTION_DAYS = int(os.environ.get("NEWSFLOW_RAW_PAGE_RETENTION_DAYS", "180"))

@@ -35,6 +35,10 @@ ARTICLE_FIELDS = {
     "title_source": "text", "authors_source": "text", "published_source": "text",
     "modified_at": "timestamptz", "language_source": "text",
 }
+# Who wrote an article's current fields (migration 007): extractor, run (batch), when.
+PROVENANCE_FIELDS = ("extractor_version", "batch_key", "extracted_at")
+# The hash a load compares to skip unchanged articles, of a batch item ``b``'s fields.
+FIELDS_SHA256 = "encode(sha256(convert_to(b.fields::text, 'UTF8')), 'hex')"
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:
             " http_status = EXCLUDED.http_status, content_type = EXCLUDED.content_type,"
             " content = EXCLUDED.content, content_sha256 = EXCLUDED.content_sha256,"
             " charset = EXCLUDED.charset, canonical_link = EXCLUDED.canonical_link,"
-            " fetched_at = now()"
+            " content_pruned_at = NULL, fetched_at = now()"
             " RETURNING page_id",
             (
                 page.page_key, page.source_name, page.input, page.final_url, page.http_status,
@@ -254,17 +258,22 @@ def log_fetch(
         )
 
 
-def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
+def upsert_articles(
+    conn: Any, batch_key: str, extractor_version: str | None = None
+) -> dict[str, int]:
     """Upsert the batch's enriched items into ``articles`` by article key; the caller commits.
 
     One statement, in one transaction: a failed load leaves no half batch. An article
     reached several ways in the batch is written once, from its first input in input
     order, so re-running the batch writes the same row; a row whose fields did not
-    change is not touched at all (its ``updated_at`` neither).
+    change is not touched at all (its ``updated_at`` neither). A row whose fields do
+    change keeps its previous fields in ``article_versions`` (migration 007), and every
+    row written records the extractor version, this batch and the time.
 
     Args:
         conn: an open connection.
         batch_key: the batch to load.
+        extractor_version: ``provenance.extractor_version()`` of the extracting process.
 
     Returns:
         Loaded item counts per source name.
@@ -281,19 +290,21 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
     # one that loaded it first, so per-source counts do not flip with the order of runs.
     updates = ", ".join(
         f"{name} = EXCLUDED.{name}"
-        for name in (*list(ARTICLE_FIELDS)[1:], "page_id", "fields_sha256")
+        for name in (*list(ARTICLE_FIELDS)[1:], "page_id", "fields_sha256", *PROVENANCE_FIELDS)
     )
     with conn.cursor() as cur:
+        _keep_replaced_versions(cur, batch_key)
         cur.execute(
-            f"INSERT INTO articles ({names}, page_id, source_name, fields_sha256)"
+            f"INSERT INTO articles ({names}, page_id, source_name, fields_sha256,"
+            f" {', '.join(PROVENANCE_FIELDS)})"
             f" SELECT DISTINCT ON (f.article_key) {values}, b.page_id, b.source_name,"
-            "  encode(sha256(convert_to(b.fields::text, 'UTF8')), 'hex')"
+            f"  {FIELDS_SHA256}, %s, %s, now()"
             f" FROM batch_items b CROSS JOIN LATERAL jsonb_to_record(b.fields) AS f({record})"
             " WHERE b.batch_key = %s AND b.stage = 'enriched'"
             " ORDER BY f.article_key, b.input"
             f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
             " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
-            (batch_key,),
+            (extractor_version, batch_key, batch_key),
         )
         cur.execute(
             "UPDATE batch_items SET stage = 'loaded', updated_at = now()"
@@ -302,6 +313,36 @@ def upsert_articles(conn: Any, batch_key: str) -> dict[str, int]:
         )
         loaded = [row[0] for row in cur.fetchall()]
     return {name: loaded.count(name) for name in sorted(set(loaded))}
+
+
+def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
+    """Copy the articles this batch's load is about to change into ``article_versions``.
+
+    The batch's existing articles are locked first, until the load commits, so two
+    loads at once keep each replaced version once; in article key order, the order the
+    upsert takes them in, so two loads cannot deadlock.
+    """
+    cur.execute(
+        "SELECT 1 FROM articles WHERE article_key IN (SELECT b.fields->>'article_key'"
+        "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched')"
+        " ORDER BY article_key FOR UPDATE",
+        (batch_key,),
+    )
+    cur.execute(
+        "INSERT INTO article_versions (article_id, fields, fields_sha256, extractor_version,"
+        " batch_key, extracted_at, replaced_by_batch)"
+        " SELECT a.article_id, article_fields(a), a.fields_sha256, a.extractor_version,"
+        "  a.batch_key, a.extracted_at, %s"
+        " FROM articles a JOIN ("
+        f"  SELECT DISTINCT ON (b.fields->>'article_key') b.fields->>'article_key' AS article_key,"
+        f"   {FIELDS_SHA256} AS fields_sha256"
+        "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched'"
+        "  ORDER BY b.fields->>'article_key', b.input"
+        " ) n USING (article_key)"
+        " WHERE a.fields_sha256 IS DISTINCT FROM n.fields_sha256"
+        " ORDER BY a.article_id",
+        (batch_key, batch_key),
+    )
 
 
 def batch_summary(conn: Any, batch_key: str) -> dict[str, dict[str, int]]:

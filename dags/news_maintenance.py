@@ -1,0 +1,35 @@
+"""
+### news_maintenance
+
+Daily housekeeping of the news database: drops the raw content of pages fetched more
+than `$NEWSFLOW_RAW_PAGE_RETENTION_DAYS` days ago (default 180; 0 keeps every page).
+The page rows stay, so articles remain valid; `news_reprocess` counts such pages as
+`pruned` and skips them. Pruning is idempotent: a re-run prunes nothing new.
+"""
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
+
+from newsflow_operators import ApplyMigrationsOperator, PruneRawPagesOperator
+
+with DAG(
+    dag_id="news_maintenance",
+    doc_md=__doc__,
+    # 03:15 UTC, before the nightly ingest at 04:30.
+    schedule=CronTriggerTimetable("15 3 * * *", timezone="UTC"),
+    start_date=datetime(2026, 11, 1),
+    # Each run prunes everything due, so missed days need no replay.
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+    },
+    tags=["newsflow", "maintenance"],
+):
+    migrate = ApplyMigrationsOperator(task_id="apply_migrations")
+    prune = PruneRawPagesOperator(task_id="prune_raw_pages")
+
+    migrate >> prune

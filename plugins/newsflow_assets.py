@@ -1,0 +1,9 @@
+"""The Assets newsflow's DAGs produce, defined once: every producer imports them from here.
+
+Consumers may reference them by name (``Asset.ref(name="news_articles")``).
+"""
+
+from airflow.sdk import Asset
+
+# The articles table (and its child tables): news_ingest and news_reprocess update it.
+ARTICLES = Asset(name="news_articles", uri="postgres://news_db:5432/news/public/articles")
