@@ -153,7 +153,7 @@ class BatchCrawler:
         if source.kind == "feed":
             body, base = self.source_document(source, source.location, "feed")
             try:
-                return parse_feed(body, base, source.name), []
+                return parse_feed(body, base, source.name)
             except ValueError as error:
                 raise FetchError(str(error)) from error
         return self._walk_sitemaps(source, window)
@@ -214,6 +214,7 @@ class BatchCrawler:
                     raise FetchError(str(error)) from error
                 rejects.append((url, str(error)))
                 continue
+            rejects.extend(sitemap.invalid)
             for child in sitemap.children:
                 if window.start and child.lastmod and child.lastmod < window.start:
                     continue  # unchanged since before the interval: holds nothing for it

@@ -598,8 +598,14 @@ def gunzip_capped(data: bytes, cap: int, name: str) -> bytes:
 def read_drop_file(path: Path) -> bytes:
     """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure."""
     name = path.name.lower().removesuffix(".gz")
+    if path.is_dir():
+        raise FetchError(f"a folder, not a file: {path.name}")
     if not name.endswith(settings.DROP_SUFFIXES):
         raise FetchError(f"unsupported file type: {path.name}")
+    if path.is_symlink() and not path.exists():
+        raise FetchError(f"cannot read {path.name}: broken symbolic link")
+    if path.exists() and not path.is_file():
+        raise FetchError(f"not a regular file: {path.name}")
     try:
         data = path.read_bytes()
         if path.name.lower().endswith(".gz"):
