@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 HTML = "text/html; charset=utf-8"
@@ -155,7 +156,8 @@ def serve_hostile(host: str = "127.0.0.1") -> tuple[HostileServer, ThreadingHTTP
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            site._behaviour(self.path)(self)
+            # Matched unquoted: a client may percent-encode quotes and backslashes.
+            site._behaviour(unquote(self.path))(self)
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet; the paths are in ``site.requests``."""
