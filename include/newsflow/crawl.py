@@ -27,6 +27,7 @@ from newsflow.fetching import (
     canonical_link,
     canonicalize_url,
     check_article_response,
+    check_text,
     file_content_type,
     file_page_key,
     gunzip_capped,
@@ -273,9 +274,13 @@ def _stored_as_utf8(page: FetchedPage) -> FetchedPage:
 
     Deciding the charset here, where the HTTP header is known (header, BOM, <meta>,
     detection), lets every later reader of ``pages`` take the bytes as UTF-8.
+
+    Raises:
+        FetchError: the bytes are binary, not text.
     """
     charset = page_charset(page.content, page.content_type)
     content = as_utf8(page.content, charset)
+    check_text(content, page.final_url or Path(page.input).name)
     is_html = media_type_of(page.content_type) != "text/plain"
     link = canonical_link(content, "utf-8", page.final_url or "") if is_html else None
     return replace(

@@ -14,6 +14,7 @@ from tests.faults.conftest import (
     run_scenario,
     write_sources,
 )
+from tests.integration.conftest import rows
 
 XML = "application/xml"
 LAUGHS = (
@@ -63,7 +64,21 @@ def test_feed_faults(news_conn: object, hostile: h.HostileServer, tmp_path: Path
                 "mailto:desk@example.com"}
     entries = run_scenario(news_conn, "feeds: malformed, entity bomb, XXE, bad links", sources,
                            expected)
-    print(outcomes(entries))
+    got = outcomes(entries)
+    assert {i for i, outcome in got.items() if outcome == "article"} == {
+        pages[0], pages[2], pages[3], pages[4]}
+    assert got[urls["not-xml"]].startswith("discover: not a feed: ")
+    assert {i: o for i, o in got.items() if o != "article" and i != urls["not-xml"]} == {
+        f"{urls['malformed']}#item-2": "discover: feed item 2 has no link",
+        f"{urls['no-links']}#item-2": "discover: feed item 2 has no link",
+        "javascript:alert(1)": "discover: feed item 3: not an absolute http(s) URL",
+        "file://etc/passwd": "discover: feed item 4: not an absolute http(s) URL",
+        "mailto:desk@example.com": "discover: feed item 5: not an absolute http(s) URL",
+    }
+    # The bomb's title stayed unexpanded text (it does not hold a thousand million lols).
+    [(hints,)] = [(h,) for i, h in rows(news_conn, "SELECT input, hints::text FROM batch_items")
+                  if i == pages[2]]
+    assert len(hints) < 1000
     assert SECRET not in database_text(news_conn)
 
 
@@ -104,7 +119,22 @@ def test_sitemap_faults(news_conn: object, hostile: h.HostileServer, tmp_path: P
                 hostile.url("truncated.xml.gz")}
     entries = run_scenario(news_conn, "sitemaps: self-index, entity bomb, XXE, broken", sources,
                            expected)
-    print(outcomes(entries))
+    got = outcomes(entries)
+    no_loc = "discover: sitemap <url> {} has no http(s) <loc>"
+    assert {i: o for i, o in got.items() if not o.startswith("fetch: robots.txt")} == {
+        **{pages[n]: "article" for n in range(4)},
+        "ftp://files.example/x.html": no_loc.format(2),
+        hostile.url("plain.xml#url-3"): no_loc.format(3),
+        hostile.url("xxe.xml#url-2"): no_loc.format(2),
+        hostile.url("broken.xml#url-2"): no_loc.format(2),
+        hostile.url("truncated.xml.gz"): "discover: cannot gunzip "
+        f"{hostile.url('truncated.xml.gz')}: Compressed file ended before the end-of-stream"
+        " marker was reached",
+    }
+    # The bomb's loc kept its literal text, without the entity: a dead local port.
+    assert got["http://127.0.0.1:9/"].startswith("fetch: robots.txt unavailable")
+    # The index that lists itself was read once.
+    assert hostile.count("index.xml") == 1
     assert SECRET not in database_text(news_conn)
 
 
@@ -131,7 +161,21 @@ def test_drop_folder_faults(news_conn: object, tmp_path: Path) -> None:
                                  drop / "binary.txt", vanishing)}
     entries = run_scenario(news_conn, "files: unreadable, truncated gzip, empty, directory",
                            sources, expected, after={"discover": vanishing.unlink})
-    print(outcomes(entries))
+    got = {Path(i).relative_to(drop).as_posix(): o for i, o in outcomes(entries).items()}
+    assert got.pop("binary.txt").startswith("fetch: binary content, not text: ")
+    assert got == {
+        "good.html": "article",
+        "saved.html/index.html": "article",
+        "zero.html": "fetch: empty file: zero.html",
+        "truncated.html.gz": "fetch: cannot read truncated.html.gz: Compressed file ended"
+                             " before the end-of-stream marker was reached",
+        "dangling.html": "fetch: cannot read dangling.html: broken symbolic link",
+        "pipe.html": "fetch: not a regular file: pipe.html",
+        "story.html": "fetch: a folder, not a file: story.html",
+        "saved.html": "fetch: a folder, not a file: saved.html",
+        "vanishing.html": f"fetch: cannot read vanishing.html: [Errno 2] No such file or"
+                          f" directory: '{vanishing}'",
+    }
 
 
 @pytest.mark.faults_slow

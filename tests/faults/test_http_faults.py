@@ -27,7 +27,14 @@ def test_http_statuses(news_conn: object, hostile: h.HostileServer, tmp_path: Pa
     }
     sources = write_sources(tmp_path, url_list(tmp_path, "statuses", list(urls.values())))
     entries = run_scenario(news_conn, "HTTP 404/410/429/500/503", sources, set(urls.values()))
-    print(outcomes(entries))
+    assert outcomes(entries) == {
+        urls["ok"]: "article", urls["404"]: "fetch: HTTP 404", urls["410"]: "fetch: HTTP 410",
+        urls["429"]: "article", urls["500"]: "fetch: HTTP 500", urls["503"]: "article",
+        urls["503-always"]: "fetch: HTTP 503",
+    }
+    # Client errors are final; 429 and 5xx are retried, up to the configured count.
+    assert [hostile.count(p) for p in ("gone", "removed", "busy", "maintenance")] == [1, 1, 2, 2]
+    assert hostile.count("broken") == hostile.count("down") == settings.FETCH_RETRIES + 1
 
 
 @pytest.fixture
@@ -55,7 +62,16 @@ def test_http_transport(news_conn: object, hostile: h.HostileServer, tmp_path: P
     sources = write_sources(tmp_path, url_list(tmp_path, "transport", list(urls.values())))
     entries = run_scenario(news_conn, "timeouts, resets, drips, redirect traps", sources,
                            set(urls.values()))
-    print(outcomes(entries))
+    got = outcomes(entries)
+    assert got[urls["ok"]] == got[urls["drip-under"]] == "article"
+    assert got[urls["timeout"]].startswith("fetch: ReadTimeout: ")
+    assert got[urls["reset"]].startswith("fetch: ProtocolError: ")
+    assert "Connection reset by peer" in got[urls["reset"]]
+    assert got[urls["drip-over"]] == "fetch: time limit of 2.5 s per page exceeded"
+    assert got[urls["loop"]] == (
+        f"fetch: redirect loop: {hostile.url('loop-b')} -> {hostile.url('loop-a')}")
+    assert got[urls["chain"]] == "fetch: too many redirects (more than 10)"
+    assert hostile.count("hop-11") == 0
 
 
 def test_http_floods(news_conn: object, hostile: h.HostileServer, tmp_path: Path) -> None:
@@ -67,7 +83,10 @@ def test_http_floods(news_conn: object, hostile: h.HostileServer, tmp_path: Path
     sources = write_sources(tmp_path, url_list(tmp_path, "floods", list(urls.values())))
     entries = run_scenario(news_conn, "50 MB body, endless chunked body", sources,
                            set(urls.values()))
-    print(outcomes(entries))
+    cap = f"fetch: body larger than {settings.MAX_BODY_BYTES} bytes"
+    assert outcomes(entries) == {urls["ok"]: "article", urls["50mb"]: cap, urls["endless"]: cap}
+    # Over the cap is not transient: one request each.
+    assert hostile.count("huge") == hostile.count("endless") == 1
 
 
 def test_redirect_to_private_address(news_conn: object, hostile: h.HostileServer,
@@ -81,4 +100,11 @@ def test_redirect_to_private_address(news_conn: object, hostile: h.HostileServer
     ))
     entries = run_scenario(news_conn, "redirect to a private address", sources,
                            {ok, sitemap, feed})
-    print(outcomes(entries))
+    why = " (set allow_private: true on the source to allow it)"
+    assert outcomes(entries) == {
+        ok: "article",
+        sitemap: "discover: sitemap unreachable: refused: 127.0.0.1 resolves to non-public"
+                 " address 127.0.0.1" + why,
+        feed: "discover: feed unreachable: refused: 169.254.169.254 resolves to non-public"
+              " address 169.254.169.254" + why,
+    }
