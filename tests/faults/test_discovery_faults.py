@@ -179,6 +179,7 @@ def test_drop_folder_faults(news_conn: object, tmp_path: Path) -> None:
 
 
 @pytest.mark.faults_slow
+@pytest.mark.timeout(1200)
 def test_sitemap_of_100000_urls(news_conn: object, hostile: h.HostileServer,
                                 tmp_path: Path) -> None:
     # Fetching 100,000 pages politely would take hours; these links point at a private
