@@ -280,7 +280,8 @@ def list_folder(source: Source, window: Window | None = None) -> list[Discovery]
     found: list[Discovery] = []
     for path in files:
         try:
-            stat = path.lstat()
+            # A broken link has no target to date it by: its own time then.
+            stat = path.stat() if path.exists() else path.lstat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC)
             if window is not None and window.place(modified, late_ok=True) != "take":
                 continue
