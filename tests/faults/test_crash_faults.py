@@ -168,6 +168,79 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     blocker.close()
 
 
+def _airflow_env(tmp_path: Path, dsn: str) -> dict[str, str]:
+    """An Airflow home of the test's own, its news_db connection pointing at ``dsn``."""
+    env = {
+        **os.environ, **AIRFLOW_ENV,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(dsn),
+    }
+    env.pop("NEWSFLOW_SOURCES", None)
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    return env
+
+
+@pytest.mark.faults_slow
+@pytest.mark.timeout(900)
+def test_airflow_load_task_fails_when_postgres_stops_and_its_retry_loads_the_batch(
+    own_server: tuple[Path, str], hostile: h.HostileServer, tmp_path: Path
+) -> None:
+    pgdata, dsn = own_server
+    urls = [hostile.route(f"story-{n}", h.reply(body=article(f"Story {n}"))) for n in range(6)]
+    sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
+    env = _airflow_env(tmp_path, dsn)
+    conf = json.dumps({"sources_file": str(sources)})
+    # The DAG run up to enrich; its load task is marked done without running, to be run below.
+    run = subprocess.run([AIRFLOW, "dags", "test", "news_ingest", "2026-11-25", "--conf", conf,
+                          "--mark-success-pattern", "^load$"],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    blocker = storage.connect(dsn)
+    blocker.autocommit = True
+    [(batch_key,)] = rows(blocker, "SELECT DISTINCT batch_key FROM batch_items")
+    assert rows(blocker, "SELECT stage, count(*) FROM batch_items GROUP BY 1") == [
+        ("enriched", 6)]
+    with blocker.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (storage.DUPLICATES_LOCK_ID,))
+    reader = Reader(dsn)
+    reader.start()
+    load = [AIRFLOW, "tasks", "test", "news_ingest", "load", batch_key]
+    with open(tmp_path / "load-1.log", "wb") as log:
+        task = subprocess.Popen(load, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not rows(blocker, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):
+        assert time.monotonic() < deadline and task.poll() is None, (
+            (tmp_path / "load-1.log").read_text()[-3000:])
+        time.sleep(0.1)
+    assert dbserver.stop(pgdata, mode="immediate")
+    # The task fails loudly and Airflow's task runner sets it up for retry (`tasks test`
+    # itself exits 0 either way).
+    task.wait(timeout=120)
+    failed_log = (tmp_path / "load-1.log").read_text(errors="replace")
+    assert "Task failed with exception" in failed_log, failed_log[-3000:]
+    assert "OperationalError" in failed_log and "new_state=up_for_retry" in failed_log
+
+    dbserver.start(pgdata, databases=())
+    retry = subprocess.run(load, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert retry.returncode == 0, (retry.stdout + retry.stderr)[-3000:]
+    assert "new_state=success" in retry.stdout + retry.stderr
+    conn = _connect_when_up(dsn)
+    deadline = time.monotonic() + 30
+    while not reader.seen or reader.seen[-1] != 6:
+        assert time.monotonic() < deadline, reader.seen[-20:]
+        time.sleep(0.05)
+    reader.stop.set()
+    reader.join(timeout=10)
+    entries = check_ledger(conn, "PostgreSQL stopped in an Airflow load task, retried",
+                           batch_key, set(urls))
+    assert set(outcomes(entries).values()) == {"article"}
+    assert set(reader.seen) == {0, 6} and reader.outages > 0, sorted(set(reader.seen))
+    assert "ledger: 6 inputs, 6 articles, 0 rejects, 0 lost, 0 counted twice" in retry.stdout \
+        + retry.stderr
+    conn.close()
+
+
 @pytest.mark.faults_slow
 @pytest.mark.timeout(900)
 def test_airflow_task_killed_with_sigkill_mid_fetch_then_retried(
@@ -213,6 +286,9 @@ def test_airflow_task_killed_with_sigkill_mid_fetch_then_retried(
     os.killpg(killed.pid, signal.SIGKILL)
     assert killed.wait(timeout=30) == -signal.SIGKILL
     outputs.append((tmp_path / "killed.log").read_text(errors="replace"))
+    # Killed inside the fetch task, run by Airflow's task runner in that process.
+    assert "starting task_id=fetch" in outputs[0]
+    assert "starting task_id=clean" not in outputs[0]
     conn = psycopg2.connect(news_dsn)
     half = dict(rows(conn, "SELECT stage, count(*) FROM batch_items GROUP BY 1"))
     assert half.get("discovered", 0) > 0 and half.get("fetched", 0) >= 3, half
@@ -226,6 +302,7 @@ def test_airflow_task_killed_with_sigkill_mid_fetch_then_retried(
                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
         outputs.append(retry.stdout + retry.stderr)
         assert retry.returncode == 0, outputs[-1][-3000:]
+        assert "new_state=success" in outputs[-1], outputs[-1][-3000:]
     entries = check_ledger(conn, "SIGKILL mid-fetch (Airflow), retried", batch_key,
                            {*urls, "not a url"})
     assert sorted(set(outcomes(entries).values())) == [
