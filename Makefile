@@ -47,6 +47,13 @@ eval: install
 bench-enrich: install
 	$(BIN)/python -m newsflow.enrichment_bench --ground-truth $(EVAL_DIR)/aeb/ground-truth.json
 
+# The fault suite: hostile servers, bad input, a database stopped mid-load, a task killed
+# with SIGKILL; prints each scenario's ledger (inputs, articles, rejects, lost, duplicates).
+# Its fast scenarios also run in `make test`; this adds the slow ones.
+.PHONY: faults
+faults: install
+	NEWSFLOW_FAULTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+
 lint: install
 	$(BIN)/ruff check .
 

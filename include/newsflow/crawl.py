@@ -27,6 +27,7 @@ from newsflow.fetching import (
     canonical_link,
     canonicalize_url,
     check_article_response,
+    check_text,
     file_content_type,
     file_page_key,
     gunzip_capped,
@@ -153,7 +154,7 @@ class BatchCrawler:
         if source.kind == "feed":
             body, base = self.source_document(source, source.location, "feed")
             try:
-                return parse_feed(body, base, source.name), []
+                return parse_feed(body, base, source.name)
             except ValueError as error:
                 raise FetchError(str(error)) from error
         return self._walk_sitemaps(source, window)
@@ -214,6 +215,7 @@ class BatchCrawler:
                     raise FetchError(str(error)) from error
                 rejects.append((url, str(error)))
                 continue
+            rejects.extend(sitemap.invalid)
             for child in sitemap.children:
                 if window.start and child.lastmod and child.lastmod < window.start:
                     continue  # unchanged since before the interval: holds nothing for it
@@ -272,9 +274,13 @@ def _stored_as_utf8(page: FetchedPage) -> FetchedPage:
 
     Deciding the charset here, where the HTTP header is known (header, BOM, <meta>,
     detection), lets every later reader of ``pages`` take the bytes as UTF-8.
+
+    Raises:
+        FetchError: the bytes are binary, not text.
     """
     charset = page_charset(page.content, page.content_type)
     content = as_utf8(page.content, charset)
+    check_text(content, page.final_url or Path(page.input).name)
     is_html = media_type_of(page.content_type) != "text/plain"
     link = canonical_link(content, "utf-8", page.final_url or "") if is_html else None
     return replace(

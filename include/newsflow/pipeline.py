@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsflow import provenance, settings, storage
+from newsflow import ledger, provenance, settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
 from newsflow.crawl import BatchCrawler, input_key, run_by_host
 from newsflow.duplicates import assign_clusters
@@ -366,6 +366,11 @@ def load(conn: Any, batch_key: str) -> Stats:
     conn.commit()
     LOGGER.info("load: %d articles new or changed, %d of them joined a near-duplicate's cluster",
                 len(changed), clustered)
+    balance = ledger.batch_ledger(conn, batch_key)
+    (LOGGER.info if balance.balanced else LOGGER.error)(
+        "ledger: %d inputs, %d articles, %d rejects, %d lost, %d counted twice",
+        balance.inputs, balance.articles, balance.rejects, balance.lost, balance.duplicates,
+    )
     summary = storage.batch_summary(conn, batch_key)
     for source_name, stages in summary.items():
         LOGGER.info(

@@ -44,6 +44,8 @@ class Sitemap:
     is_index: bool
     children: list[SitemapEntry] = field(default_factory=list)
     entries: list[SitemapEntry] = field(default_factory=list)
+    # (input, reason) of <url>/<sitemap> elements without a usable http(s) <loc>.
+    invalid: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _parser() -> etree.XMLParser:
@@ -62,8 +64,9 @@ def parse_sitemap(content: bytes, base_url: str) -> Sitemap:
         base_url: where it was fetched from; relative locations resolve against it.
 
     Returns:
-        The index's children or the urlset's entries, in document order; entries
-        without a usable http(s) ``<loc>`` are skipped.
+        The index's children or the urlset's entries, in document order; elements
+        without a usable http(s) ``<loc>`` are in ``invalid`` with the reason, named by
+        their ``<loc>`` or, without one, ``<base_url>#url-<n>``.
 
     Raises:
         SitemapError: neither a urlset, a sitemap index, nor a text sitemap.
@@ -79,9 +82,11 @@ def parse_sitemap(content: bytes, base_url: str) -> Sitemap:
         raise SitemapError("not a sitemap: no XML root element")
     name = etree.QName(root).localname
     if name == "sitemapindex":
-        return Sitemap(True, children=_entries(root, "sitemap", base_url))
+        children, invalid = _entries(root, "sitemap", base_url)
+        return Sitemap(True, children=children, invalid=invalid)
     if name == "urlset":
-        return Sitemap(False, entries=_entries(root, "url", base_url))
+        entries, invalid = _entries(root, "url", base_url)
+        return Sitemap(False, entries=entries, invalid=invalid)
     raise SitemapError(f"not a sitemap: root element <{name}>")
 
 
@@ -94,16 +99,22 @@ def _parse_text(content: bytes, base_url: str) -> Sitemap:
     return Sitemap(False, entries=[SitemapEntry(urljoin(base_url, u)) for u in urls])
 
 
-def _entries(root: etree._Element, tag: str, base_url: str) -> list[SitemapEntry]:
-    """The ``<url>`` or ``<sitemap>`` children of the root, as entries."""
+def _entries(
+    root: etree._Element, tag: str, base_url: str
+) -> tuple[list[SitemapEntry], list[tuple[str, str]]]:
+    """The ``<url>`` or ``<sitemap>`` children of the root, as entries, and the unusable."""
     found: list[SitemapEntry] = []
+    invalid: list[tuple[str, str]] = []
+    number = 0
     for element in root:
         if not isinstance(element.tag, str) or etree.QName(element).localname != tag:
             continue
+        number += 1
         values = _child_texts(element)
         loc = values.get("loc")
         if not loc or not _is_http(urljoin(base_url, loc)):
-            LOGGER.warning("sitemap %s: <%s> without an http(s) <loc> skipped", base_url, tag)
+            invalid.append((urljoin(base_url, loc) if loc else f"{base_url}#{tag}-{number}",
+                            f"sitemap <{tag}> {number} has no http(s) <loc>"))
             continue
         found.append(SitemapEntry(
             loc=urljoin(base_url, loc),
@@ -113,7 +124,7 @@ def _entries(root: etree._Element, tag: str, base_url: str) -> list[SitemapEntry
             news_publication=values.get("name"),
             news_language=values.get("language"),
         ))
-    return found
+    return found, invalid
 
 
 def _child_texts(element: etree._Element) -> dict[str, str]:

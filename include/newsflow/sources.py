@@ -181,8 +181,19 @@ def _parse_source(entry: Any, base: Path) -> Source:
     return Source(name, kind, location, bool(entry.get("enabled", True)), options)
 
 
-def parse_feed(feed_bytes: bytes, feed_url: str, source_name: str) -> list[Discovery]:
-    """The article links of an RSS/Atom document, with title, date and summary as hints."""
+def parse_feed(
+    feed_bytes: bytes, feed_url: str, source_name: str
+) -> tuple[list[Discovery], list[tuple[str, str]]]:
+    """The article links of an RSS/Atom document, with title, date and summary as hints.
+
+    Returns:
+        The discoveries, and (input, reason) for every item that has no http(s) link:
+        such an item is named ``<feed URL>#item-<n>`` when it has no link at all, so
+        it is rejected with a reason instead of vanishing.
+
+    Raises:
+        ValueError: the document is not a feed.
+    """
     parsed = feedparser.parse(feed_bytes)
     # Well-formed HTML (a feed URL now serving a home page) is no parse error to
     # feedparser, only a document without a feed version.
@@ -190,9 +201,15 @@ def parse_feed(feed_bytes: bytes, feed_url: str, source_name: str) -> list[Disco
         problem = parsed.get("bozo_exception") or "no RSS or Atom root element"
         raise ValueError(f"not a feed: {problem}")
     discoveries: list[Discovery] = []
-    for entry in parsed.entries:
-        link = entry.get("link")
+    invalid: list[tuple[str, str]] = []
+    for number, entry in enumerate(parsed.entries, start=1):
+        link = (entry.get("link") or "").strip()
         if not link:
+            invalid.append((f"{feed_url}#item-{number}", f"feed item {number} has no link"))
+            continue
+        url = urljoin(feed_url, link)
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            invalid.append((url, f"feed item {number}: not an absolute http(s) URL"))
             continue
         hints = {
             "title": entry.get("title"),
@@ -203,12 +220,12 @@ def parse_feed(feed_bytes: bytes, feed_url: str, source_name: str) -> list[Disco
         discoveries.append(
             Discovery(
                 source_name,
-                urljoin(feed_url, link.strip()),
+                url,
                 {key: value for key, value in hints.items() if value},
                 _struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
-    return discoveries
+    return discoveries, invalid
 
 
 def _struct_time(value: Any) -> datetime | None:
@@ -248,23 +265,27 @@ def list_folder(source: Source, window: Window | None = None) -> list[Discovery]
     A file is dated by its modification time; files the window places later are left
     out unread. The others carry their content hash (the once-per-file key) as a hint.
     Files of types we cannot read are listed too: the fetch stage rejects them with a
-    reason, so nothing dropped in the folder disappears without a trace.
+    reason, so nothing dropped in the folder disappears without a trace. So are entries
+    that are no regular file (a broken link, a pipe, a folder named like an article),
+    listed unread: reading a pipe would block.
     """
     folder = Path(source.location)
     if not folder.is_dir():
         raise SourceConfigError(f"source {source.name}: {folder} is not a folder")
     files = sorted(
         p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if (not p.is_dir() or p.name.lower().removesuffix(".gz").endswith(settings.DROP_SUFFIXES))
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     found: list[Discovery] = []
     for path in files:
         try:
-            stat = path.stat()
+            # A broken link has no target to date it by: its own time then.
+            stat = path.stat() if path.exists() else path.lstat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC)
             if window is not None and window.place(modified, late_ok=True) != "take":
                 continue
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         except OSError as error:
             LOGGER.warning("source %s: cannot read %s: %s", source.name, path, error)
             modified, digest = None, None

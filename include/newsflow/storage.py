@@ -204,7 +204,11 @@ def record_reject(
 def record_rejects(
     conn: Any, batch_key: str, stage: str, rejects: list[tuple[str, str, str]]
 ) -> None:
-    """``record_reject`` for many (source name, input, reason) at once: two statements."""
+    """``record_reject`` for many (source name, input, reason) at once: three statements.
+
+    The reject is kept per input and stage (``rejects``, naming the latest run) and per
+    batch (``batch_rejects``, for the batch's ledger).
+    """
     if not rejects:
         return
     for source_name, input_, reason in rejects:
@@ -226,9 +230,19 @@ def record_rejects(
             (stage, batch_key, records),
         )
         cur.execute(
-            "UPDATE batch_items SET stage = 'rejected', updated_at = now()"
-            " WHERE batch_key = %s AND input = ANY(%s)",
-            (batch_key, [input_ for _, input_ in unique]),
+            "INSERT INTO batch_rejects (batch_key, source_name, input, stage, reason)"
+            " SELECT %s, r.source_name, r.input, %s, r.reason"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(source_name text, input text, reason text)"
+            " ON CONFLICT (batch_key, source_name, input, stage) DO UPDATE"
+            " SET reason = EXCLUDED.reason, rejected_at = now()",
+            (batch_key, stage, records),
+        )
+        # The source's own item only: another source may have staged the same input.
+        cur.execute(
+            "UPDATE batch_items b SET stage = 'rejected', updated_at = now()"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(source_name text, input text)"
+            " WHERE b.batch_key = %s AND b.source_name = r.source_name AND b.input = r.input",
+            (records, batch_key),
         )
 
 

@@ -57,7 +57,7 @@ def test_sitemap_index_lists_children_with_lastmod() -> None:
     ]
 
 
-def test_entries_without_http_loc_are_skipped() -> None:
+def test_entries_without_http_loc_are_invalid_with_a_reason() -> None:
     sitemap = parse_sitemap(
         f"<urlset {NS}><url><lastmod>2026-11-01</lastmod></url>"
         "<url><loc>javascript:alert(1)</loc></url>"
@@ -65,6 +65,10 @@ def test_entries_without_http_loc_are_skipped() -> None:
         BASE,
     )
     assert [e.loc for e in sitemap.entries] == ["https://gazette.example/ok"]
+    assert sitemap.invalid == [
+        (f"{BASE}#url-1", "sitemap <url> 1 has no http(s) <loc>"),
+        ("javascript:alert(1)", "sitemap <url> 2 has no http(s) <loc>"),
+    ]
 
 
 def test_missing_namespace_is_tolerated() -> None:

@@ -168,7 +168,8 @@ def test_duplicate_names_are_listed(tmp_path: Path) -> None:
 
 
 def test_feed_links_are_resolved_against_the_base_url() -> None:
-    found = parse_feed(FEED.read_bytes(), BASE, "demo-feed")
+    found, invalid = parse_feed(FEED.read_bytes(), BASE, "demo-feed")
+    assert invalid == []
     assert [d.input for d in found] == [
         "http://127.0.0.1:8765/articles/mill-street-bridge-closure.html",
         "http://127.0.0.1:8765/articles/library-extends-hours.html?utm_source=rss&utm_medium=feed",
@@ -178,7 +179,7 @@ def test_feed_links_are_resolved_against_the_base_url() -> None:
 
 
 def test_feed_item_hints_carry_title_date_summary_and_author() -> None:
-    first = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[0]
+    first = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[0][0]
     assert first.hints == {
         "title": "Mill Street Bridge to close for 14 weeks as repairs begin",
         "published": "Tue, 17 Nov 2026 08:30:00 -0500",
@@ -189,20 +190,25 @@ def test_feed_item_hints_carry_title_date_summary_and_author() -> None:
 
 
 def test_feed_item_with_two_creators_lists_both_authors() -> None:
-    second = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[1]
+    second = parse_feed(FEED.read_bytes(), BASE, "demo-feed")[0][1]
     assert second.hints["authors"] == ["Daniel Reyes", "Priya Natarajan"]
     assert second.hints["published"] == "Thu, 19 Nov 2026 14:15:00 -0500"
 
 
-def test_feed_items_without_link_are_skipped_and_empty_hints_dropped() -> None:
+def test_feed_items_without_an_http_link_are_invalid_and_empty_hints_dropped() -> None:
     feed = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         b"<item><title>No link here</title></item>"
         b"<item><link>/news/only-a-link</link></item>"
+        b"<item><link>javascript:alert(1)</link></item>"
         b"</channel></rss>"
     )
-    found = parse_feed(feed, "https://gazette.example/feeds/all.xml", "s")
+    found, invalid = parse_feed(feed, "https://gazette.example/feeds/all.xml", "s")
     assert found == [Discovery("s", "https://gazette.example/news/only-a-link", {})]
+    assert invalid == [
+        ("https://gazette.example/feeds/all.xml#item-1", "feed item 1 has no link"),
+        ("javascript:alert(1)", "feed item 3: not an absolute http(s) URL"),
+    ]
 
 
 def test_atom_feed_is_read() -> None:
@@ -214,7 +220,7 @@ def test_atom_feed_is_read() -> None:
         b"<updated>2026-11-21T09:00:00Z</updated>"
         b"<author><name>Ana Lopez</name></author></entry></feed>"
     )
-    found = parse_feed(feed, "https://gazette.example/atom.xml", "atom")
+    found, _ = parse_feed(feed, "https://gazette.example/atom.xml", "atom")
     assert found == [
         Discovery(
             "atom",
@@ -231,7 +237,7 @@ def test_atom_feed_is_read() -> None:
 
 def test_feed_with_no_items_gives_no_discoveries() -> None:
     feed = b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>"
-    assert parse_feed(feed, BASE, "s") == []
+    assert parse_feed(feed, BASE, "s") == ([], [])
 
 
 @pytest.mark.parametrize(
@@ -503,7 +509,8 @@ def test_feed_entities_are_not_expanded_or_read() -> None:
         '<rss version="2.0"><channel><title>&l9;</title><item><title>&x;&l9;</title>'
         "<link>https://gazette.example/a</link></item></channel></rss>"
     ).encode()
-    found = parse_feed(feed, BASE, "s")
+    found, invalid = parse_feed(feed, BASE, "s")
+    assert invalid == []
     assert [d.input for d in found] == ["https://gazette.example/a"]
     assert len(str(found)) < 1000
     assert "root:" not in str(found)
