@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint clean celery-check compose-check eval bench-enrich
+.PHONY: install run test lint clean celery-check compose-check eval bench-enrich bench
 
 install: $(STAMP)
 
@@ -46,6 +46,14 @@ eval: install
 # the aeb bodies and the seed (not part of `make test`).
 bench-enrich: install
 	$(BIN)/python -m newsflow.enrichment_bench --ground-truth $(EVAL_DIR)/aeb/ground-truth.json
+
+# Throughput: news_ingest on a real Airflow (LocalExecutor, scheduler) over N pages of the
+# eval corpora served on 40 loopback hosts, against its own components in one process, load
+# alone and news-please in its own venv; N = 500, 1,000, 2,000 (not part of `make test`;
+# ~15 min on 2 cores): make bench [BENCH_ARGS="--pages 1000 --scale --no-peer"]
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m newsflow.benchmark --eval-dir $(EVAL_DIR) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
