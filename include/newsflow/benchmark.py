@@ -445,11 +445,16 @@ def run_pipeline(deployment: Deployment, site: BenchSite, sampler: ProcessSample
     deployment.run_airflow("dags", "trigger", DAG_ID, "--run-id", run_id,
                            "--conf", json.dumps({"sources_file": str(sources)}))
     started = time.monotonic()
+    # On a terminal one line redrawn every 2 s; into a file a line every 30 s.
+    every = 2 if sys.stderr.isatty() else 30
+    shown = 0.0
     while True:
         state = deployment.meta("SELECT state FROM dag_run WHERE run_id = %s", (run_id,))
         if state and state[0][0] in ("success", "failed"):
             break
-        _show_progress(deployment, news, run_id, count, time.monotonic() - started)
+        if time.monotonic() - shown >= every:
+            shown = time.monotonic()
+            _show_progress(deployment, news, run_id, count, shown - started)
         time.sleep(2)
     print(file=sys.stderr)
     cpu_after = sampler.cpu_snapshot()
@@ -484,8 +489,11 @@ def _show_progress(deployment: Deployment, news: str, run_id: str, count: int,
         stages = {}
     shown = ", ".join(f"{k} {v}" for k, v in sorted(stages.items()))
     task = running[0][0] if running else "waiting for the scheduler"
-    print(f"\r  N={count} {elapsed:5.0f} s  task {task:<16} items: {shown or '-'}"[:150]
-          .ljust(150), end="", file=sys.stderr, flush=True)
+    line = f"  N={count} {elapsed:5.0f} s  task {task:<16} items: {shown or '-'}"[:150]
+    if sys.stderr.isatty():
+        print("\r" + line.ljust(150), end="", file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _run_figures(news: str, count: int, wall: float, tasks: dict, sampler: ProcessSampler
