@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint clean celery-check compose-check eval bench-enrich
+.PHONY: install run test lint clean celery-check compose-check eval bench-enrich bench faults
 
 install: $(STAMP)
 
@@ -50,9 +50,16 @@ bench-enrich: install
 # The fault suite: hostile servers, bad input, a database stopped mid-load, a task killed
 # with SIGKILL; prints each scenario's ledger (inputs, articles, rejects, lost, duplicates).
 # Its fast scenarios also run in `make test`; this adds the slow ones.
-.PHONY: faults
 faults: install
 	NEWSFLOW_FAULTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
+
+# Throughput: news_ingest on a real Airflow (LocalExecutor, scheduler) over N pages of the
+# eval corpora served on 40 loopback hosts, against its own components in one process, load
+# alone and news-please in its own venv; N = 500, 1,000, 2,000 (not part of `make test`;
+# ~20 min on 2 shared cores): make bench [BENCH_ARGS="--pages 1000 --scale --no-peer"]
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m newsflow.benchmark --eval-dir $(EVAL_DIR) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

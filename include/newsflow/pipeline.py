@@ -10,8 +10,10 @@ failed, or every item hit an unexpected error.
 """
 
 import logging
-from collections import Counter
-from collections.abc import Callable
+import multiprocessing
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ from newsflow.sources import Window, load_sources
 
 LOGGER = logging.getLogger(__name__)
 
-# Items processed per transaction in the clean and extract stages: bounds memory.
+# Items processed per transaction in the clean, extract and enrich stages: bounds memory.
+# Each chunk is one job of a stage's worker processes (settings.CPU_PROCESSES).
 CHUNK_SIZE = 50
 # Where the clean and extract stages stage their results in batch_items.
 RESULT_COLUMNS = {"cleaned": "cleaned", "extracted": "fields"}
@@ -254,49 +257,97 @@ def enrich(conn: Any, batch_key: str) -> Stats:
     # Imported here: spaCy takes a second to import, which DAG parsing need not pay.
     from newsflow import enrichment
 
-    nlp = enrichment.load_model()
+    enrichment.load_model()  # here: a missing model fails the task before any work
     counts: Counter[tuple[str, str]] = Counter()
     items = storage.items_at_stage(conn, batch_key, "extracted")
     failed = 0
-    for chunk in storage.chunked(items, CHUNK_SIZE):
-        results: dict[str, dict[str, Any]] = {}
-        rejects: list[tuple[str, str, str]] = []
-        for item, outcome in zip(chunk, _enrich_chunk(enrichment, nlp, chunk), strict=True):
-            if isinstance(outcome, Exception):
-                reason = f"internal error: {type(outcome).__name__}: {outcome}"
-                rejects.append((item.source_name, item.input, reason))
-                counts[item.source_name, "rejected"] += 1
-                failed += 1
-            else:
-                results[item.input] = {**(item.fields or {}), **outcome}
-                counts[item.source_name, "enriched"] += 1
-        storage.record_rejects(conn, batch_key, "enrich", rejects)
-        storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
-        conn.commit()
+    chunks = ((chunk,) for chunk in storage.chunked(items, CHUNK_SIZE))
+    with _cpu_pool(len(items)) as pool:
+        for (chunk,), outcomes in _in_order(pool, _enrich_chunk, chunks):
+            results: dict[str, dict[str, Any]] = {}
+            rejects: list[tuple[str, str, str]] = []
+            for item, outcome in zip(chunk, outcomes, strict=True):
+                if isinstance(outcome, str):
+                    rejects.append((item.source_name, item.input, outcome))
+                    counts[item.source_name, "rejected"] += 1
+                    failed += 1
+                else:
+                    results[item.input] = {**(item.fields or {}), **outcome}
+                    counts[item.source_name, "enriched"] += 1
+            storage.record_rejects(conn, batch_key, "enrich", rejects)
+            storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
+            conn.commit()
     if items and failed == len(items):
         raise StageError(f"enrich failed unexpectedly on all {failed} items")
     return _report("enrich", counts)
 
 
-def _enrich_chunk(enrichment: Any, nlp: Any, chunk: list[storage.BatchItem]) -> list[Any]:
-    """The enrichment of each item, or the exception that item raised.
+def _enrich_chunk(chunk: list[storage.BatchItem]) -> list[dict[str, Any] | str]:
+    """The enrichment of each item, or the reject reason of the exception it raised.
 
     The chunk is parsed as one batch; if that fails, item by item, so that one odd
-    article is rejected instead of its whole chunk.
+    article is rejected instead of its whole chunk. Runs in a pool worker or in the task.
     """
+    from newsflow import enrichment
+
+    nlp = enrichment.load_model()
     fields = [item.fields or {} for item in chunk]
     try:
         return list(enrichment.enrich_many(fields, nlp))
     except Exception:
         LOGGER.exception("enriching a chunk of %d failed; retrying item by item", len(chunk))
-    outcomes: list[Any] = []
+    outcomes: list[dict[str, Any] | str] = []
     for item, one in zip(chunk, fields, strict=True):
         try:
             outcomes.append(enrichment.enrich_fields(one, nlp))
         except Exception as error:
             LOGGER.exception("enrich of %s failed unexpectedly", item.input)
-            outcomes.append(error)
+            outcomes.append(f"internal error: {type(error).__name__}: {error}")
     return outcomes
+
+
+@contextmanager
+def _cpu_pool(items: int) -> Iterator[Any]:
+    """Worker processes for a CPU stage's chunks, or None when one process will do.
+
+    Forked, so the workers share what the task loaded before (the spaCy model); they
+    only compute, the task alone talks to the database.
+    """
+    processes = min(settings.CPU_PROCESSES, -(-items // CHUNK_SIZE))
+    if processes < 2:
+        yield None
+        return
+    pool = multiprocessing.get_context("fork").Pool(processes)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
+def _in_order(pool: Any, work: Callable[..., Any], jobs: Iterable[tuple]) -> Iterator[tuple]:
+    """``(job, work(*job))`` for each job, in order; a pool works up to two jobs ahead per process.
+
+    Jobs are drawn (and their inputs read) only as results are taken, so memory stays
+    bounded by the chunks in flight.
+    """
+    if pool is None:
+        for job in jobs:
+            yield job, work(*job)
+        return
+    pending: deque[tuple[tuple, Any]] = deque()
+    for job in jobs:
+        pending.append((job, pool.apply_async(work, job)))
+        if len(pending) > 2 * settings.CPU_PROCESSES:
+            done, result = pending.popleft()
+            yield done, result.get()
+    while pending:
+        done, result = pending.popleft()
+        yield done, result.get()
 
 
 def _run_item_stage(
@@ -318,32 +369,55 @@ def _run_item_stage(
     counts: Counter[tuple[str, str]] = Counter()
     items = storage.items_at_stage(conn, batch_key, source)
     unexpected = 0
-    for chunk in storage.chunked(items, CHUNK_SIZE):
-        pages = storage.stored_pages(
-            conn, [item.page_id for item in chunk], with_content=with_content
-        )
-        results: dict[str, dict[str, Any]] = {}
-        rejects: list[tuple[str, str, str]] = []
-        for item in chunk:
-            try:
-                results[item.input] = work(item, pages[item.page_id])
-            except CleaningError as error:
-                reason = str(error)
-            except Exception as error:
-                LOGGER.exception("%s of %s failed unexpectedly", stage, item.input)
-                reason = f"internal error: {type(error).__name__}: {error}"
-                unexpected += 1
-            else:
-                counts[item.source_name, target] += 1
-                continue
-            rejects.append((item.source_name, item.input, reason))
-            counts[item.source_name, "rejected"] += 1
-        storage.record_rejects(conn, batch_key, stage, rejects)
-        storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
-        conn.commit()
+
+    def jobs() -> Iterator[tuple]:
+        for chunk in storage.chunked(items, CHUNK_SIZE):
+            pages = storage.stored_pages(
+                conn, [item.page_id for item in chunk], with_content=with_content
+            )
+            yield stage, work, chunk, [pages[item.page_id] for item in chunk]
+
+    with _cpu_pool(len(items)) as pool:
+        for (_, _, chunk, _), outcomes in _in_order(pool, _work_on_chunk, jobs()):
+            results: dict[str, dict[str, Any]] = {}
+            rejects: list[tuple[str, str, str]] = []
+            for item, (result, reason, internal) in zip(chunk, outcomes, strict=True):
+                if reason is None:
+                    results[item.input] = result
+                    counts[item.source_name, target] += 1
+                    continue
+                unexpected += internal
+                rejects.append((item.source_name, item.input, reason))
+                counts[item.source_name, "rejected"] += 1
+            storage.record_rejects(conn, batch_key, stage, rejects)
+            storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
+            conn.commit()
     if items and unexpected == len(items):
         raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
     return _report(stage, counts)
+
+
+def _work_on_chunk(
+    stage: str,
+    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
+    chunk: list[storage.BatchItem],
+    pages: list[storage.StoredPage],
+) -> list[tuple[dict[str, Any] | None, str | None, bool]]:
+    """Per item: (result, None, False), or (None, reject reason, whether unexpected).
+
+    A CleaningError rejects the item with its message; any other exception rejects it as
+    an internal error, logged with its traceback. Runs in a pool worker or in the task.
+    """
+    outcomes: list[tuple[dict[str, Any] | None, str | None, bool]] = []
+    for item, page in zip(chunk, pages, strict=True):
+        try:
+            outcomes.append((work(item, page), None, False))
+        except CleaningError as error:
+            outcomes.append((None, str(error), False))
+        except Exception as error:
+            LOGGER.exception("%s of %s failed unexpectedly", stage, item.input)
+            outcomes.append((None, f"internal error: {type(error).__name__}: {error}", True))
+    return outcomes
 
 
 def load(conn: Any, batch_key: str) -> Stats:

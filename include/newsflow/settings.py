@@ -61,6 +61,10 @@ MAX_REDIRECTS = int(os.environ.get("NEWSFLOW_MAX_REDIRECTS", "10"))
 # Hosts fetched at once by one fetch task (each host's pages one after another).
 FETCH_WORKERS = int(os.environ.get("NEWSFLOW_FETCH_WORKERS", "4"))
 
+# Worker processes of the CPU-bound stages (clean, extract, enrich) in one task, each taking
+# chunks of the batch; 0 means one per core. A batch of one chunk stays in the task's process.
+CPU_PROCESSES = int(os.environ.get("NEWSFLOW_CPU_PROCESSES", "0")) or os.cpu_count() or 1
+
 # Sitemaps: the protocol's own size limit (uncompressed), how deep indexes may nest and
 # how many sitemap files one source may read per run.
 MAX_SITEMAP_BYTES = int(os.environ.get("NEWSFLOW_MAX_SITEMAP_BYTES", str(50 * 1024 * 1024)))

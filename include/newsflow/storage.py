@@ -550,11 +550,13 @@ def articles_changed_now(conn: Any, batch_key: str) -> list[int]:
     The upsert sets ``updated_at = now()`` (the transaction's start time) on exactly the
     rows it writes and leaves unchanged articles alone, so their child rows stay too.
     """
+    # The keys as one array, computed once: as an IN (subquery) the planner may re-read
+    # every staged item's fields for each article (quadratic in the batch size).
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT a.article_id FROM articles a WHERE a.updated_at = now() AND a.article_key IN"
-            " (SELECT b.fields->>'article_key' FROM batch_items b WHERE b.batch_key = %s)"
-            " ORDER BY a.article_id",
+            "SELECT a.article_id FROM articles a WHERE a.article_key = ANY(ARRAY("
+            " SELECT b.fields->>'article_key' FROM batch_items b WHERE b.batch_key = %s))"
+            " AND a.updated_at = now() ORDER BY a.article_id",
             (batch_key,),
         )
         return [row[0] for row in cur.fetchall()]

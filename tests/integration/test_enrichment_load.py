@@ -225,3 +225,32 @@ def test_an_article_that_breaks_enrichment_is_rejected_and_the_rest_go_on(
     assert reason.startswith("internal error: TypeError")
     pipeline.load(news_conn, "b1")
     assert rows(news_conn, "SELECT canonical_url FROM articles") == [(ORIGINAL[3],)]
+
+
+def test_worker_processes_stage_what_one_process_stages(
+    news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = {f"{n}.html": _page(*story) for n, story in
+             enumerate((ORIGINAL, REPUBLISHED, TRIMMED, OTHER))}
+    pages["short.html"] = "<html><body><p>Too short.</p></body></html>"
+    sources = _drop_sources(tmp_path, drop=_folder(tmp_path, "drop", pages))
+    staged = ("SELECT input, stage, cleaned, fields FROM batch_items"
+              " WHERE batch_key = %s ORDER BY input")
+    outcomes = {}
+    # Chunks of two: three jobs per stage, spread over two worker processes or run inline.
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 2)
+    for processes in (1, 2):
+        monkeypatch.setattr(pipeline.settings, "CPU_PROCESSES", processes)
+        batch = f"b{processes}"
+        pipeline.discover(news_conn, batch, sources)
+        stats = [stage(news_conn, batch) for stage in
+                 (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich)]
+        with news_conn.cursor() as cur:
+            cur.execute(staged, (batch,))
+            outcomes[processes] = (stats, cur.fetchall())
+
+    assert outcomes[2] == outcomes[1]
+    stats, items = outcomes[2]
+    assert stats[1] == {"drop": {"cleaned": 4, "rejected": 1}}
+    assert stats[3] == {"drop": {"enriched": 4}}
+    assert all(fields["entities"] for _, stage, _, fields in items if stage == "enriched")
