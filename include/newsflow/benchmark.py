@@ -421,6 +421,7 @@ class Deployment:
 
 
 def _query(dsn: str, query: str, args: tuple = ()) -> list[tuple]:
+    """All rows of one query on a new connection to ``dsn``."""
     conn = psycopg2.connect(dsn)
     try:
         with conn.cursor() as cur:
@@ -730,6 +731,7 @@ def load_alone(news: str, repeats: int = 2) -> dict[str, Any]:
 
 
 def _one(conn: Any, query: str, args: tuple = ()) -> tuple:
+    """The first row of one query."""
     with conn.cursor() as cur:
         cur.execute(query, args)
         return cur.fetchone()
