@@ -337,8 +337,10 @@ def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
     upsert takes them in, so two loads cannot deadlock.
     """
     cur.execute(
-        "SELECT 1 FROM articles WHERE article_key IN (SELECT b.fields->>'article_key'"
-        "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched')"
+        # The keys as one array, as in articles_changed_now: an IN (subquery) may be
+        # planned as a nested loop re-reading the staged fields per article.
+        "SELECT 1 FROM articles WHERE article_key = ANY(ARRAY(SELECT b.fields->>'article_key'"
+        "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched'))"
         " ORDER BY article_key FOR UPDATE",
         (batch_key,),
     )
