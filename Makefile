@@ -56,7 +56,7 @@ faults: install
 # Throughput: news_ingest on a real Airflow (LocalExecutor, scheduler) over N pages of the
 # eval corpora served on 40 loopback hosts, against its own components in one process, load
 # alone and news-please in its own venv; N = 500, 1,000, 2,000 (not part of `make test`;
-# ~20 min on 2 shared cores): make bench [BENCH_ARGS="--pages 1000 --scale --no-peer"]
+# 11 min on 2 quiet cores, ~20 when shared): make bench [BENCH_ARGS="--pages 1000 --scale --no-peer"]
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m newsflow.benchmark --eval-dir $(EVAL_DIR) $(BENCH_ARGS)
