@@ -1,6 +1,6 @@
 """The ledger of a batch: every input in exactly one of articles or rejects, nothing lost.
 
-The rule is SQL (views ``v_batch_ledger`` and ``v_batch_ledger_summary``, migration 009),
+The rule is SQL (views ``v_batch_ledger`` and ``v_batch_ledger_summary``, migration 008),
 so analysts can read it too; these functions are its Python face, used by the load
 stage's log and by the fault suite.
 """
