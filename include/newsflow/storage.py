@@ -350,7 +350,7 @@ def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
         " SELECT a.article_id, article_fields(a), a.fields_sha256, a.extractor_version,"
         "  a.batch_key, a.extracted_at, %s"
         " FROM articles a JOIN ("
-        f"  SELECT DISTINCT ON (b.fields->>'article_key') b.fields->>'article_key' AS article_key,"
+        "  SELECT DISTINCT ON (b.fields->>'article_key') b.fields->>'article_key' AS article_key,"
         f"   {FIELDS_SHA256} AS fields_sha256"
         "  FROM batch_items b WHERE b.batch_key = %s AND b.stage = 'enriched'"
         "  ORDER BY b.fields->>'article_key', b.input"
