@@ -30,6 +30,7 @@ from lxml import html as lxml_html
 from trafilatura.metadata import extract_author as trafilatura_author
 from trafilatura.metadata import extract_title as trafilatura_title
 
+from newsflow.pagetype import collect_types
 from newsflow.textparse import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
 
 LOGGER = logging.getLogger(__name__)
@@ -40,9 +41,6 @@ ARTICLE_TYPES = frozenset(
      "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
      "blogposting", "socialmediaposting", "liveblogposting", "techarticle", "scholarlyarticle",
      "report", "medicalwebpage", "posting"}
-)
-ORGANISATION_TYPES = frozenset(
-    {"organization", "newsmediaorganization", "corporation", "website", "brand"}
 )
 
 # Meta tags (property, name or itemprop, lower-cased) per field, best first.
@@ -92,6 +90,23 @@ ORG_NAME_WORDS = BYLINE_ORG_WORDS | frozenset(
      "redaktion", "rédaction", "redacción", "redazione", "verlag", "gmbh", "ag", "sa", "srl",
      "profile", "video", "videos", "theme"}
 )
+# Wire services and news agencies: credited as authors, of kind "organisation", so that
+# analysts find wire copy (lower-case full names and the initials they sign with).
+WIRE_SERVICES = frozenset(
+    {"associated press", "the associated press", "ap", "reuters", "thomson reuters", "afp",
+     "agence france-presse", "agence france presse", "bloomberg", "bloomberg news", "dpa",
+     "upi", "united press international", "pa", "pa media", "press association", "ansa",
+     "efe", "xinhua", "kyodo", "kyodo news", "anadolu", "anadolu agency", "aap",
+     "australian associated press", "the canadian press", "canadian press", "pti",
+     "press trust of india", "ians", "tass", "yonhap", "aa", "apa", "ana", "belga", "anp",
+     "ntb", "tt", "sda", "ritzau", "epa", "cna"}
+)
+# A credit ending in one of these words is a desk or a team of the publication ("Gear
+# Team", "Reuters Staff", "Politics Desk"): an organisation, not a person.
+DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editorial",
+                        "reporters", "writers", "correspondents", "redaktion", "rédaction"})
+MAX_DESK_WORDS = 4
+PERSON, ORGANISATION = "person", "organisation"
 AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 AUTHOR_PREFIX = re.compile(
     r"^(?:(?:posted|written|published|words|text|reporting)\s+by"
@@ -128,6 +143,7 @@ class Metadata:
     title_source: str | None = None
     authors: list[str] = field(default_factory=list)
     authors_source: str | None = None
+    author_kinds: list[str] = field(default_factory=list)  # PERSON or ORGANISATION per author
     published: str | None = None
     published_source: str | None = None
     modified: str | None = None
@@ -137,6 +153,8 @@ class Metadata:
     canonical_url: str | None = None
     title_candidates: list[str] = field(default_factory=list)
     site_keys: set[str] = field(default_factory=set)  # normalised names the site goes by
+    schema_types: set[str] = field(default_factory=set)  # JSON-LD and microdata @types
+    og_type: str = ""
 
 
 def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Metadata:
@@ -166,11 +184,15 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
         language=_declared_language(tree, article),
         canonical_url=_canonical_link(tree),
         site_keys=site_names,
+        schema_types=collect_types(nodes, tree),
+        og_type=_first(meta.get("og:type", [])) or "",
     )
     candidates = _title_candidates(tree, article, meta, site_names)
     result.title_candidates = [text for _, text in candidates]
     result.title, result.title_source = choose_title(candidates)
-    result.authors, result.authors_source = _authors(tree, article, by_id, meta, site_names)
+    credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
+    result.authors = [name for name, _ in credits]
+    result.author_kinds = [kind for _, kind in credits]
     result.published, result.published_source = _published(tree, article, meta, url)
     result.modified = _first_date(
         [_text(article.get("dateModified")) if article else None,
@@ -483,23 +505,31 @@ def _votes_for(key: str, other: str, key_votes: int, other_votes: int) -> bool:
 def _authors(
     tree: lxml_html.HtmlElement, article: dict[str, Any] | None, by_id: dict[str, Any],
     meta: dict[str, list[str]], site_names: set[str],
-) -> tuple[list[str], str | None]:
-    """The article's authors from the first source that names people (later ones run lazily)."""
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The article's credits, (name, kind), and the source they came from.
+
+    The first source that names people wins (later sources run lazily); when none does,
+    the first that names an organisation (a wire service, a desk) does.
+    """
     sources: list[tuple[str, Callable[[], list[str]]]] = [
         ("json-ld", lambda: _ld_authors(article, by_id)),
         ("meta", lambda: meta_values(meta, AUTHOR_META)),
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
     ]
+    organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
     for source, names in sources:
-        people = clean_authors(names(), site_names)
+        credits = author_credits(names(), site_names)
+        people = [credit for credit in credits if credit[1] == PERSON]
         if people:
             return people, source
-    return [], None
+        if credits and not organisations[0]:
+            organisations = credits, source
+    return organisations
 
 
 def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
-    """Names of the article node's ``author`` entries that are not organisations."""
+    """Names of the article node's ``author`` entries (people and organisations)."""
     if not article:
         return []
     value = _resolve(article.get("author"), by_id)
@@ -507,12 +537,7 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
     names: list[str] = []
     for entry in entries:
         entry = _resolve(entry, by_id)
-        if isinstance(entry, dict):
-            if _types(entry) & ORGANISATION_TYPES:
-                continue
-            name = _text(entry.get("name"))
-        else:
-            name = _text(entry)
+        name = _text(entry.get("name")) if isinstance(entry, dict) else _text(entry)
         if name:
             names.append(name)
     return names
@@ -552,7 +577,27 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
     Returns:
         Unique names in order.
     """
-    people: list[str] = []
+    return [name for name, kind in author_credits(names, site_names) if kind == PERSON]
+
+
+def author_credits(
+    names: Iterable[str], site_names: set[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """People and credited organisations from raw author values, each with its kind.
+
+    Lists are split, "By", places, URLs, handles and repeats dropped; a wire service
+    ("Associated Press", "AFP") or a desk ("Gear Team") is kept as an organisation; an
+    all-capitals name of more than three letters is title-cased ("TOM KRISHER"), other
+    names keep the page's casing.
+
+    Args:
+        names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
+        site_names: normalised names of the site; a "person" called like the site is not one.
+
+    Returns:
+        Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
+    """
+    credits: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in names:
         text = " ".join(MARKUP.sub(" ", html.unescape(raw or "")).split())
@@ -563,10 +608,23 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
             name = _clean_name(part)
             if name and name.isupper() and len(name) > 3:
                 name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
-            if name and _is_person(name, site_names) and name.casefold() not in seen:
+            kind = author_kind(name, site_names) if name else None
+            if name and kind and name.casefold() not in seen:
                 seen.add(name.casefold())
-                people.append(name)
-    return people
+                credits.append((name, kind))
+    return credits
+
+
+def author_kind(name: str, site_names: set[str] = frozenset()) -> str | None:
+    """``person``, ``organisation`` (a wire service or a desk) or None (not an author)."""
+    key = " ".join(name.lower().split())
+    if key in WIRE_SERVICES:
+        return ORGANISATION
+    words = key.split()
+    if 2 <= len(words) <= MAX_DESK_WORDS and words[-1] in DESK_WORDS \
+            and not NON_NAME.search(name):
+        return ORGANISATION
+    return PERSON if _is_person(name, site_names) else None
 
 
 def _clean_name(part: str) -> str | None:

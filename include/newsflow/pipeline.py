@@ -9,6 +9,7 @@ do its job at all: the database is gone, the sources file is broken, every sourc
 failed, or every item hit an unexpected error.
 """
 
+import functools
 import logging
 import multiprocessing
 from collections import Counter, deque
@@ -23,7 +24,7 @@ from newsflow.cleaning import CleanDocument, CleaningError, clean_document, dete
 from newsflow.crawl import BatchCrawler, input_key, run_by_host
 from newsflow.duplicates import assign_clusters
 from newsflow.fetching import FetchError
-from newsflow.fields import build_fields
+from newsflow.fields import build_fields, reject_reason
 from newsflow.sources import Window, load_sources
 
 LOGGER = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ def _clean_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, 
 def extract(conn: Any, batch_key: str) -> Stats:
     """Decide the stored fields of every cleaned item of the batch.
 
+    A page that is not an article (a listing, product or forum page, ...) is rejected
+    with the reason ``not an article (<page_type>)``, unless its source has ``accept: any``.
+
     Args:
         conn: an open connection.
         batch_key: the batch.
@@ -225,17 +229,26 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
+    accept = {name: str(options.get("accept", "article"))
+              for name, options in storage.batch_source_options(conn, batch_key).items()}
     return _run_item_stage(
-        conn, batch_key, "extract", source="cleaned", target="extracted", work=_extract_item
+        conn, batch_key, "extract", source="cleaned", target="extracted",
+        work=functools.partial(_extract_item, accept=accept),
     )
 
 
-def _extract_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, Any]:
-    """The article fields of one cleaned page."""
-    return build_fields(
+def _extract_item(
+    item: storage.BatchItem, page: storage.StoredPage, accept: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The article fields of one cleaned page; ``accept`` is each source's accept option."""
+    fields = build_fields(
         CleanDocument.from_dict(item.cleaned or {}),
         input_=item.input, url=page.final_url, page_key=page.page_key, hints=item.hints,
     )
+    reason = reject_reason(fields, (accept or {}).get(item.source_name, "article"))
+    if reason:
+        raise CleaningError(reason)
+    return fields
 
 
 def enrich(conn: Any, batch_key: str) -> Stats:

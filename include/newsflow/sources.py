@@ -36,6 +36,10 @@ KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "folder": {},
 }
 
+# What the extract stage loads from a source (option ``accept``, any kind): articles only
+# (the default; other page types are rejected as "not an article (<type>)"), or any page.
+ACCEPT_VALUES = ("article", "any")
+
 
 class SourceConfigError(ValueError):
     """The sources file cannot be used as it is."""
@@ -178,6 +182,9 @@ def _parse_source(entry: Any, base: Path) -> Source:
                 f"source {name}: option {option} must be {getattr(expected, '__name__', expected)}"
                 f", got {value!r}"
             )
+    if options.get("accept", "article") not in ACCEPT_VALUES:
+        raise SourceConfigError(f"source {name}: option accept must be one of {ACCEPT_VALUES},"
+                                f" got {options['accept']!r}")
     return Source(name, kind, location, bool(entry.get("enabled", True)), options)
 
 

@@ -1,0 +1,169 @@
+"""Page type: is this page an article, or a listing, product, forum, documentation or service page?
+
+A news sitemap or a feed also hands the pipeline section fronts, tag pages, galleries and
+shop pages. The type is decided from the page itself, strongest evidence first:
+
+1. structured data: the schema.org ``@type`` of the JSON-LD nodes and microdata items
+   (``NewsArticle``/``BlogPosting`` vs ``Product``, ``DiscussionForumPosting``,
+   ``QAPage``, ``CollectionPage``, ...) and ``og:type``;
+2. the shape of the text: an article is mostly prose (long sentences in paragraphs) with
+   a publication date or a byline; listings, shops and service pages are short blocks,
+   links and calls to action;
+3. the URL's shape as a weak hint (``/product/``, ``/forum/``, ``/docs/``, a date path).
+
+Pure functions; no per-site rules.
+"""
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from lxml import html as lxml_html
+
+if TYPE_CHECKING:
+    from newsflow.metadata import Metadata
+
+LOGGER = logging.getLogger(__name__)
+
+PAGE_TYPES = ("article", "listing", "collection", "product", "forum", "documentation",
+              "service", "other")
+
+# schema.org types (lower case) and the page type they mark.
+ARTICLE_SCHEMA = frozenset(
+    {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+     "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+     "blogposting", "liveblogposting", "scholarlyarticle", "report", "socialmediaposting"}
+)
+TYPE_SCHEMA = {
+    "product": frozenset({"product", "productgroup", "offer", "aggregateoffer",
+                          "individualproduct", "productmodel", "car", "vehicle"}),
+    "forum": frozenset({"discussionforumposting", "qapage"}),
+    "collection": frozenset({"collectionpage", "offercatalog"}),
+    "listing": frozenset({"searchresultspage"}),
+    "documentation": frozenset({"techarticle", "apireference"}),
+}
+# og:type values beginning with these words mark a product page.
+PRODUCT_OG = ("product", "ebay-objects:item", "og:product")
+
+# URL path words hinting at a type (whole path segments, lower case).
+URL_HINTS = {
+    "product": frozenset({"product", "products", "p", "dp", "item", "shop", "store"}),
+    "forum": frozenset({"forum", "forums", "thread", "threads", "community", "discussion",
+                        "discussions", "questions", "topic", "t", "r", "comments"}),
+    "collection": frozenset({"collections", "collection", "category", "categories", "c",
+                             "tag", "tags", "topics", "section"}),
+    "documentation": frozenset({"docs", "doc", "documentation", "api", "reference",
+                                "manual", "wiki", "kb", "knowledge-base", "support", "help"}),
+}
+DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
+
+# A prose line: at least this many words and ending like a sentence.
+PROSE_MIN_WORDS = 20
+SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
+
+
+@dataclass
+class PageSignals:
+    """What the page says about its own type."""
+
+    schema_types: set[str] = field(default_factory=set)
+    og_type: str = ""
+    url_path: str = ""
+    has_date: bool = False  # a publication date from structured data or meta tags
+    has_author: bool = False
+    words: int = 0
+    prose_words: int = 0  # words in prose lines (see PROSE_MIN_WORDS)
+    lines: int = 0
+    link_share: float = 0.0  # share of the page's visible text inside links
+
+    @property
+    def prose_share(self) -> float:
+        """The share of the body's words in prose lines."""
+        return self.prose_words / self.words if self.words else 0.0
+
+
+def collect_types(nodes: Iterable[dict[str, Any]], tree: lxml_html.HtmlElement) -> set[str]:
+    """Lower-case schema.org types of the JSON-LD nodes and the microdata items."""
+    types: set[str] = set()
+    for node in nodes:
+        value = node.get("@type")
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                types.add(item.rsplit("/", 1)[-1].lower())
+    for itemtype in tree.xpath("//@itemtype"):
+        for item in str(itemtype).split():
+            types.add(item.rstrip("/").rsplit("/", 1)[-1].lower())
+    return types
+
+
+def text_shape(lines: Sequence[str]) -> tuple[int, int]:
+    """(words, words in prose lines) of the body's lines."""
+    words = prose = 0
+    for line in lines:
+        count = len(line.split())
+        words += count
+        if count >= PROSE_MIN_WORDS and SENTENCE_END.search(line):
+            prose += count
+    return words, prose
+
+
+VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
+LINK_TEXT = "//body//a//text()"
+
+
+def link_share(tree: lxml_html.HtmlElement) -> float:
+    """The share of the ``<body>``'s visible text that sits inside links."""
+    total = sum(len(text.strip()) for text in tree.xpath(VISIBLE_TEXT))
+    linked = sum(len(text.strip()) for text in tree.xpath(LINK_TEXT))
+    return min(1.0, linked / total) if total else 0.0
+
+
+def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", lines: Sequence[str],
+              url: str | None) -> str:
+    """Decide the type of an HTML page.
+
+    Args:
+        tree: the parsed page.
+        meta: its metadata (structured types, og:type, date and author evidence).
+        lines: the body's lines as extracted.
+        url: the page's URL when known (a weak hint).
+
+    Returns:
+        One of ``PAGE_TYPES``.
+    """
+    words, prose = text_shape(lines)
+    signals = PageSignals(
+        schema_types=meta.schema_types, og_type=meta.og_type.strip().lower(),
+        url_path=url_path(url or meta.canonical_url),
+        has_date=meta.published_source not in (None, "htmldate"),
+        has_author=bool(meta.authors), words=words, prose_words=prose, lines=len(lines),
+        link_share=link_share(tree),
+    )
+    return classify(signals)
+
+
+def classify(signals: PageSignals) -> str:
+    """The page type the signals point to (see the module docstring)."""
+    types = signals.schema_types
+    is_article = bool(types & ARTICLE_SCHEMA)
+    for page_type in ("forum", "product"):
+        if types & TYPE_SCHEMA[page_type] and not is_article:
+            return page_type
+    if signals.og_type.startswith(PRODUCT_OG) and not is_article:
+        return "product"
+    if types & TYPE_SCHEMA["collection"] and not is_article:
+        return "collection"
+    return "article"
+
+
+def url_path(url: str | None) -> str:
+    """The lower-case path of a URL ("" without one)."""
+    if not url:
+        return ""
+    try:
+        return urlsplit(url).path.lower()
+    except ValueError:
+        return ""
