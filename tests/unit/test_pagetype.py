@@ -1,0 +1,50 @@
+from lxml import html as lxml_html
+
+from newsflow.metadata import extract_metadata
+from newsflow.pagetype import PAGE_TYPES, PageSignals, classify, link_share, page_type, text_shape
+
+PROSE = (
+    "The harbour authority will double the number of ferry crossings from May, its board "
+    "decided on Tuesday, after passenger numbers rose by a third in two years."
+)
+
+
+def _type(head: str, body: str, url: str = "https://herald.example/news/ferry") -> str:
+    tree = lxml_html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
+    lines = [" ".join(t.split()) for t in tree.xpath("//body//p//text()") if t.strip()]
+    return page_type(tree, extract_metadata(tree, url), lines, url)
+
+
+def _ld(data: str) -> str:
+    return f'<script type="application/ld+json">{data}</script>'
+
+
+def test_structured_data_names_the_type() -> None:
+    body = f"<p>{PROSE}</p>"
+    assert _type(_ld('{"@type": "Product", "name": "Kettle"}'), body) == "product"
+    assert _type('<meta property="og:type" content="product">', body) == "product"
+    assert _type(_ld('{"@type": "DiscussionForumPosting", "headline": "Ferries?"}'),
+                 body) == "forum"
+    assert _type(_ld('{"@type": "QAPage"}'), body) == "forum"
+    assert _type(_ld('{"@type": "CollectionPage"}'), body) == "collection"
+    assert _type('<div itemscope itemtype="https://schema.org/Product"></div>', body) == "product"
+
+
+def test_an_article_type_wins_over_the_products_it_mentions() -> None:
+    head = _ld('[{"@type": "NewsArticle", "headline": "Ferry", "datePublished": "2026-11-24"},'
+               ' {"@type": "Product", "name": "Ferry ticket"}]')
+    assert _type(head, f"<p>{PROSE}</p>" * 4) == "article"
+
+
+def test_text_shape_counts_prose_lines() -> None:
+    assert text_shape([PROSE, "Home", "Sign in"]) == (len(PROSE.split()) + 3, len(PROSE.split()))
+
+
+def test_link_share_is_the_linked_part_of_the_visible_text() -> None:
+    tree = lxml_html.fromstring("<html><body><p>abcd</p><a href='/x'>efgh</a>"
+                                "<script>var links = 'ignored';</script></body></html>")
+    assert link_share(tree) == 0.5
+
+
+def test_classify_returns_a_known_type() -> None:
+    assert classify(PageSignals()) in PAGE_TYPES
