@@ -369,8 +369,13 @@ def run_pages(pages: Sequence[Page], jobs: int = 1, baseline: bool = True) -> li
 
 
 def warm_up() -> None:
-    """Load what every page needs once (the language model), outside the timed extraction."""
+    """Load what pages need once, outside the timed extraction: the language model and
+    justext's stoplists (built on trafilatura's first fallback; seconds of CPU)."""
     detect_language("This sentence only loads the language model before the timed pages.")
+    from trafilatura import external
+
+    if external.JT_STOPLIST is None:
+        external.jt_stoplist_init()
 
 
 class _NoPool:

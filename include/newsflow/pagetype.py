@@ -58,6 +58,14 @@ URL_HINTS = {
     "documentation": frozenset({"docs", "doc", "documentation", "api", "reference",
                                 "manual", "wiki", "kb", "knowledge-base", "support", "help"}),
 }
+ARTICLE_OG = frozenset({"article", "blog", "blogposting", "news"})
+# An article with some other evidence (og:type, date, author, date path) has at least
+# this many words of prose; without evidence, this many and this share of its text.
+MIN_PROSE_WORDS = 100
+PROSE_ONLY_WORDS = 400
+PROSE_ONLY_SHARE = 0.6
+# A page whose visible text is mostly links is a listing.
+LISTING_LINK_SHARE = 0.5
 DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
 
 # A prose line: at least this many words and ending like a sentence.
@@ -110,15 +118,20 @@ def text_shape(lines: Sequence[str]) -> tuple[int, int]:
     return words, prose
 
 
-VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
-LINK_TEXT = "//body//a//text()"
-
-
 def link_share(tree: lxml_html.HtmlElement) -> float:
-    """The share of the ``<body>``'s visible text that sits inside links."""
-    total = sum(len(text.strip()) for text in tree.xpath(VISIBLE_TEXT))
-    linked = sum(len(text.strip()) for text in tree.xpath(LINK_TEXT))
-    return min(1.0, linked / total) if total else 0.0
+    """The share of the ``<body>``'s visible text (non-space characters) inside links."""
+    body = tree.find(".//body")
+    if body is None:
+        return 0.0
+    hidden = sum(_chars(el) for el in body.iter("script", "style", "noscript", "template"))
+    total = _chars(body) - hidden
+    linked = sum(_chars(el) for el in body.iter("a"))
+    return max(0.0, min(1.0, linked / total)) if total > 0 else 0.0
+
+
+def _chars(element: lxml_html.HtmlElement) -> int:
+    """Non-space characters of an element's text."""
+    return len("".join(element.text_content().split()))
 
 
 def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", lines: Sequence[str],
@@ -148,15 +161,35 @@ def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", lines: Sequence[str
 def classify(signals: PageSignals) -> str:
     """The page type the signals point to (see the module docstring)."""
     types = signals.schema_types
-    is_article = bool(types & ARTICLE_SCHEMA)
-    for page_type in ("forum", "product"):
-        if types & TYPE_SCHEMA[page_type] and not is_article:
+    if types & ARTICLE_SCHEMA:
+        return "article"
+    for page_type in ("forum", "product", "collection", "listing"):
+        if types & TYPE_SCHEMA[page_type]:
             return page_type
-    if signals.og_type.startswith(PRODUCT_OG) and not is_article:
+    if signals.og_type.startswith(PRODUCT_OG):
         return "product"
-    if types & TYPE_SCHEMA["collection"] and not is_article:
-        return "collection"
-    return "article"
+    evidence = sum((
+        signals.og_type in ARTICLE_OG,
+        signals.has_date,
+        signals.has_author,
+        bool(DATE_PATH.search(signals.url_path)),
+    ))
+    if evidence and signals.prose_words >= MIN_PROSE_WORDS:
+        return "article"
+    if signals.prose_words >= PROSE_ONLY_WORDS and signals.prose_share >= PROSE_ONLY_SHARE:
+        return "article"
+    return _other_type(signals)
+
+
+def _other_type(signals: PageSignals) -> str:
+    """The kind of a page that is no article: the URL's hint, else its shape."""
+    segments = set(signals.url_path.strip("/").split("/"))
+    for page_type in ("forum", "documentation", "product", "collection"):
+        if segments & URL_HINTS[page_type]:
+            return page_type
+    if signals.link_share >= LISTING_LINK_SHARE:
+        return "listing"
+    return "service"
 
 
 def url_path(url: str | None) -> str:
