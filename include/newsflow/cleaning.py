@@ -213,6 +213,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
             f"page too large to clean: more than {settings.MAX_HTML_ELEMENTS} HTML elements"
         )
     meta = extract_metadata(tree, url)
+    kind = page_type(tree, meta, url)
     main = trafilatura.bare_extraction(tree, url=url, **EXTRACTION_OPTIONS)
     if main is None or main.body is None:
         raise CleaningError("trafilatura found no main text")
@@ -228,7 +229,6 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         authors, kinds, authors_source = byline, ["person"] * len(byline), "byline"
     kept = set(lines)
     headings = [text for text in _heading_texts(main.body) if text in kept]
-    kind = page_type(tree, meta, lines, url)
     return CleanDocument(
         format="html",
         paragraphs=lines,

@@ -106,13 +106,40 @@ WIRE_SERVICES = frozenset(
 DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editorial",
                         "reporters", "writers", "correspondents", "redaktion", "rédaction"})
 MAX_DESK_WORDS = 4
+# Sources that declare the author (structured data), as opposed to text found on the page.
+DECLARING_SOURCES = ("json-ld", "meta")
+# Organisation words a declared author may hold (a company credited as the author).
+DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
+                                "services", "service", "network"})
 PERSON, ORGANISATION = "person", "organisation"
 AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 AUTHOR_PREFIX = re.compile(
-    r"^(?:(?:posted|written|published|words|text|reporting)\s+by"
+    r"^(?:(?:posted|written|published|words|text|reporting|reviewed|edited|story)\s+by"
     r"|(?:artikel|geschrieben|ein\s+beitrag)\s+von"
-    r"|by|von|par|por|door|author|autor|autorin|auteur|autore|text|texto)\b[:\s]*",
+    r"|by|von|par|por|door|authors?|autor|autorin|autoren|auteur|autore|text|texto"
+    r"|written|contributors?)\b[:\s]*",
     re.IGNORECASE,
+)
+# What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
+AUTHOR_TAIL = re.compile(
+    r"\s*[(\[|•·].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
+    re.IGNORECASE,
+)
+# Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
+ROLE_WORDS = frozenset(
+    {"senior", "junior", "chief", "lead", "principal", "associate", "analyst", "editor",
+     "manager", "writer", "contributor", "director", "expert", "reporter", "correspondent",
+     "columnist", "founder", "co-founder", "ceo", "cto", "head", "content", "marketing",
+     "specialist", "strategist", "consultant", "journalist", "producer", "researcher",
+     "copywriter", "blogger", "officer", "president", "coordinator", "intern"}
+)
+# Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
+WIDGET_WORDS = frozenset(
+    {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
+     "home", "read", "view", "more", "contact", "about", "top", "updated", "posted",
+     "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
+     "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
+     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -124,12 +151,29 @@ MAX_NAME_CHARS = 60
 _LOWER = 'translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
 _NOT_COMMENT = f'not(ancestor-or-self::*[contains({_LOWER}, "comment")])'
 AUTHOR_ELEMENT_XPATH = (
-    f'//*[(@rel="author" or @itemprop="author" or contains({_LOWER}, "author"))'
-    f" and {_NOT_COMMENT}]"
+    f'//*[(@rel="author" or @itemprop="author" or contains({_LOWER}, "author")'
+    # links to an author's page ("/author/jane-doe", "/authors/jane-doe")
+    ' or (self::a and contains(@href, "/author"))'
+    f") and {_NOT_COMMENT}]"
+)
+# A label element ("Written by", "Author:") followed by the name in the next element.
+_TEXT_LOWER = ('translate(normalize-space(.), "ABCDEFGHIJKLMNOPQRSTUVWXYZ:",'
+               ' "abcdefghijklmnopqrstuvwxyz")')
+LABELLED_AUTHOR_XPATH = (
+    f'//*[not(*) and ({_TEXT_LOWER} = "written by" or {_TEXT_LOWER} = "author"'
+    f' or {_TEXT_LOWER} = "by" or {_TEXT_LOWER} = "authors" or {_TEXT_LOWER} = "posted by")'
+    f" and {_NOT_COMMENT}]/following-sibling::*[1]"
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
 BYLINE_MAX_CHARS = 120
+# JSON-LD nodes describing the page itself, whose datePublished is the article's.
+PAGE_NODE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "medicalwebpage"})
+# The first <time datetime> in the article's header (the element holding its headline).
+HEADER_TIME_XPATH = (
+    "(//article//time[@datetime] | //*[h1]//time[@datetime] | //header//time[@datetime])"
+    "/@datetime"
+)
 # Page dates outside these bounds are placeholders ("0001-01-01") or mistakes.
 MIN_YEAR = 1990
 MAX_FUTURE_DAYS = 2
@@ -193,7 +237,7 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
     credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
     result.authors = [name for name, _ in credits]
     result.author_kinds = [kind for _, kind in credits]
-    result.published, result.published_source = _published(tree, article, meta, url)
+    result.published, result.published_source = _published(tree, article, meta, url, nodes)
     result.modified = _first_date(
         [_text(article.get("dateModified")) if article else None,
          *meta_values(meta, MODIFIED_META)]
@@ -519,7 +563,7 @@ def _authors(
     ]
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
     for source, names in sources:
-        credits = author_credits(names(), site_names)
+        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES)
         people = [credit for credit in credits if credit[1] == PERSON]
         if people:
             return people, source
@@ -547,9 +591,9 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
     """People named by the page's visible author elements, else by its "By ..." bylines."""
     names: list[str] = []
     read = 0
-    for element in tree.xpath(AUTHOR_ELEMENT_XPATH):
+    for element in tree.xpath(AUTHOR_ELEMENT_XPATH) + tree.xpath(LABELLED_AUTHOR_XPATH):
         text = " ".join(element.text_content().split())
-        found = clean_authors([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
+        found = _credit_names([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
         names.extend(found)
         read += bool(found)
         if read >= BYLINE_ELEMENTS_READ:
@@ -559,12 +603,17 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
             text = " ".join(element.text_content().split())
             byline = parse_byline(text) if len(text) <= BYLINE_MAX_CHARS else None
             if byline:
-                names.extend(clean_authors(byline, site_names))
+                names.extend(_credit_names(byline, site_names))
                 break
     # "About Jane Doe", "More from Jane Doe": labelled repeats of a name already found.
-    unique = clean_authors(names, site_names)
+    unique = _credit_names(names, site_names)
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
+
+
+def _credit_names(names: Iterable[str], site_names: set[str]) -> list[str]:
+    """The names of ``author_credits``, people and organisations."""
+    return [name for name, _ in author_credits(names, site_names)]
 
 
 def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
@@ -581,7 +630,7 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
 
 
 def author_credits(
-    names: Iterable[str], site_names: set[str] = frozenset()
+    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False
 ) -> list[tuple[str, str]]:
     """People and credited organisations from raw author values, each with its kind.
 
@@ -593,6 +642,8 @@ def author_credits(
     Args:
         names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
         site_names: normalised names of the site; a "person" called like the site is not one.
+        declared: the values are declared as the author (JSON-LD, meta tags), so the site
+            named as author is kept, as an organisation, and a one-word name as a person.
 
     Returns:
         Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
@@ -608,15 +659,21 @@ def author_credits(
             name = _clean_name(part)
             if name and name.isupper() and len(name) > 3:
                 name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
-            kind = author_kind(name, site_names) if name else None
+            kind = author_kind(name, site_names, declared=declared) if name else None
             if name and kind and name.casefold() not in seen:
                 seen.add(name.casefold())
                 credits.append((name, kind))
     return credits
 
 
-def author_kind(name: str, site_names: set[str] = frozenset()) -> str | None:
-    """``person``, ``organisation`` (a wire service or a desk) or None (not an author)."""
+def author_kind(
+    name: str, site_names: set[str] = frozenset(), *, declared: bool = False
+) -> str | None:
+    """``person``, ``organisation`` (a wire service, a desk) or None (not an author).
+
+    With ``declared`` (the page's structured data names it as the author), the site's
+    own name is an organisation and a single capitalised word ("Susan") a person.
+    """
     key = " ".join(name.lower().split())
     if key in WIRE_SERVICES:
         return ORGANISATION
@@ -624,14 +681,28 @@ def author_kind(name: str, site_names: set[str] = frozenset()) -> str | None:
     if 2 <= len(words) <= MAX_DESK_WORDS and words[-1] in DESK_WORDS \
             and not NON_NAME.search(name):
         return ORGANISATION
-    return PERSON if _is_person(name, site_names) else None
+    if _is_person(name, site_names):
+        return PERSON
+    if not declared or NON_NAME.search(name) or len(words) > MAX_NAME_WORDS or any(
+            word in ORG_NAME_WORDS - DECLARED_ORG_WORDS or word in WIDGET_WORDS
+            for word in words):
+        return None
+    if _name_key(name) in site_names:
+        return ORGANISATION
+    if len(words) == 1 and name[0].isupper() and name.isalpha() and len(name) >= 3:
+        return PERSON
+    return None
 
 
 def _clean_name(part: str) -> str | None:
     """One name with a "By" prefix, a trailing place ("in Geneva") and stray marks removed."""
     name = AUTHOR_PREFIX.sub("", part.strip(" .,:;-–—()[]\"'…"))
+    name = AUTHOR_TAIL.sub("", name)
     name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
-    return name or None
+    words = name.split()
+    while len(words) > 2 and words[-1].lower().strip(".,") in ROLE_WORDS:
+        words.pop()
+    return " ".join(words) or None
 
 
 def _is_person(name: str, site_names: set[str]) -> bool:
@@ -642,7 +713,7 @@ def _is_person(name: str, site_names: set[str]) -> bool:
     if NON_NAME.search(name):
         return False
     parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
-    if any(part in ORG_NAME_WORDS for part in parts):
+    if any(part in ORG_NAME_WORDS or part in WIDGET_WORDS for part in parts):
         return False
     if not any(len(word.strip(".")) >= 2 for word in words):
         return False
@@ -697,15 +768,24 @@ def plausible_date(iso: str) -> bool:
 
 def _published(
     tree: lxml_html.HtmlElement, article: dict[str, Any] | None,
-    meta: dict[str, list[str]], url: str | None,
+    meta: dict[str, list[str]], url: str | None, nodes: Iterable[dict[str, Any]] = (),
 ) -> tuple[str | None, str | None]:
-    """The publication date and its source."""
+    """The publication date and its source.
+
+    Structured data first: the article node's ``datePublished``, else that of the page
+    node (``WebPage``: many sites describe the page, not the article); then date meta
+    tags; then ``<time>`` markup marked as the publication date, else the first
+    ``<time datetime>`` of the article's header; htmldate last.
+    """
+    page_nodes = [node for node in nodes if _types(node) & PAGE_NODE_TYPES]
     sources: list[tuple[str, list[str | None]]] = [
         ("json-ld", [_text(article.get(key)) for key in ("datePublished", "dateCreated")]
          if article else []),
+        ("json-ld", [_text(node.get("datePublished")) for node in page_nodes]),
         ("meta", meta_values(meta, PUBLISHED_META)),
         ("time", [*tree.xpath('//*[@itemprop="datePublished"]/@datetime'),
                   *tree.xpath("//time[@pubdate]/@datetime")]),
+        ("time", tree.xpath(HEADER_TIME_XPATH)[:1]),
     ]
     for source, values in sources:
         date = _first_date(values)

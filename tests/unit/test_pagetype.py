@@ -11,8 +11,7 @@ PROSE = (
 
 def _type(head: str, body: str, url: str = "https://herald.example/news/ferry") -> str:
     tree = lxml_html.fromstring(f"<html><head>{head}</head><body>{body}</body></html>")
-    lines = [" ".join(t.split()) for t in tree.xpath("//body//p//text()") if t.strip()]
-    return page_type(tree, extract_metadata(tree, url), lines, url)
+    return page_type(tree, extract_metadata(tree, url), url)
 
 
 def _ld(data: str) -> str:
@@ -48,3 +47,18 @@ def test_link_share_is_the_linked_part_of_the_visible_text() -> None:
 
 def test_classify_returns_a_known_type() -> None:
     assert classify(PageSignals()) in PAGE_TYPES
+
+
+def test_any_sign_of_an_article_keeps_the_page_and_its_absence_needs_prose() -> None:
+    short = "<p>Our services: plumbing, heating and repairs. Call us today.</p>"
+    assert _type("", short) == "service"
+    assert _type('<meta property="og:type" content="article">', short) == "article"
+    assert _type('<meta property="article:published_time" content="2026-11-24">',
+                 short) == "article"
+    assert _type("", short, url="https://herald.example/2026/11/24/ferry") == "article"
+    assert _type("", f"<p>{PROSE}</p>" * 6) == "article"  # 150 words of prose
+    assert _type("", f"<p>{PROSE}</p>" * 4) == "service"
+    assert _type("", short, url="https://herald.example/forum/ferries") == "forum"
+    assert _type("", short, url="https://herald.example/docs/install") == "documentation"
+    links = "".join(f'<a href="/x{i}">Ferry news item number {i}</a>' for i in range(20))
+    assert _type("", short + links) == "listing"
