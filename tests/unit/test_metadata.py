@@ -6,8 +6,8 @@ from lxml import html as lxml_html
 
 from newsflow.metadata import (
     Metadata,
-    choose_title,
     author_credits,
+    choose_title,
     clean_authors,
     extract_metadata,
     json_ld_nodes,
