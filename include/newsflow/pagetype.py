@@ -35,7 +35,8 @@ PAGE_TYPES = ("article", "listing", "collection", "product", "forum", "documenta
 ARTICLE_SCHEMA = frozenset(
     {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
      "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
-     "blogposting", "liveblogposting", "scholarlyarticle", "report", "socialmediaposting"}
+     "blogposting", "liveblogposting", "scholarlyarticle", "report", "socialmediaposting",
+     "review", "criticreview"}
 )
 TYPE_SCHEMA = {
     "product": frozenset({"product", "productgroup", "offer", "aggregateoffer",
@@ -69,7 +70,10 @@ DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
 
 # A prose line: at least this many words and ending like a sentence.
 PROSE_MIN_WORDS = 20
-SENTENCE_END = re.compile(r"[.!?…:\"”’)]\s*$")
+SENTENCE_END = re.compile(r"[.!?…:\"”’)。！？」』]\s*$")
+# Scripts written without spaces between words: a word is counted per CHARS_PER_WORD.
+UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+CHARS_PER_WORD = 2
 
 
 @dataclass
@@ -115,7 +119,7 @@ def text_shape(lines: Sequence[str]) -> tuple[int, int]:
     """(words, words in prose lines) of a page's paragraphs."""
     words = prose = 0
     for line in lines:
-        count = len(line.split())
+        count = max(len(line.split()), len(UNSPACED.findall(line)) // CHARS_PER_WORD)
         words += count
         if count >= PROSE_MIN_WORDS and SENTENCE_END.search(line):
             prose += count

@@ -62,3 +62,10 @@ def test_any_sign_of_an_article_keeps_the_page_and_its_absence_needs_prose() -> 
     assert _type("", short, url="https://herald.example/docs/install") == "documentation"
     links = "".join(f'<a href="/x{i}">Ferry news item number {i}</a>' for i in range(20))
     assert _type("", short + links) == "listing"
+
+
+def test_unspaced_scripts_count_words_by_characters_and_reviews_are_articles() -> None:
+    chinese = "新华社北京电" * 10 + "。"  # 61 characters, no spaces
+    assert text_shape([chinese]) == (30, 30)
+    head = _ld('{"@type": "Review", "itemReviewed": {"@type": "Product", "name": "Game"}}')
+    assert _type(head, "<p>Short.</p>") == "article"
