@@ -25,7 +25,7 @@ from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetabl
 from newsflow import settings
 from newsflow_assets import ARTICLES
 from newsflow_operators import (
-    ApplyMigrationsOperator,
+    CheckSchemaOperator,
     CleanPagesOperator,
     DiscoverArticlesOperator,
     EnrichArticlesOperator,
@@ -60,7 +60,7 @@ with DAG(
     },
     tags=["newsflow", "ingest"],
 ):
-    migrate = ApplyMigrationsOperator(task_id="apply_migrations")
+    check = CheckSchemaOperator(task_id="check_schema")
     discover = DiscoverArticlesOperator(
         task_id="discover",
         batch_key=BATCH_KEY,
@@ -80,4 +80,4 @@ with DAG(
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    migrate >> discover >> fetch >> clean >> extract >> enrich >> load
+    check >> discover >> fetch >> clean >> extract >> enrich >> load

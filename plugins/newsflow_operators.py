@@ -37,15 +37,26 @@ class _NewsDatabaseOperator(BaseOperator):
         raise NotImplementedError
 
 
-class ApplyMigrationsOperator(_NewsDatabaseOperator):
-    """Bring the news database's schema up to date (a no-op when it is)."""
+class CheckSchemaOperator(_NewsDatabaseOperator):
+    """Fail at once, without retries, when the news database lacks a bundled migration.
 
-    def run(self, conn: Any) -> list[str]:
+    DAGs do not migrate: the pipeline's login may not change the schema. Migrations run
+    when the deployment starts (``newsflow migrate`` as the owner).
+    """
+
+    def run(self, conn: Any) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from newsflow import storage
 
-        applied = storage.apply_migrations(conn)
-        self.log.info("migrations applied: %s", applied or "none, the schema is current")
-        return applied
+        pending = storage.pending_migrations(conn)
+        if pending:
+            raise AirflowFailException(
+                f"the news database lacks {len(pending)} migration(s) ({', '.join(pending)}):"
+                " run `newsflow migrate` as the schema's owner (docker compose: restart"
+                " airflow-init; make run does it at start-up)"
+            )
+        self.log.info("the news database schema is current")
 
 
 class _BatchStageOperator(_NewsDatabaseOperator):

@@ -245,7 +245,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
               "the dry run")
     assert _query(meta, "SELECT task_id, state FROM task_instance WHERE run_id = %s"
                   " ORDER BY task_id", (run["dag_run_id"],)) == [
-        ("apply_migrations", "success"), ("clean", "skipped"), ("enrich", "skipped"),
+        ("check_schema", "success"), ("clean", "skipped"), ("enrich", "skipped"),
         ("extract_fields", "skipped"), ("load", "skipped"), ("stage_pages", "skipped")]
     quoted = urllib.parse.quote(run["dag_run_id"], safe="")
     status, xcom = _request(api, "GET", f"/api/v2/dags/news_reprocess/dagRuns/{quoted}"

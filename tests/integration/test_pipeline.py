@@ -102,7 +102,7 @@ def test_discovery_fails_loudly_when_every_source_fails(
 
 
 def test_two_runs_at_once_leave_the_same_rows_as_one(
-    news_dsn: str, news_conn: object, demo_site: LocalSite, tmp_path: Path
+    writer_dsn: str, news_conn: object, demo_site: LocalSite, tmp_path: Path
 ) -> None:
     sources = _sources(
         tmp_path,
@@ -113,7 +113,7 @@ def test_two_runs_at_once_leave_the_same_rows_as_one(
     errors: list[BaseException] = []
 
     def run(batch_key: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             run_batch(conn, batch_key, sources)
         except BaseException as error:  # collected and re-raised in the main thread

@@ -191,14 +191,14 @@ def test_sources_param_limits_the_pages(news_conn: object, tmp_path: Path) -> No
 
 
 def test_two_reprocess_runs_at_once_keep_each_replaced_version_once(
-    news_dsn: str, news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    writer_dsn: str, news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _loaded(news_conn, tmp_path)
     monkeypatch.setattr(settings, "ENRICH_MAX_CHARS", 300)
     errors: list[BaseException] = []
 
     def run(batch_key: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             _reprocess(conn, batch_key, stages="enrichment")
         except BaseException as error:  # collected and re-raised in the main thread

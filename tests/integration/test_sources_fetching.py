@@ -458,7 +458,7 @@ def _pages(site: LocalSite, count: int, prefix: str = "p") -> list[str]:
 
 
 def test_host_interval_holds_across_two_fetch_tasks_at_once(
-    news_dsn: str, news_conn: object, local_site: LocalSite, tmp_path: Path,
+    writer_dsn: str, news_conn: object, local_site: LocalSite, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "HOST_INTERVAL", 0.2)
@@ -470,7 +470,7 @@ def test_host_interval_holds_across_two_fetch_tasks_at_once(
     errors: list[BaseException] = []
 
     def fetch(batch: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             pipeline.fetch(conn, batch)
         except BaseException as error:  # re-raised in the main thread
@@ -562,9 +562,9 @@ def test_same_content_or_canonical_url_twice_in_one_run_is_one_input_and_one_rej
     assert stats["d"] == {"listed": 2, "staged": 1, "repeated": 1}
 
 def test_host_slots_are_claimed_one_interval_apart_across_connections(
-    news_dsn: str, news_conn: object
+    writer_dsn: str, news_conn: object
 ) -> None:
-    other = storage.connect(news_dsn)
+    other = storage.connect(writer_dsn)
     try:
         waits = [storage.claim_host_slot(conn, "g.example", 0.5)
                  for conn in (news_conn, other, news_conn, other)]
