@@ -79,8 +79,7 @@ def main() -> int:
                      for n in range(h, args.pages, args.hosts)]
         (work / "urls.txt").write_text("\n".join(urls) + "\n")
         sources = work / "sources.yaml"
-        sources.write_text("sources:\n  - {name: bench, kind: urls, path: urls.txt,"
-                           " allow_private: true}\n")
+        sources.write_text("sources:\n  - {name: bench, kind: urls, path: urls.txt}\n")
 
         print(f"{args.pages} pages on {args.hosts} hosts, {len(body)} bytes each")
         print("interval_s  workers  discover_s  fetch_s  pages/s  min_gap_per_host_s")

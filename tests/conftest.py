@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 DEMO = ROOT / "include" / "demo"
 SEED = DEMO / "drop" / "000_6b0885ebeeff3833.txt"
+DEMO_URLS = ROOT / "include" / "sources" / "demo-urls.txt"
 
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="newsflow-test-airflow-"))
 AIRFLOW_ENV = {
@@ -38,10 +39,22 @@ AIRFLOW_ENV = {
 os.environ.update(AIRFLOW_ENV)
 # Politeness waits scaled down so the suite stays fast but spacing is still measurable;
 # tests that measure spacing set their own values.
+# The local servers of the tests listen on 127.0.0.1, which the deployment setting must
+# allow (other loopback addresses stay refused, for the SSRF tests); drop folders live in
+# the temporary folder.
 for _name, _value in (("NEWSFLOW_HOST_INTERVAL", "0.02"), ("NEWSFLOW_RETRY_BACKOFF", "0.02"),
-                      ("NEWSFLOW_MAX_RETRY_AFTER", "1")):
+                      ("NEWSFLOW_MAX_RETRY_AFTER", "1"), ("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1"),
+                      ("NEWSFLOW_DROP_ROOT", os.path.realpath(tempfile.gettempdir()))):
     os.environ.setdefault(_name, _value)
 (AIRFLOW_HOME / "run").mkdir(mode=0o700)
+
+
+def demo_drop(tmp_path: Path) -> Path:
+    """A copy of the demo drop folder under the drop root (the temporary folder)."""
+    copy = tmp_path / "demo-drop"
+    if not copy.exists():
+        shutil.copytree(DEMO / "drop", copy)
+    return copy
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -202,8 +202,8 @@ def publish_run(site: BenchSite, pages: list[tuple[str, bytes]], count: int, tag
     sources = folder / f"sources-{tag}.yaml"
     sources.write_text(
         "sources:\n"
-        f"  - {{name: bench-feed, kind: feed, url: '{feed}', allow_private: true}}\n"
-        f"  - {{name: bench-sitemap, kind: sitemap, url: '{sitemap}', allow_private: true}}\n"
+        f"  - {{name: bench-feed, kind: feed, url: '{feed}'}}\n"
+        f"  - {{name: bench-sitemap, kind: sitemap, url: '{sitemap}'}}\n"
     )
     return sources, urls
 
@@ -614,7 +614,7 @@ def _floor_page(fetcher: Any, url: str, nlp: Any) -> dict[str, float]:
 
     took: dict[str, float] = {}
     mark = time.perf_counter()
-    result = fetcher.get(url, allow_private=True, accept=TEXT_TYPES)
+    result = fetcher.get(url, accept=TEXT_TYPES)
     check_article_response(result)
     page = _stored_page(url, result)
     took["fetch"] = time.perf_counter() - mark
@@ -673,7 +673,7 @@ def _peer_article(url: str) -> bool:
     global _PEER_FETCHER
     _PEER_FETCHER = _PEER_FETCHER or Fetcher()
     try:
-        result = _PEER_FETCHER.get(url, allow_private=True, accept=TEXT_TYPES)
+        result = _PEER_FETCHER.get(url, accept=TEXT_TYPES)
         check_article_response(result)
         page = _stored_page(url, result)
         item = storage.BatchItem("peer", url, "peer", {}, None, None, None)

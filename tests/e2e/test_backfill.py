@@ -87,8 +87,7 @@ def _write_sitemap(site: LocalSite, tmp_path: Path) -> Path:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
-        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}',"
-        " allow_private: true}\n"
+        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}'}}\n"
     )
     return sources
 

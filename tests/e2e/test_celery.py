@@ -279,7 +279,7 @@ def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"
-        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n"
     )
     return sources
 

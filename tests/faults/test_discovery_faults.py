@@ -55,7 +55,7 @@ def test_feed_faults(news_conn: object, hostile: h.HostileServer, tmp_path: Path
     urls = {name: hostile.route(f"{name}.xml", h.reply(body=body, content_type=XML))
             for name, body in feeds.items()}
     sources = write_sources(tmp_path, "".join(
-        f"  - {{name: {name}, kind: feed, url: '{url}', allow_private: true}}\n"
+        f"  - {{name: {name}, kind: feed, url: '{url}'}}\n"
         for name, url in urls.items()))
     # The broken item's link is inside its unclosed title: an item without a link.
     expected = {pages[0], f"{urls['malformed']}#item-2", pages[2], pages[3], pages[4],
@@ -111,8 +111,7 @@ def test_sitemap_faults(news_conn: object, hostile: h.HostileServer, tmp_path: P
     }
     for name, body in bodies.items():
         hostile.route(name, h.reply(body=body, content_type=XML))
-    sources = write_sources(tmp_path, f"  - {{name: map, kind: sitemap, url: '{index}',"
-                                      " allow_private: true}\n")
+    sources = write_sources(tmp_path, f"  - {{name: map, kind: sitemap, url: '{index}'}}\n")
     expected = {pages[0], pages[1], pages[2], pages[3], "ftp://files.example/x.html",
                 hostile.url("plain.xml#url-3"), "http://127.0.0.1:9/",
                 hostile.url("xxe.xml#url-2"), hostile.url("broken.xml#url-2"),

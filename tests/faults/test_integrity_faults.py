@@ -49,7 +49,7 @@ def test_sql_injection_text_is_stored_verbatim(news_conn: object, hostile: h.Hos
     odd_file = drop / "o'brien \"quoted\" \\ back; DROP TABLE pages;--.txt"
     odd_file.write_text(f"{INJECTIONS[0]}\n\n{PARAGRAPH}\n\n{PARAGRAPH}\n")
     sources = write_sources(tmp_path, (
-        f"  - {{name: feed, kind: feed, url: '{feed}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{feed}'}}\n"
         + url_list(tmp_path, "odd", [odd_url])
         + f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"))
     entries = run_scenario(news_conn, "SQL-injection text, quotes, backslashes", sources,
@@ -85,7 +85,7 @@ def _mixed_sources(hostile: h.HostileServer, tmp_path: Path) -> tuple[Path, set[
     # The list repeats the feed's tracked link and links its canonical form too.
     listed = [good[1], good[2], short, tracked, good[3], "not a url"]
     sources = write_sources(tmp_path, (
-        f"  - {{name: feed, kind: feed, url: '{feed}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{feed}'}}\n"
         + url_list(tmp_path, "list", listed)
         + f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"))
     # Both list the tracked link: two inputs, one per source.

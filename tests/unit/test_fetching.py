@@ -337,7 +337,7 @@ def test_canonical_link_in_body_is_ignored() -> None:
 def test_non_public_addresses_are_refused(url: str) -> None:
     with pytest.raises(FetchError, match="^refused: .* resolves to non-public address "):
         guard_url(url, allow_private=False)
-    guard_url(url, allow_private=True)
+    guard_url(url)
 
 
 def test_public_addresses_pass() -> None:
@@ -350,7 +350,7 @@ def test_public_addresses_pass() -> None:
                                  "http:///nohost"])
 def test_non_http_urls_are_refused_even_when_private_is_allowed(url: str) -> None:
     with pytest.raises(FetchError, match="^not an http\\(s\\) URL: "):
-        guard_url(url, allow_private=True)
+        guard_url(url)
 
 
 # Retry-After, gunzip_capped, LocalLimiter

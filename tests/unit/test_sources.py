@@ -352,7 +352,7 @@ def test_every_kind_loads_with_its_location(tmp_path: Path) -> None:
 sources:
   - {name: f, kind: feed, url: 'https://a.example/feed.xml'}
   - {name: s, kind: sitemap, url: 'https://a.example/sitemap.xml', max_depth: 2}
-  - {name: u, kind: urls, path: lists/urls.txt, allow_private: true}
+  - {name: u, kind: urls, path: lists/urls.txt}
   - {name: d, kind: folder, path: drop}
 """))
     assert [(s.kind, s.location) for s in sources] == [
