@@ -189,6 +189,10 @@ def _parse_source(entry: Any, number: int, base: Path, what: str) -> Source:
     elif kind == "urls":
         location = str(contained(base / location, base,
                                  f"{what}: source {name}: its URL list"))
+        # A missing list is this source's failure at discovery; a FIFO or a device is a
+        # configuration error (reading it would block or never end).
+        if Path(location).exists() and not Path(location).is_file():
+            raise SourceConfigError(f"{what}: source {name}: its URL list is no regular file")
     elif urlsplit(location).scheme not in ("http", "https") or not urlsplit(location).netloc:
         raise SourceConfigError(f"{what}: source {name}: url must be an http(s) URL")
     options = {k: v for k, v in entry.items() if k not in ("name", "kind", "enabled", key)}
