@@ -49,6 +49,11 @@ for _name, _value in (("NEWSFLOW_HOST_INTERVAL", "0.02"), ("NEWSFLOW_RETRY_BACKO
 (AIRFLOW_HOME / "run").mkdir(mode=0o700)
 
 
+def source_set_env(sources: Path) -> dict[str, str]:
+    """The settings that make a sources file the default named set (its folder, its stem)."""
+    return {"NEWSFLOW_SOURCES_DIR": str(sources.parent), "NEWSFLOW_SOURCE_SET": sources.stem}
+
+
 def demo_drop(tmp_path: Path) -> Path:
     """A copy of the demo drop folder under the drop root (the temporary folder)."""
     copy = tmp_path / "demo-drop"

@@ -91,20 +91,21 @@ def test_redirect_chain_longer_than_the_bound_is_cut(
     assert local_site.requests == ["/hop0", "/hop1", "/hop2", "/hop3"]
 
 
-def test_redirect_to_a_private_address_is_refused_without_allow_private(
+def test_redirect_to_a_private_address_the_deployment_did_not_allow_is_refused(
     local_site: LocalSite, fetcher: Fetcher
 ) -> None:
-    # The configured URL is trusted; where it redirects to is not.
-    local_site.route("feed", Reply(301, headers={"Location": "http://127.0.0.1:1/x"}))
-    result = fetcher.get(local_site.url("feed"), trusted=True)
-    assert result.error is not None
-    assert result.error.startswith("refused: 127.0.0.1 resolves to non-public address 127.0.0.1")
+    # 127.0.0.1 is allowed (NEWSFLOW_PRIVATE_HOSTS in tests/conftest.py); 127.0.0.2 is not.
+    local_site.route("feed", Reply(301, headers={"Location": "http://127.0.0.2:1/x"}))
+    result = fetcher.get(local_site.url("feed"))
+    assert result.error == ("refused: 127.0.0.2 resolves to non-public address 127.0.0.2"
+                            " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)")
     assert local_site.requests == ["/feed"]
 
 
 def test_private_address_is_refused_before_any_request(
-    local_site: LocalSite, fetcher: Fetcher
+    local_site: LocalSite, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
     result = fetcher.get(local_site.url("story.html"))
     assert result.error is not None and result.error.startswith("refused: ")
     assert local_site.requests == []
@@ -117,11 +118,12 @@ def test_dns_answer_that_changes_after_the_check_is_refused_at_connect(
 ) -> None:
     # DNS rebinding: the name resolves to a public address when checked, then to
     # loopback when connecting. The connected peer is checked too.
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
     monkeypatch.setattr(fetching, "_resolve", lambda host, port: ["93.184.216.34"])
     result = fetcher.get(local_site.url("story.html"))
     assert result.error == (
         "refused: 127.0.0.1 connected to non-public address 127.0.0.1"
-        " (set allow_private: true on the source to allow it)"
+        " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)"
     )
     assert local_site.requests == []
     assert len(attempts) == 1  # refused, not retried as a connection failure
@@ -323,8 +325,7 @@ def test_host_interval_holds_across_threads_of_one_fetcher(
     for n in range(4):
         local_site.route(f"p{n}", Reply(200, b"<html>x</html>", HTML))
     threads = [
-        threading.Thread(target=fetcher.get, args=(local_site.url(f"p{n}"),),
-                         kwargs={"allow_private": True})
+        threading.Thread(target=fetcher.get, args=(local_site.url(f"p{n}"),))
         for n in range(4)
     ]
     for thread in threads:

@@ -364,27 +364,45 @@ def test_robots_txt_server_error_keeps_the_crawler_off_the_host(
 # SSRF guard
 
 
-def test_links_to_private_addresses_are_refused_without_allow_private(
+def test_links_to_private_addresses_the_deployment_did_not_allow_are_refused(
     news_conn: object, local_site: LocalSite, tmp_path: Path
 ) -> None:
     local_site.route("story", Reply(200, page("story"), HTML))
     (local_site.root / "feed.xml").write_text(
         '<rss version="2.0"><channel><title>t</title>'
         f"<item><link>{local_site.url('story')}</link></item>"
+        f"<item><link>http://127.0.0.2:{local_site.port}/story</link></item>"
         "<item><link>http://169.254.169.254/latest/meta-data/</link></item>"
+        "<item><link>http://[::ffff:169.254.169.254]/latest/meta-data/</link></item>"
+        "<item><link>http://[64:ff9b::a9fe:a9fe]/latest/meta-data/</link></item>"
+        "<item><link>http://[2002:a9fe:a9fe::1]/latest/meta-data/</link></item>"
+        "<item><link>http://[fec0::1]/</link></item>"
         "</channel></rss>"
     )
-    # The feed's own URL is configuration and trusted; what it links to is not.
+    # The feed is on 127.0.0.1, which the deployment allows (tests/conftest.py); its
+    # links to other private addresses, in whatever IPv6 dress, are refused.
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
     pipeline.discover(news_conn, "b", sources)
     pipeline.fetch(news_conn, "b")
     reasons = rows(news_conn, "SELECT input, reason FROM rejects ORDER BY 1")
-    assert [(i, r.split(" resolves")[0]) for i, r in reasons] == [
-        (local_site.url("story"), "refused: 127.0.0.1"),
-        ("http://169.254.169.254/latest/meta-data/", "refused: 169.254.169.254"),
+    assert [(i, r.split(" (a deployment")[0]) for i, r in reasons] == [
+        (f"http://127.0.0.2:{local_site.port}/story",
+         "refused: 127.0.0.2 resolves to non-public address 127.0.0.2"),
+        ("http://169.254.169.254/latest/meta-data/",
+         "refused: 169.254.169.254 resolves to non-public address 169.254.169.254"),
+        ("http://[2002:a9fe:a9fe::1]/latest/meta-data/",
+         "refused: 2002:a9fe:a9fe::1 resolves to non-public address 169.254.169.254"
+         " (embedded in 2002:a9fe:a9fe::1)"),
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+         "refused: 64:ff9b::a9fe:a9fe resolves to non-public address 169.254.169.254"
+         " (embedded in 64:ff9b::a9fe:a9fe)"),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data/",
+         "refused: ::ffff:169.254.169.254 resolves to non-public address 169.254.169.254"
+         " (embedded in ::ffff:a9fe:a9fe)"),
+        ("http://[fec0::1]/", "refused: fec0::1 resolves to site-local address fec0::1"),
     ]
-    assert local_site.requests == ["/robots.txt", "/feed.xml"]
+    assert local_site.requests == ["/robots.txt", "/feed.xml", "/story"]
 
 
 # Page fetches end to end
