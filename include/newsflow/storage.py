@@ -182,6 +182,9 @@ def create_login(
     The login gets no right of its own: no superuser, no CREATEDB, no CREATEROLE. Needs
     a role that may create roles.
 
+    Raises:
+        ValueError: ``name`` is a role with administrator rights (superuser, CREATEROLE...).
+
     Args:
         conn: an administrator's connection.
         name: the login's name.
@@ -193,8 +196,14 @@ def create_login(
         raise ValueError(f"not a newsflow group role: {group}")
     with conn.cursor() as cur:
         _create_roles(cur)
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
-        verb = "ALTER" if cur.fetchone() else "CREATE"
+        cur.execute("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls"
+                    " FROM pg_roles WHERE rolname = %s", (name,))
+        existing = cur.fetchone()
+        if existing and existing[0]:
+            # Never demote (or hand a group to) an administrator by a name mix-up.
+            raise ValueError(f"role {name} exists with administrator rights: not a login for"
+                             f" {group}; choose another name")
+        verb = "ALTER" if existing else "CREATE"
         statement = sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
             sql.SQL(verb), sql.Identifier(name))
         if password is not None:
