@@ -231,7 +231,7 @@ class BatchCrawler:
 
     # Fetching
 
-    def fetch_page(self, item: storage.BatchItem, options: dict[str, Any]) -> FetchedPage:
+    def fetch_page(self, item: storage.BatchItem) -> FetchedPage:
         """The page of one discovered item, from the web or from its drop folder.
 
         Raises:

@@ -172,12 +172,11 @@ def fetch(conn: Any, batch_key: str) -> Stats:
         ``{source_name: {"fetched": n, "rejected": m}}``.
     """
     crawler = BatchCrawler(conn, batch_key)
-    options = storage.batch_source_options(conn, batch_key)
     counts: Counter[tuple[str, str]] = Counter()
 
     def fetch_one(item: storage.BatchItem) -> None:
         try:
-            page = crawler.fetch_page(item, options.get(item.source_name, {}))
+            page = crawler.fetch_page(item)
         except FetchError as error:
             with crawler.db() as db:
                 storage.record_reject(db, batch_key, item.source_name, item.input, "fetch",

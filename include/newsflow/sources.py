@@ -26,7 +26,7 @@ import feedparser
 import yaml
 
 from newsflow import settings
-from newsflow.sourcesets import SourceConfigError, contained, read_config_file
+from newsflow.sourcesets import SourceConfigError, contained, read_config_file, set_path
 
 LOGGER = logging.getLogger(__name__)
 
@@ -144,8 +144,6 @@ def load_sources(path: Path | None = None) -> list[Source]:
             the drop root, or a name is used twice. The one-line message never quotes the
             file's contents.
     """
-    from newsflow.sourcesets import set_path
-
     path = Path(path or set_path(settings.DEFAULT_SOURCE_SET))
     what = f"sources file {path.name}"
     data = read_config_file(path, what)

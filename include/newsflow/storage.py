@@ -600,15 +600,6 @@ def save_batch_sources(
         )
 
 
-def batch_source_options(conn: Any, batch_key: str) -> dict[str, dict[str, Any]]:
-    """The options of each source of a batch, by source name."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT source_name, options FROM batch_sources WHERE batch_key = %s", (batch_key,)
-        )
-        return {name: options for name, options in cur.fetchall()}
-
-
 def take_inputs(
     conn: Any, batch_key: str, source_name: str, inputs: dict[str, str], window_key: str
 ) -> set[str]:
