@@ -210,6 +210,9 @@ def test_no_secret_is_written_in_the_compose_file(
     checked = 0
     for block in blocks:
         for name, value in block.items():
+            # A newsflow setting without a value is passed by name from .env, if set there.
+            if value is None and name.startswith("NEWSFLOW_") and "DSN" not in name:
+                continue
             if SECRET_NAME.search(name) and not name.endswith("_FILE"):
                 assert REQUIRED_REFERENCE.match(str(value)), f"{name}: {value}"
                 checked += 1
@@ -321,6 +324,8 @@ def _tables(dsn: str) -> set[str]:
     return tables
 
 
+# Two runs of `airflow db migrate`: minutes on a busy machine.
+@pytest.mark.timeout(900)
 def test_init_script_migrates_both_databases_and_writes_the_logins(
     meta_dsn: str, news_dsn: str, tmp_path: Path
 ) -> None:

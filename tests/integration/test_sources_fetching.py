@@ -55,8 +55,10 @@ def staged(conn: object, batch_key: str) -> list[str]:
 
 
 @pytest.fixture
-def second_site(tmp_path: Path) -> Iterator[LocalSite]:
-    """Another server, on another loopback address (another host for politeness)."""
+def second_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalSite]:
+    """Another server, on another loopback address (another host for politeness), which
+    the deployment setting allows too."""
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1, 127.0.0.2")
     site, server = serve_site(tmp_path / "site2", "127.0.0.2")
     yield site
     server.shutdown()
