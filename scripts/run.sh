@@ -26,8 +26,9 @@ export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
 export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$ROOT/.data/run}"
 DEMO_PORT=8765  # the demo feed's port, as written in include/sources/default.yaml
-# The demo site is on loopback, which the SSRF guard refuses unless the deployment allows it.
-export NEWSFLOW_PRIVATE_HOSTS="${NEWSFLOW_PRIVATE_HOSTS:-127.0.0.1}"
+# The demo site is on loopback, which the SSRF guard refuses unless the deployment allows it:
+# its port only (Airflow's API on 127.0.0.1:8080 stays out of reach of what feeds link to).
+export NEWSFLOW_PRIVATE_HOSTS="${NEWSFLOW_PRIVATE_HOSTS:-127.0.0.1:$DEMO_PORT}"
 PGDATA="${NEWSFLOW_PGDATA:-$ROOT/.data/pg}"
 mkdir -p "$AIRFLOW_HOME" "$XDG_RUNTIME_DIR"
 # Folders made by earlier versions of this script were readable by every local user.

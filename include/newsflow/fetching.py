@@ -144,20 +144,30 @@ def host_of(url: str) -> str:
 
 @dataclass(frozen=True)
 class PrivateHosts:
-    """The non-public destinations the deployment allows (``NEWSFLOW_PRIVATE_HOSTS``)."""
+    """The non-public destinations the deployment allows (``NEWSFLOW_PRIVATE_HOSTS``).
 
-    names: frozenset[str] = frozenset()
-    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    Each entry may name one port (``127.0.0.1:8765``, ``[::1]:8765``, ``intranet:8080``);
+    without one, every port of the host or network is allowed.
+    """
 
-    def allows_name(self, host: str) -> bool:
-        """``host`` (a name from a URL) is allowed whatever it resolves to."""
-        return host.lower().rstrip(".") in self.names
+    names: frozenset[tuple[str, int | None]] = frozenset()
+    networks: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None], ...] = ()
 
-    def allows_address(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        """``ip`` lies in an allowed network."""
-        return any(ip.version == net.version and ip in net for net in self.networks)
+    def allows_name(self, host: str, port: int) -> bool:
+        """``host`` (a name from a URL) on ``port`` is allowed whatever it resolves to."""
+        host = host.lower().rstrip(".")
+        return (host, None) in self.names or (host, port) in self.names
+
+    def allows_address(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                       port: int) -> bool:
+        """``ip`` on ``port`` lies in an allowed network."""
+        return any(ip.version == net.version and ip in net and allowed in (None, port)
+                   for net, allowed in self.networks)
 
 
+# An entry with a port: "[v6]:port", "host:port" or "a.b.c.d/n:port".
+_WITH_PORT = re.compile(
+    r"\[(?P<v6>[^\]]+)\]:(?P<port6>[0-9]{1,5})|(?P<host>[^:\[\]]+):(?P<port>[0-9]{1,5})")
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*")
 
 
@@ -168,21 +178,29 @@ def parse_private_hosts(setting: str) -> PrivateHosts:
     Raises:
         ValueError: an entry is neither (the entry's position is named, not its text).
     """
-    names: set[str] = set()
+    names: set[tuple[str, int | None]] = set()
     networks = []
     for number, entry in enumerate(re.split(r"[\s,]+", setting.strip()), start=1):
         if not entry:
             continue
+        port: int | None = None
+        problem = (f"NEWSFLOW_PRIVATE_HOSTS: entry {number} is no host name, address or CIDR"
+                   " network (with an optional :port)")
+        qualified = _WITH_PORT.fullmatch(entry)
+        if qualified:
+            entry = qualified.group("v6") or qualified.group("host")
+            port = int(qualified.group("port6") or qualified.group("port"))
+            if not 0 < port < 65536:
+                raise ValueError(problem)
         try:
-            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            networks.append((ipaddress.ip_network(entry.strip("[]"), strict=False), port))
             continue
         except ValueError:
             pass
         name = entry.lower().rstrip(".")
         if not _HOST_NAME.fullmatch(name):
-            raise ValueError(f"NEWSFLOW_PRIVATE_HOSTS: entry {number} is no host name,"
-                             " address or CIDR network")
-        names.add(name)
+            raise ValueError(problem)
+        names.add((name, port))
     return PrivateHosts(frozenset(names), tuple(networks))
 
 
@@ -207,14 +225,18 @@ def guard_url(url: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url}")
     allowed = private_hosts()
-    if allowed.allows_name(parts.hostname):
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise FetchError(f"not an http(s) URL: {url}") from error
+    if allowed.allows_name(parts.hostname, port):
         return
     try:
-        addresses = _resolve(parts.hostname, parts.port or 80)
+        addresses = _resolve(parts.hostname, port)
     except (socket.gaierror, UnicodeError, ValueError) as error:
         raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
     for address in addresses:
-        refused = non_public(address, allowed)
+        refused = non_public(address, allowed, port)
         if refused:
             raise FetchError(f"refused: {parts.hostname} resolves to {refused}{_HOW_TO_ALLOW}")
 
@@ -257,22 +279,22 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     return []
 
 
-def non_public(address: str, allowed: PrivateHosts | None = None) -> str | None:
+def non_public(address: str, allowed: PrivateHosts | None = None, port: int = 0) -> str | None:
     """Why ``address`` may not be reached (e.g. "non-public address 10.0.0.1"), or None.
 
     An IPv6 address that embeds IPv4 addresses is judged by them; an address the
-    deployment allows (``allowed``) is fine.
+    deployment allows (``allowed``, on ``port``) is fine.
     """
     allowed = allowed or PrivateHosts()
     ip = ipaddress.ip_address(address.split("%")[0])
-    if allowed.allows_address(ip):
+    if allowed.allows_address(ip, port):
         return None
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.is_site_local:  # fec0::/10, deprecated (RFC 3879) but still routed by some
             return f"site-local address {ip}"
         embedded = embedded_ipv4(ip)
         for inner in embedded:
-            if not allowed.allows_address(inner) and not _is_public(inner):
+            if not allowed.allows_address(inner, port) and not _is_public(inner):
                 return f"non-public address {inner} (embedded in {ip})"
         if embedded:
             return None
@@ -291,9 +313,10 @@ class PrivatePeerError(Exception):
 def _checked_peer(sock: socket.socket, host: str) -> socket.socket:
     """The socket, if its peer may be reached; closed and refused otherwise."""
     allowed = private_hosts()
-    if allowed.allows_name(host):
+    address, port = sock.getpeername()[:2]
+    if allowed.allows_name(host, port):
         return sock
-    refused = non_public(sock.getpeername()[0], allowed)
+    refused = non_public(address, allowed, port)
     if refused:
         sock.close()
         raise PrivatePeerError(f"refused: {host} connected to {refused}{_HOW_TO_ALLOW}")

@@ -32,9 +32,10 @@ def drop_root() -> Path:
 def private_hosts() -> str:
     """Hosts and networks the fetcher may reach although they are not public.
 
-    ``$NEWSFLOW_PRIVATE_HOSTS``: host names and addresses or CIDR networks, separated by
-    commas or spaces (e.g. ``127.0.0.1, intranet.example, 10.1.0.0/16``). Empty (the
-    default): only public addresses. Only the deployment sets it, never a sources file.
+    ``$NEWSFLOW_PRIVATE_HOSTS``: host names and addresses or CIDR networks, each with an
+    optional port, separated by commas or spaces (e.g. ``127.0.0.1:8765, intranet.example,
+    10.1.0.0/16, [fd00::1]:8080``). Empty (the default): only public addresses. Only the
+    deployment sets it, never a sources file.
     """
     return os.environ.get("NEWSFLOW_PRIVATE_HOSTS", "")
 

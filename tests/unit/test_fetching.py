@@ -404,9 +404,24 @@ def test_the_deployment_allows_private_hosts_by_network_or_name(
             guard_url(url)
 
 
+def test_a_private_host_may_be_allowed_on_one_port_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1:8765 [::1]:8765 intranet.example:8080")
+    guard_url("http://127.0.0.1:8765/feed.xml")
+    guard_url("http://[::1]:8765/")
+    guard_url("http://intranet.example:8080/")
+    for url in ("http://127.0.0.1:8080/api/v2/", "http://127.0.0.1/", "http://[::1]:5432/",
+                "https://127.0.0.1/"):
+        with pytest.raises(FetchError, match="^refused: "):
+            guard_url(url)
+    with pytest.raises(FetchError, match="^cannot resolve intranet.example"):
+        guard_url("http://intranet.example/")  # another port: judged by its address
+
+
 def test_a_bad_private_hosts_setting_names_the_entry_not_its_text() -> None:
     with pytest.raises(ValueError, match="^NEWSFLOW_PRIVATE_HOSTS: entry 2 is no host name"):
         fetching.parse_private_hosts("127.0.0.1, sec/ret:word")
+    with pytest.raises(ValueError, match="^NEWSFLOW_PRIVATE_HOSTS: entry 1 is no host name"):
+        fetching.parse_private_hosts("127.0.0.1:99999")
 
 
 def test_public_addresses_pass(no_private_hosts: None) -> None:
