@@ -623,13 +623,14 @@ def test_url_whose_fetch_failed_is_tried_again_by_the_next_interval(
 def test_robots_txt_redirect_faces_the_ssrf_guard(
     news_conn: object, local_site: LocalSite, tmp_path: Path
 ) -> None:
-    local_site.route("robots.txt", Reply(301, headers={"Location": "http://127.0.0.1:1/r"}))
+    # 127.0.0.1 is allowed (tests/conftest.py); where robots.txt redirects to is not.
+    local_site.route("robots.txt", Reply(301, headers={"Location": "http://127.0.0.2:1/r"}))
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
     with pytest.raises(pipeline.StageError):
         pipeline.discover(news_conn, "b", sources)
     [(reason,)] = rows(news_conn, "SELECT reason FROM rejects")
-    assert reason.startswith("feed unreachable: robots.txt unavailable (refused: 127.0.0.1")
+    assert reason.startswith("feed unreachable: robots.txt unavailable (refused: 127.0.0.2")
     assert local_site.requests == ["/robots.txt"]
 
 
