@@ -117,12 +117,13 @@ def apply_migrations(conn: Any) -> list[str]:
         _create_roles(cur)
         cur.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (OWNER,))
         if not cur.fetchone()[0]:
-            _as_connected(cur, "schema", f"letting {OWNER} create objects in schema public"
-                          " needs the database's owner or a superuser (once per database)")
-        _as_connected(cur, "ownership", "objects of the schema belong to another role: run"
-                      " newsflow migrate once as their owner or a superuser")
-        _as_connected(cur, None, f"the role that connected is no member of {OWNER}",
-                      f"SET LOCAL ROLE {OWNER}")
+            _as_connected(cur, _privileges_sql("schema"), f"letting {OWNER} create objects in"
+                          " schema public needs the database's owner or a superuser (once per"
+                          " database)")
+        _as_connected(cur, _privileges_sql("ownership"), "objects of the schema belong to"
+                      " another role: run newsflow migrate once as their owner or a superuser")
+        _as_connected(cur, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)),
+                      f"the role that connected is no member of {OWNER}")
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -136,7 +137,8 @@ def apply_migrations(conn: Any) -> list[str]:
             cur.execute(script)
             cur.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
             applied.append(version)
-        cur.execute(_privileges_sql("grants"))
+        script = _privileges_sql("grants")
+        cur.execute(script)
         cur.execute("RESET ROLE")
     conn.commit()
     return applied
@@ -147,15 +149,15 @@ def _create_roles(cur: Any) -> None:
     cur.execute("SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s, %s)",
                 (OWNER, WRITER, READER))
     if cur.fetchone()[0] < 3:
-        _as_connected(cur, "roles", "creating the roles newsflow_owner, newsflow_writer and"
-                      " newsflow_reader needs a superuser or a role with CREATEROLE (once per"
-                      " server)")
+        _as_connected(cur, _privileges_sql("roles"), "creating the roles newsflow_owner,"
+                      " newsflow_writer and newsflow_reader needs a superuser or a role with"
+                      " CREATEROLE (once per server)")
 
 
-def _as_connected(cur: Any, script: str | None, why: str, statement: str | None = None) -> None:
-    """Run a privileges script (or ``statement``); a refused right becomes a MigrationError."""
+def _as_connected(cur: Any, script: str | sql.Composable, why: str) -> None:
+    """Run a privileges script or statement; a refused right becomes a MigrationError."""
     try:
-        cur.execute(statement or _privileges_sql(script or ""))
+        cur.execute(script)
     except psycopg2.Error as error:
         if error.pgcode == INSUFFICIENT_PRIVILEGE:
             raise MigrationError(f"newsflow migrate: {why}") from error

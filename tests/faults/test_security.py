@@ -45,7 +45,9 @@ ALLOWED_PLACEHOLDERS = {
 }
 # SQL passed as a bare name bound by a for loop: (file, name) -> why it is safe.
 ALLOWED_SQL_NAMES = {
-    ("include/newsflow/storage.py", "sql"): "the text of a bundled migration file (sql/*.sql)",
+    ("include/newsflow/storage.py", "script"):
+        "the text of a bundled migration or privileges file (sql/*.sql, sql/privileges/*.sql),"
+        " or a statement composed with psycopg2.sql",
     ("include/newsflow/benchmark.py", "query"):
         "the benchmark's query helpers; every caller passes a literal query and its values"
         " as args",
