@@ -115,7 +115,9 @@ def apply_migrations(conn: Any) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
         _create_roles(cur)
-        cur.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (OWNER,))
+        cur.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')"
+                    " AND has_database_privilege(%s, current_database(), 'CREATE')",
+                    (OWNER, OWNER))
         if not cur.fetchone()[0]:
             _as_connected(cur, _privileges_sql("schema"), f"letting {OWNER} create objects in"
                           " schema public needs the database's owner or a superuser (once per"

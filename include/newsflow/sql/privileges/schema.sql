@@ -4,3 +4,9 @@
 -- superuser.
 GRANT USAGE, CREATE ON SCHEMA public TO newsflow_owner;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- CREATE on the database lets the owner add a trusted extension (pg_trgm, ...) in a migration.
+DO $database$
+BEGIN
+    EXECUTE format('GRANT CREATE ON DATABASE %I TO newsflow_owner', current_database());
+END
+$database$;
