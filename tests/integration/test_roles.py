@@ -202,3 +202,34 @@ def test_the_writer_cannot_migrate_and_is_told_why(news_dsn: str, pg_logins: Log
         storage.apply_migrations(writer)
     writer.close()
     assert storage.pending_migrations(psycopg2.connect(news_dsn))[0] == "001_schema"
+
+
+def test_objects_of_a_later_migration_follow_the_same_rules(
+    news_dsn: str, writer_dsn: str, pg_logins: Logins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As other issues' migrations (009, 010, 011, ...) will: a table, a consumer view, an
+    # internal view, a function; nobody edits the grants for them.
+    bundled = storage.migration_files()
+    future = ("999_future", "CREATE TABLE future_items (n int);"
+              " CREATE VIEW v_future AS SELECT n FROM future_items;"
+              " CREATE VIEW future_internal AS SELECT n FROM future_items;"
+              " CREATE FUNCTION future_count() RETURNS bigint LANGUAGE sql VOLATILE"
+              " AS 'SELECT count(*) FROM future_items';")
+    monkeypatch.setattr(storage, "migration_files", lambda: [*bundled, future])
+    admin = psycopg2.connect(news_dsn)
+    assert storage.apply_migrations(admin) == ["999_future"]
+    admin.close()
+    writer = psycopg2.connect(writer_dsn)
+    with writer.cursor() as cur:
+        cur.execute("INSERT INTO future_items VALUES (1)")
+        cur.execute("SELECT future_count()")
+        assert cur.fetchone() == (1,)
+    writer.commit()
+    _denied(writer, "DROP TABLE future_items")
+    writer.close()
+    reader = psycopg2.connect(pg_logins.dsn(news_dsn, pg_logins.reader))
+    assert rows(reader, "SELECT n FROM v_future") == [(1,)]
+    _denied(reader, "SELECT n FROM future_internal")
+    _denied(reader, "SELECT n FROM future_items")
+    _denied(reader, "SELECT future_count()")
+    reader.close()
