@@ -64,10 +64,18 @@ def _load(name: str) -> Language:
     thinc's default, blis, on these shapes; the forked workers are the parallelism), and its
     attribute ruler becomes a lookup table (see attribute_table.py).
     """
-    LOGGER.info("loading spaCy model %s", name)
-    nlp = spacy.load(name, exclude=list(UNUSED_PIPES))
+    import datasketch  # noqa: F401 (seconds of CPU to import: once here, not in each worker)
+
+    nlp = load_pipeline(name)
     use_numpy_blas(nlp)
     replace_attribute_ruler(nlp)
+    return nlp
+
+
+def load_pipeline(name: str) -> Language:
+    """spaCy's pipeline ``name`` as is, without the unused pipes, with paragraph breaks."""
+    LOGGER.info("loading spaCy model %s", name)
+    nlp = spacy.load(name, exclude=list(UNUSED_PIPES))
     if "parser" in nlp.pipe_names:
         nlp.add_pipe(PARAGRAPH_BREAKS, before="parser")
     else:
