@@ -657,10 +657,10 @@ def test_a_source_that_cannot_be_read_is_rejected_and_the_others_go_on(
 
 @pytest.fixture
 def six_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[LocalSite]]:
-    """Six servers on six loopback addresses (six hosts for politeness), which the
-    deployment setting allows."""
-    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", ", ".join(f"127.0.0.{20 + n}" for n in range(6)))
-    served = [serve_site(tmp_path / f"host{n}", f"127.0.0.{20 + n}") for n in range(6)]
+    """Six servers on six loopback addresses (six hosts for politeness), all allowed."""
+    addresses = [f"127.0.0.{20 + n}" for n in range(6)]
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", ", ".join(addresses))
+    served = [serve_site(tmp_path / f"host{n}", address) for n, address in enumerate(addresses)]
     yield [site for site, _ in served]
     for _, server in served:
         server.shutdown()
