@@ -235,8 +235,7 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
-    accept = {name: str(options.get("accept", "article"))
-              for name, options in storage.batch_source_options(conn, batch_key).items()}
+    accept = storage.batch_source_accept(conn, batch_key)
     return _run_item_stage(
         conn, batch_key, "extract", source="cleaned", target="extracted",
         work=functools.partial(_extract_item, accept=accept),

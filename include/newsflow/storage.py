@@ -606,6 +606,20 @@ def save_batch_sources(
         )
 
 
+def batch_source_accept(conn: Any, batch_key: str) -> dict[str, str]:
+    """Each source's ``accept`` option in a batch (``article`` unless it set ``any``).
+
+    Read by the extract stage only: what a page must be to be loaded.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT source_name, coalesce(options->>'accept', 'article') FROM batch_sources"
+            " WHERE batch_key = %s",
+            (batch_key,),
+        )
+        return {name: accept for name, accept in cur.fetchall()}
+
+
 def take_inputs(
     conn: Any, batch_key: str, source_name: str, inputs: dict[str, str], window_key: str
 ) -> set[str]:
