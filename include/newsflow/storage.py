@@ -132,6 +132,36 @@ def items_at_stage(conn: Any, batch_key: str, stage: str) -> list[BatchItem]:
         return [BatchItem(*row) for row in cur.fetchall()]
 
 
+def count_at_stage(conn: Any, batch_key: str, stage: str) -> int:
+    """How many items of a batch are at ``stage``."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM batch_items WHERE batch_key = %s AND stage = %s",
+                    (batch_key, stage))
+        return cur.fetchone()[0]
+
+
+def pages_of_items(conn: Any, batch_key: str, stage: str, size: int) -> Iterator[list[BatchItem]]:
+    """The items at ``stage``, ``size`` at a time in input order, each page read when asked.
+
+    Keyset paging (``input > last``): only one page of staged JSON is in memory, and
+    items the caller moves on meanwhile are not read twice.
+    """
+    last = ""
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT batch_key, input, source_name, hints, page_id, cleaned, fields"
+                " FROM batch_items WHERE batch_key = %s AND stage = %s AND input > %s"
+                " ORDER BY input LIMIT %s",
+                (batch_key, stage, last, size),
+            )
+            page = [BatchItem(*row) for row in cur.fetchall()]
+        if not page:
+            return
+        yield page
+        last = page[-1].input
+
+
 def stored_pages(
     conn: Any, page_ids: list[int], *, with_content: bool = False
 ) -> dict[int, StoredPage]:
@@ -308,16 +338,21 @@ def upsert_articles(
     )
     with conn.cursor() as cur:
         _keep_replaced_versions(cur, batch_key)
+        # The site condition is the last guard of the rule the load applies before
+        # (refuse_foreign_keys): a stored article never changes hands between sites.
         cur.execute(
             f"INSERT INTO articles ({names}, page_id, source_name, fields_sha256,"
-            f" {', '.join(PROVENANCE_FIELDS)})"
+            f" {', '.join(PROVENANCE_FIELDS)}, site)"
             f" SELECT DISTINCT ON (f.article_key) {values}, b.page_id, b.source_name,"
-            f"  {FIELDS_SHA256}, %s, %s, now()"
+            f"  {FIELDS_SHA256}, %s, %s, now(), b.site"
             f" FROM batch_items b CROSS JOIN LATERAL jsonb_to_record(b.fields) AS f({record})"
             " WHERE b.batch_key = %s AND b.stage = 'enriched'"
             " ORDER BY f.article_key, b.input"
-            f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
-            " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
+            f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now(),"
+            "  site = coalesce(articles.site, EXCLUDED.site)"
+            " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256"
+            "  AND (articles.site IS NULL OR EXCLUDED.site IS NULL"
+            "       OR articles.site = EXCLUDED.site)",
             (extractor_version, batch_key, batch_key),
         )
         cur.execute(
@@ -327,6 +362,82 @@ def upsert_articles(
         )
         loaded = [row[0] for row in cur.fetchall()]
     return {name: loaded.count(name) for name in sorted(set(loaded))}
+
+
+# Serialises loads of the same article keys (by hash bucket), so that a load always sees
+# the article another load of the same key committed: a version is never lost.
+ARTICLE_KEYS_LOCK_ID = 0x6E657773 + 9
+ARTICLE_KEY_BUCKETS = 256
+
+
+def lock_article_keys(conn: Any, batch_key: str) -> None:
+    """Lock the batch's article keys until the transaction ends (advisory, by hash bucket).
+
+    Taken before the load reads anything: two loads of one new article at once then run
+    one after the other, and the second copies the first's fields into
+    ``article_versions`` before replacing them. Buckets are locked in ascending order so
+    two loads cannot deadlock, and at most ``ARTICLE_KEY_BUCKETS`` locks are held.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT abs(hashtext(fields->>'article_key') %% %s) AS bucket"
+            " FROM batch_items WHERE batch_key = %s AND stage = 'enriched' ORDER BY bucket",
+            (ARTICLE_KEY_BUCKETS, batch_key),
+        )
+        buckets = [row[0] for row in cur.fetchall()]
+        for bucket in buckets:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ARTICLE_KEYS_LOCK_ID, bucket))
+
+
+def enriched_keys(conn: Any, batch_key: str) -> list[tuple[str, str, str, str | None]]:
+    """(input, source name, article key, url) of the batch's items ready to load, by input."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT input, source_name, fields->>'article_key', fields->>'url' FROM batch_items"
+            " WHERE batch_key = %s AND stage = 'enriched' ORDER BY input",
+            (batch_key,),
+        )
+        return cur.fetchall()
+
+
+def article_owners(conn: Any, keys: list[str]) -> dict[str, tuple[str | None, str | None, str]]:
+    """(site, url, source name) of the stored articles among ``keys``."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT article_key, site, url, source_name FROM articles WHERE article_key = ANY(%s)",
+            (keys,),
+        )
+        return {row[0]: row[1:] for row in cur.fetchall()}
+
+
+def save_item_sites(conn: Any, batch_key: str, sites: dict[str, str]) -> None:
+    """Record the site each input of the batch was loaded from (input -> site)."""
+    records = json.dumps([{"input": i, "site": s} for i, s in sites.items()])
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE batch_items b SET site = r.site"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(input text, site text)"
+            " WHERE b.batch_key = %s AND b.input = r.input",
+            (records, batch_key),
+        )
+
+
+def record_key_conflicts(conn: Any, batch_key: str, conflicts: list[dict[str, str]]) -> None:
+    """Keep the batch's key conflicts (source_name, input, article_key, owner_site, input_site)."""
+    if not conflicts:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO article_key_conflicts (batch_key, source_name, input, article_key,"
+            " owner_site, input_site)"
+            " SELECT %s, r.source_name, r.input, r.article_key, r.owner_site, r.input_site"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(source_name text, input text,"
+            "  article_key text, owner_site text, input_site text)"
+            " ON CONFLICT (batch_key, source_name, input) DO UPDATE"
+            " SET owner_site = EXCLUDED.owner_site, input_site = EXCLUDED.input_site,"
+            " detected_at = now()",
+            (batch_key, json.dumps(conflicts)),
+        )
 
 
 def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
@@ -373,12 +484,6 @@ def batch_summary(conn: Any, batch_key: str) -> dict[str, dict[str, int]]:
         for source_name, stage, count in cur.fetchall():
             summary.setdefault(source_name, {})[stage] = count
         return summary
-
-
-def chunked(items: list[BatchItem], size: int) -> Iterator[list[BatchItem]]:
-    """Split a list of batch items into lists of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # Sources and polite fetching (migration 003).

@@ -74,11 +74,14 @@ def _demo_copy(site: LocalSite, tmp_path: Path) -> Path:
         + "not a url at all\n"
     )
     return sources_file(tmp_path, (
-        f"  - {{name: drop, kind: folder, path: '{DEMO / 'drop'}'}}\n"
-        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', allow_private: true}}\n"
+        # The demo site mirrors gazette.example: its canonical links are believed.
+        f"  - {{name: drop, kind: folder, path: '{DEMO / 'drop'}', trust_canonical: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', allow_private: true,"
+        " trust_canonical: true}\n"
         f"  - {{name: sitemap, kind: sitemap, url: '{site.url('sitemap.xml')}',"
-        " allow_private: true}\n"
-        "  - {name: list, kind: urls, path: urls.txt, allow_private: true}\n"
+        " allow_private: true, trust_canonical: true}\n"
+        "  - {name: list, kind: urls, path: urls.txt, allow_private: true,"
+        " trust_canonical: true}\n"
     ))
 
 
