@@ -127,6 +127,8 @@ def read_file(
     else:
         try:
             descriptor = os.open(path, _FILE_FLAGS)
+        except FileNotFoundError:
+            raise  # a path someone typed: said as it is
         except OSError as error:
             raise _refusal(path.name, error, "the file") from error
     chunks = _chunks(descriptor, name)
