@@ -455,6 +455,11 @@ class Fetcher:
                 return result(content, error), retry_after
         except PrivatePeerError as error:
             return HttpResult(url, None, None, None, b"", _ms_since(started), str(error)), None
+        except ValueError as error:
+            # requests parses a redirect's Location even when it does not follow it; the
+            # URL itself passed http_url, so an unparseable Location is what raised.
+            message = f"redirect to an invalid Location ({type(error).__name__}: {error})"
+            return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             message = f"{type(error).__name__}: {error}"
             return HttpResult(url, None, None, None, b"", _ms_since(started), message), None

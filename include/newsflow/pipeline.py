@@ -119,15 +119,9 @@ def _stage_in_window(
     """
     placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
     candidates = [d for d, place in placed if place == "take"]
-    # The newest first when a source lists more than a run takes: the rest are not
-    # taken, so a later run finds them still available.
-    over_cap = max(0, len(candidates) - settings.MAX_SOURCE_INPUTS)
-    if over_cap:
-        candidates.sort(key=lambda d: (d.dated is not None, d.dated or 0), reverse=True)
-        del candidates[settings.MAX_SOURCE_INPUTS:]
-        LOGGER.warning("source %s lists more inputs than a run takes (%d): %d left for later",
-                       source_name, settings.MAX_SOURCE_INPUTS, over_cap)
     keys = {d.input: input_key(d) for d in candidates}
+    candidates, over_cap = _within_cap(conn, source_name, candidates, keys, window)
+    keys = {d.input: keys[d.input] for d in candidates}
     taken = storage.take_inputs(conn, batch_key, source_name,
                                 {key: input_ for input_, key in keys.items()}, window.key)
     staged, repeats = _first_per_key(
@@ -146,6 +140,30 @@ def _stage_in_window(
         "repeated": len(repeats),
     }
     return {k: v for k, v in counts.items() if v or k in ("listed", "staged")}
+
+
+def _within_cap(
+    conn: Any, source_name: str, candidates: list, keys: dict[str, str], window: Window
+) -> tuple[list, int]:
+    """The candidates a run may take: at most ``settings.MAX_SOURCE_INPUTS`` new ones.
+
+    Those other windows keep are left in (they cost nothing: ``take_inputs`` leaves them
+    out); of the rest the newest are taken. The others are not recorded as taken, so a
+    later run finds them still available. Returns the candidates and how many were left.
+    """
+    cap = settings.MAX_SOURCE_INPUTS
+    if len(candidates) <= cap:
+        return candidates, 0
+    elsewhere = storage.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
+                                              window.key)
+    fresh = [d for d in candidates if keys[d.input] not in elsewhere]
+    if len(fresh) <= cap:
+        return candidates, 0
+    fresh.sort(key=lambda d: (d.dated is not None, d.dated or 0), reverse=True)
+    left = {d.input for d in fresh[cap:]}
+    LOGGER.warning("source %s lists more new inputs than a run takes (%d): %d left for later",
+                   source_name, cap, len(left))
+    return [d for d in candidates if d.input not in left], len(left)
 
 
 def _first_per_key(

@@ -606,6 +606,22 @@ def batch_source_options(conn: Any, batch_key: str) -> dict[str, dict[str, Any]]
         return {name: options for name, options in cur.fetchall()}
 
 
+def kept_by_other_windows(
+    conn: Any, source_name: str, keys: list[str], window_key: str
+) -> set[str]:
+    """Of ``keys``, those another window took and keeps (``take_inputs`` leaves them out)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT t.input_key FROM taken_inputs t"
+            " WHERE t.source_name = %s AND t.input_key = ANY(%s) AND t.window_key <> %s"
+            " AND NOT (t.input ~ '^https?://' AND EXISTS (SELECT 1 FROM rejects r"
+            "  WHERE r.source_name = t.source_name AND r.input = t.input"
+            "  AND r.stage = 'fetch' AND r.batch_key = t.batch_key))",
+            (source_name, keys, window_key),
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
 def take_inputs(
     conn: Any, batch_key: str, source_name: str, inputs: dict[str, str], window_key: str
 ) -> set[str]:
