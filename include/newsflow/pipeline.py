@@ -381,9 +381,8 @@ def enrich(conn: Any, batch_key: str) -> Stats:
                 else:
                     results[item.input] = {**(item.fields or {}), **outcome}
                     counts[item.source_name, "enriched"] += 1
-            storage.record_rejects(conn, batch_key, "enrich", rejects)
-            storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
-            conn.commit()
+            failed += _save_chunk(conn, batch_key, "enrich", "enriched", results, rejects,
+                                  counts)
     if items and failed == items:
         raise StageError(f"enrich failed unexpectedly on all {failed} items")
     return _report("enrich", counts)
@@ -496,12 +495,57 @@ def _run_item_stage(
                 unexpected += internal
                 rejects.append((item.source_name, item.input, reason))
                 counts[item.source_name, "rejected"] += 1
-            storage.record_rejects(conn, batch_key, stage, rejects)
-            storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
-            conn.commit()
+            unexpected += _save_chunk(conn, batch_key, stage, target, results, rejects, counts)
     if items and unexpected == items:
         raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
     return _report(stage, counts)
+
+
+def _save_chunk(
+    conn: Any,
+    batch_key: str,
+    stage: str,
+    target: str,
+    results: dict[str, dict[str, Any]],
+    rejects: list[tuple[str, str, str]],
+    counts: Counter[tuple[str, str]],
+) -> int:
+    """Store a chunk's results and rejects; commits. Returns how many results failed to save.
+
+    Saved as one statement; if PostgreSQL refuses it (a value no JSON or column takes),
+    item by item, and an item it refuses is rejected as an internal error: one odd result
+    must not fail the stage on every retry. The counts move from ``target`` to
+    ``rejected`` for those.
+    """
+    column = RESULT_COLUMNS.get(target, "fields")
+    try:
+        storage.record_rejects(conn, batch_key, stage, rejects)
+        storage.save_stage_results(conn, batch_key, target, column, results)
+        conn.commit()
+        return 0
+    except Exception:
+        LOGGER.exception("%s: saving a chunk of %d failed; saving item by item", stage,
+                         len(results))
+        conn.rollback()
+    storage.record_rejects(conn, batch_key, stage, rejects)
+    conn.commit()
+    failed = 0
+    sources = {i: s for s, i, _ in rejects}
+    for input_, result in results.items():
+        try:
+            storage.save_stage_results(conn, batch_key, target, column, {input_: result})
+            conn.commit()
+            continue
+        except Exception as error:
+            conn.rollback()
+            reason = internal_error(error)
+        source_name = storage.item_source(conn, batch_key, input_) or sources.get(input_, "")
+        storage.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
+        conn.commit()
+        counts[source_name, target] -= 1
+        counts[source_name, "rejected"] += 1
+        failed += 1
+    return failed
 
 
 def _work_on_chunk(

@@ -6,6 +6,7 @@ backwards. ``scrub`` removes them from what is stored (newlines and tabs stay);
 ``printable`` escapes anything of the kind in what is printed, for rows stored before.
 """
 
+import math
 import re
 from typing import Any
 
@@ -24,6 +25,17 @@ def scrub(value: Any) -> Any:
         return {scrub(key): scrub(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(scrub(item) for item in value)
+    return value
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float in it (lists, dicts) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(finite(item) for item in value)
     return value
 
 

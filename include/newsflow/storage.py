@@ -17,6 +17,7 @@ import psycopg2
 
 from newsflow.duplicates import Assignment, Member, pack, unpack
 from newsflow.fetching import FetchedPage
+from newsflow.safetext import finite
 from newsflow.sources import Discovery
 
 LOGGER = logging.getLogger(__name__)
@@ -208,13 +209,24 @@ def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:
     return page_id
 
 
+def item_source(conn: Any, batch_key: str, input_: str) -> str | None:
+    """The source name of a batch's item."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_name FROM batch_items WHERE batch_key = %s AND input = %s",
+                    (batch_key, input_))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def save_stage_results(
     conn: Any, batch_key: str, stage: str, column: str, results: dict[str, dict[str, Any]]
 ) -> None:
     """Store a JSON result per input in ``column`` and move those items to ``stage``."""
     if column not in ("cleaned", "fields"):
         raise ValueError(f"not a result column: {column}")
-    records = [{"input": key, "result": value} for key, value in results.items()]
+    # JSON has no NaN or infinity (a 400-digit number in a body is a float overflow):
+    # they are stored as null.
+    records = [{"input": key, "result": finite(value)} for key, value in results.items()]
     with conn.cursor() as cur:
         cur.execute(
             f"UPDATE batch_items b SET {column} = r.result, stage = %s, updated_at = now()"

@@ -529,3 +529,20 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
     assert "root:x:0:0" not in database_text(news_conn)
     assert rows(news_conn, "SELECT count(*) FROM articles WHERE title ~ '[\\x01-\\x08\\x1b]'"
                 ) == [(0,)]
+
+
+# Beyond the list -------------------------------------------------------------------------
+
+
+def test_a_number_too_large_for_a_float_does_not_stop_enrichment(
+        news_conn: object, hostile: h.HostileServer, tmp_path: Path) -> None:
+    # 400 digits overflow to infinity, which JSON cannot hold: the whole chunk's save
+    # failed, and the enrich stage with it, on every retry.
+    huge = "The council said " + "9" * 400 + " people attended the meeting. "
+    urls = [hostile.route("overflow", h.reply(body=article("Overflow", huge + PARAGRAPH))),
+            hostile.route("normal", h.reply(body=article("Normal")))]
+    sources = write_sources(tmp_path, url_list(tmp_path, "numbers", urls))
+    got = outcomes(run_scenario(news_conn, "beyond: a 400-digit number", sources, set(urls)))
+    assert set(got.values()) == {"article"}
+    assert rows(news_conn, "SELECT count(*) FROM numbers WHERE value IS NULL"
+                           " AND number_text LIKE '999%'") == [(1,)]
