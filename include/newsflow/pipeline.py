@@ -82,6 +82,8 @@ def discover(
     for source in sources:
         try:
             found, invalid = crawler.discover_source(source, window)
+            stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
+                                                  found, invalid, window)
         except Exception as error:  # one source's failure costs that source only
             if not isinstance(error, FetchError):
                 LOGGER.exception("discovery of source %s failed unexpectedly", source.name)
@@ -92,8 +94,6 @@ def discover(
             conn.commit()
             failed += 1
             continue
-        stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
-                                              found, invalid, window)
         conn.commit()
         LOGGER.info("source %s: %s", source.name,
                     ", ".join(f"{k} {v}" for k, v in stats[source.name].items()))

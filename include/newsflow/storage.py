@@ -17,7 +17,7 @@ import psycopg2
 
 from newsflow.duplicates import Assignment, Member, pack, unpack
 from newsflow.fetching import FetchedPage
-from newsflow.safetext import finite
+from newsflow.safetext import finite, scrub
 from newsflow.sources import Discovery
 
 LOGGER = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ def apply_migrations(conn: Any) -> list[str]:
 def stage_discoveries(conn: Any, batch_key: str, discoveries: Iterable[Discovery]) -> int:
     """Record discovered inputs for a batch in one statement; staged inputs keep their progress."""
     records = [
-        {"input": d.input, "source_name": d.source_name, "hints": d.hints} for d in discoveries
+        {"input": d.input, "source_name": d.source_name, "hints": finite(scrub(d.hints))}
+        for d in discoveries
     ]
     with conn.cursor() as cur:
         cur.execute(
@@ -256,7 +257,9 @@ def record_rejects(
     for source_name, input_, reason in rejects:
         LOGGER.warning("rejected %s (%s) at %s: %s", input_, source_name, stage, reason)
     # One row per (source, input): ON CONFLICT cannot touch a row twice in one statement.
-    unique = {(source_name, input_): reason for source_name, input_, reason in rejects}
+    # Names and reasons quote page data: a NUL would fail the statement for every reject.
+    unique = {(scrub(source_name), scrub(input_)): scrub(reason)
+              for source_name, input_, reason in rejects}
     records = json.dumps([
         {"source_name": source_name, "input": input_, "reason": reason}
         for (source_name, input_), reason in unique.items()
