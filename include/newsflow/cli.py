@@ -9,6 +9,7 @@
 """
 
 import argparse
+import gzip
 import json
 import logging
 import os
@@ -139,6 +140,8 @@ def _read_input(path: str) -> bytes:
             raise dropfiles.FileRefused(f"standard input larger than {cap} bytes")
     else:
         data = dropfiles.read_file(Path(path), cap, gunzip=False)
+    if path.endswith(".gz") and not data.startswith(b"\x1f\x8b"):
+        raise gzip.BadGzipFile(f"Not a gzipped file ({data[:2]!r})")
     # gzip by its magic bytes, whatever the name says; gunzip_capped stops at the cap.
     return gunzip_capped(data, cap, path)
 

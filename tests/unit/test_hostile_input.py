@@ -172,3 +172,18 @@ def test_a_sitemap_is_read_up_to_the_protocols_50000_entries() -> None:
     assert sitemap.invalid == [(
         "http://a.example/sitemap.xml#url-over-50000",
         "sitemap lists 50007 <url> entries; the 7 past the protocol's 50000 were not read")]
+
+
+# Enrichment
+
+
+@pytest.mark.timeout(240)
+def test_a_run_of_punctuation_does_not_make_enrichment_quadratic() -> None:
+    from newsflow import enrichment
+
+    # 20,000 curly quotes in one "word": spaCy's tokenizer needed minutes (4,000 took 13 s).
+    fields = {"body": "He said: " + "“" * 20_000 + " Mr Jones of London said on Tuesday.",
+              "captions": [], "language": "en"}
+    parsed = enrichment._parser_text(fields, "en")
+    assert len(parsed) == len(enrichment.analysed_text(fields))  # offsets hold
+    assert "London" in {e["name"] for e in enrichment.enrich_fields(fields)["entities"]}
