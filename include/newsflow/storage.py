@@ -258,7 +258,9 @@ def record_rejects(
         LOGGER.warning("rejected %s (%s) at %s: %s", input_, source_name, stage, reason)
     # One row per (source, input): ON CONFLICT cannot touch a row twice in one statement.
     # Names and reasons quote page data: a NUL would fail the statement for every reject.
-    unique = {(scrub(source_name), scrub(input_)): scrub(reason)
+    # Names lose only NULs (a staged file name may hold other controls and must match its
+    # batch item); reasons lose every control character.
+    unique = {(source_name.replace("\x00", ""), input_.replace("\x00", "")): scrub(reason)
               for source_name, input_, reason in rejects}
     records = json.dumps([
         {"source_name": source_name, "input": input_, "reason": reason}

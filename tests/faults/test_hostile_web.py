@@ -495,6 +495,7 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
     drop.mkdir()
     (drop / "saved.html").write_bytes(article("Saved good story", head=_canonical(victim)))
     (drop / "passwd.txt").symlink_to("/etc/passwd")
+    (drop / "name\x1b[31m.html").write_bytes(article("A file with an escape in its name"))
     (drop / "bomb.html.gz").write_bytes(gzip.compress(b"<p>" * (2 * 1024 * 1024)))
     sources = write_sources(
         tmp_path, url_list(tmp_path, "night", good + list(hostile_urls.values()))
@@ -502,7 +503,8 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
         + f"  - {{name: drop, kind: folder, path: '{drop}'}}\n")
     # good[0] is listed by the feed and the list: one input of the batch.
     expected = {*good, *hostile_urls.values(), f"{feed}#item-1", "javascript:alert(1)",
-                *(str(drop / n) for n in ("saved.html", "passwd.txt", "bomb.html.gz"))}
+                *(str(drop / n) for n in ("saved.html", "passwd.txt", "bomb.html.gz",
+                                          "name\x1b[31m.html"))}
     got = outcomes(run_scenario(news_conn, "mixed night: good pages and every hostile input",
                                 sources, expected, batch_key="night"))
     for url in good:
@@ -510,6 +512,7 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
     for name in ("plant", "codec", "quadratic", "escape", "sql"):
         assert got.pop(hostile_urls[name]) == "article", name
     assert got.pop(str(drop / "saved.html")) == "article"
+    assert got.pop(str(drop / "name\x1b[31m.html")) == "article"
     assert got.pop(hostile_urls["bad-location"]).startswith(
         "fetch: redirect to an invalid Location")
     assert got.pop(hostile_urls["binary"]).startswith("fetch: binary content, not text")
@@ -523,7 +526,7 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
     assert got == {}
     # Each good page once; the other outlet's article exactly as it was.
     assert rows(news_conn, "SELECT count(*), count(DISTINCT article_key) FROM articles") == [
-        (1 + 4 + 5 + 1, 1 + 4 + 5 + 1)]
+        (1 + 4 + 5 + 2, 1 + 4 + 5 + 2)]
     assert rows(news_conn, f"SELECT article_id, title, body, updated_at FROM articles"
                            f" WHERE article_key = '{victim}'") == before
     assert "root:x:0:0" not in database_text(news_conn)
