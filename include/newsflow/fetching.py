@@ -742,6 +742,8 @@ def read_drop_file(path: Path, root: Path | None = None, relative: str | None = 
         if path.is_dir() and not path.is_symlink():
             raise FetchError(f"a folder, not a file: {path.name}") from error
         raise FetchError(str(error)) from error
+    except FileNotFoundError as error:
+        raise FetchError(f"cannot read {path.name}: {error.strerror}") from error
     if not data.strip():
         raise FetchError(f"empty file: {path.name}")
     return data
