@@ -28,6 +28,21 @@ def scrub(value: Any) -> Any:
     return value
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters (which PostgreSQL text cannot hold) removed, nothing else.
+
+    For names that must stay as they are (a dropped file's path may hold an escape
+    sequence and is still that file's name).
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(item) for item in value)
+    return value
+
+
 def finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float in it (lists, dicts) replaced by None."""
     if isinstance(value, float):

@@ -17,7 +17,7 @@ import psycopg2
 
 from newsflow.duplicates import Assignment, Member, pack, unpack
 from newsflow.fetching import FetchedPage
-from newsflow.safetext import finite, scrub
+from newsflow.safetext import finite, scrub, without_nul
 from newsflow.sources import Discovery
 
 LOGGER = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ def apply_migrations(conn: Any) -> list[str]:
 def stage_discoveries(conn: Any, batch_key: str, discoveries: Iterable[Discovery]) -> int:
     """Record discovered inputs for a batch in one statement; staged inputs keep their progress."""
     records = [
-        {"input": d.input, "source_name": d.source_name, "hints": finite(scrub(d.hints))}
+        # Hints keep their text (feed titles were scrubbed when read; a relative path must
+        # stay the file's name); only what PostgreSQL cannot store goes.
+        {"input": d.input, "source_name": d.source_name, "hints": finite(without_nul(d.hints))}
         for d in discoveries
     ]
     with conn.cursor() as cur:

@@ -10,6 +10,7 @@ import gzip
 import os
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from newsflow import ledger, pipeline, settings, storage
 from newsflow.crawl import BatchCrawler
+from newsflow.sources import Discovery
 from tests.faults import hostile as h
 from tests.faults.conftest import (
     PARAGRAPH,
@@ -537,15 +539,24 @@ def test_a_mixed_night_loads_every_good_page_once_and_rejects_each_hostile_input
 # Beyond the list -------------------------------------------------------------------------
 
 
-def test_a_number_too_large_for_a_float_does_not_stop_enrichment(
-        news_conn: object, hostile: h.HostileServer, tmp_path: Path) -> None:
-    # 400 digits overflow to infinity, which JSON cannot hold: the whole chunk's save
-    # failed, and the enrich stage with it, on every retry.
-    huge = "The council said " + "9" * 400 + " people attended the meeting. "
-    urls = [hostile.route("overflow", h.reply(body=article("Overflow", huge + PARAGRAPH))),
-            hostile.route("normal", h.reply(body=article("Normal")))]
-    sources = write_sources(tmp_path, url_list(tmp_path, "numbers", urls))
-    got = outcomes(run_scenario(news_conn, "beyond: a 400-digit number", sources, set(urls)))
-    assert set(got.values()) == {"article"}
-    assert rows(news_conn, "SELECT count(*) FROM numbers WHERE value IS NULL"
-                           " AND number_text LIKE '999%'") == [(1,)]
+def test_a_result_postgresql_refuses_costs_its_item_not_the_stage(news_conn: object) -> None:
+    # JSON has no infinity (a float overflow from a huge figure) and PostgreSQL refuses a
+    # lone surrogate: either in one item's result failed the whole chunk's save, and the
+    # stage with it, on every retry.
+    storage.stage_discoveries(news_conn, "refused", [
+        Discovery("src", f"http://a.example/{n}") for n in range(3)])
+    news_conn.commit()
+    results = {"http://a.example/0": {"title": "fine", "value": float("inf")},
+               "http://a.example/1": {"title": "lone \ud800 surrogate"},
+               "http://a.example/2": {"title": "fine too"}}
+    counts: Counter = Counter({("src", "extracted"): 3})
+    failed = pipeline._save_chunk(news_conn, "refused", "extract", "extracted", results, [],
+                                  counts)
+    assert failed == 1
+    assert counts == {("src", "extracted"): 2, ("src", "rejected"): 1}
+    assert rows(news_conn, "SELECT input, stage, fields->>'value' FROM batch_items"
+                           " WHERE batch_key = 'refused' ORDER BY input") == [
+        ("http://a.example/0", "extracted", None), ("http://a.example/1", "rejected", None),
+        ("http://a.example/2", "extracted", None)]
+    [(reason,)] = rows(news_conn, "SELECT reason FROM batch_rejects WHERE batch_key = 'refused'")
+    assert reason.startswith("internal error: ")
