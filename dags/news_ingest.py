@@ -56,6 +56,8 @@ with DAG(
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        # No task may hold a night: a hung one is killed and retried.
+        "execution_timeout": timedelta(minutes=30),
     },
     params={
         "source_set": Param(
@@ -69,6 +71,7 @@ with DAG(
     check = CheckSchemaOperator(task_id="check_schema")
     discover = DiscoverArticlesOperator(
         task_id="discover",
+        execution_timeout=timedelta(hours=1),
         batch_key=BATCH_KEY,
         source_set="{{ params.source_set }}",
         # Sitemap dates and file times pick the inputs of this interval. A manual run
@@ -77,12 +80,18 @@ with DAG(
         interval_start="{{ data_interval_start | default('', true) }}",
         interval_end="{{ data_interval_end | default('', true) }}",
     )
-    fetch = FetchPagesOperator(task_id="fetch", batch_key=BATCH_KEY)
+    # Longer than a source's fetch budget (settings.SOURCE_FETCH_SECONDS), which defers
+    # the rest of a slow source's pages to the next run before this is reached.
+    fetch = FetchPagesOperator(
+        task_id="fetch", batch_key=BATCH_KEY,
+        execution_timeout=timedelta(seconds=settings.SOURCE_FETCH_SECONDS) + timedelta(hours=1),
+    )
     clean = CleanPagesOperator(task_id="clean", batch_key=BATCH_KEY)
     extract = ExtractFieldsOperator(task_id="extract_fields", batch_key=BATCH_KEY)
     # spaCy work: a CeleryExecutor deployment can route it to workers of its own.
     enrich = EnrichArticlesOperator(
-        task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE
+        task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE,
+        execution_timeout=timedelta(hours=2),
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 

@@ -26,6 +26,7 @@ with DAG(
     default_args={
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(hours=1),
     },
     tags=["newsflow", "maintenance"],
 ):

@@ -35,6 +35,7 @@ with DAG(
     default_args={
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
+        "execution_timeout": timedelta(minutes=30),
     },
     tags=["newsflow", "report"],
 ):

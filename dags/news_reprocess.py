@@ -48,6 +48,8 @@ with DAG(
     default_args={
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
+        # A re-extraction may cover months of pages: generous, but never unbounded.
+        "execution_timeout": timedelta(hours=4),
     },
     params={
         "start_date": Param(

@@ -21,11 +21,15 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from newsflow import dbserver, evaluation, settings, storage
-from newsflow.fetching import file_content_type
+from newsflow import dbserver, dropfiles, evaluation, settings, storage
+from newsflow.fetching import file_content_type, gunzip_capped
 from newsflow.fields import ARTICLE_KEYS, extract_article
+from newsflow.safetext import printable, scrub
 
 LOGGER = logging.getLogger(__name__)
+
+# Around matched words in search headlines until they are printed (private-use code points).
+SEARCH_MARKS = ("\ue000", "\ue001")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,13 +137,28 @@ def _extract_one(path: str, url: str | None, fmt: str, *, enrich: bool = True) -
             fields.update(enrich_fields(fields))
     except Exception as error:  # the contract: report this input and go on with the rest
         return {"input": path, "error": f"{type(error).__name__}: {error}"}
-    return {key: fields[key] for key in ARTICLE_KEYS}
+    # Control characters out, as the pipeline stores them: the output may reach a terminal.
+    return scrub({key: fields[key] for key in ARTICLE_KEYS})
 
 
 def _read_input(path: str) -> bytes:
-    """The bytes of a file (gunzipped if ``.gz``) or of stdin for ``-``."""
-    data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    return gzip.decompress(data) if path.endswith(".gz") or data[:2] == b"\x1f\x8b" else data
+    """The bytes of a regular file or of stdin for ``-``, gunzipped if gzip; both capped.
+
+    The cap is the pipeline's body cap (``settings.MAX_BODY_BYTES``), on the bytes read
+    and again on the gunzipped ones (decompressed as a stream); a link as the last
+    component, a FIFO or a device is refused, as in drop folders.
+    """
+    cap = settings.MAX_BODY_BYTES
+    if path == "-":
+        data = sys.stdin.buffer.read(cap + 1)
+        if len(data) > cap:
+            raise dropfiles.FileRefused(f"standard input larger than {cap} bytes")
+    else:
+        data = dropfiles.read_file(Path(path), cap, gunzip=False)
+    if path.endswith(".gz") and not data.startswith(b"\x1f\x8b"):
+        raise gzip.BadGzipFile(f"Not a gzipped file ({data[:2]!r})")
+    # gzip by its magic bytes, whatever the name says; gunzip_capped stops at the cap.
+    return gunzip_capped(data, cap, path)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -208,21 +227,26 @@ def _search(args: argparse.Namespace) -> int:
     from newsflow.search import search
 
     bold = sys.stdout.isatty()
+    # Searched with private-use marks, swapped for the real ones after the stored text
+    # has had its control characters escaped: a title cannot drive the terminal.
     marks = ("\033[1m", "\033[0m") if bold else ("**", "**")
     since = datetime.combine(args.since, time(), UTC) if args.since else None
     conn = storage.connect(args.dsn)
     try:
         hits = search(conn, args.query, since=since, source=args.source, limit=args.limit,
-                      marks=marks)
+                      marks=SEARCH_MARKS)
     finally:
         conn.close()
     for number, hit in enumerate(hits, start=1):
         published = hit.published_at.strftime("%Y-%m-%d") if hit.published_at else "undated"
-        print(f"{number}. {hit.title or '(no title)'}  [{hit.source_name}, {published},"
-              f" rank {hit.rank:.3f}]")
+        print(f"{number}. {printable(hit.title or '(no title)')}"
+              f"  [{printable(hit.source_name)}, {published}, rank {hit.rank:.3f}]")
         if hit.canonical_url:
-            print(f"   {hit.canonical_url}")
-        print(f"   {hit.headline}\n")
+            print(f"   {printable(hit.canonical_url)}")
+        headline = printable(hit.headline)
+        for mark, shown in zip(SEARCH_MARKS, marks, strict=True):
+            headline = headline.replace(mark, shown)
+        print(f"   {headline}\n")
     print(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}", file=sys.stderr)
     return 0
 

@@ -189,14 +189,14 @@ class BatchCrawler:
         rejects: Rejects = []
         while queue:
             url, depth = queue.popleft()
-            if canonicalize_url(url) in seen:
+            if _url_key(url) in seen:
                 LOGGER.warning("source %s: sitemap %s listed again (a loop); read once",
                                source.name, url)
                 continue
             if len(seen) >= max_sitemaps:
                 rejects.append((url, f"sitemap not read: over {max_sitemaps} sitemaps per run"))
                 continue
-            seen.add(canonicalize_url(url))
+            seen.add(_url_key(url))
             try:
                 body, base = self.source_document(
                     source, url, "sitemap", settings.MAX_SITEMAP_BYTES
@@ -206,6 +206,12 @@ class BatchCrawler:
                 if depth == 0:
                     raise FetchError(str(error)) from error
                 rejects.append((url, str(error)))
+                continue
+            except Exception as error:  # one odd child sitemap costs that sitemap only
+                if depth == 0:
+                    raise
+                LOGGER.exception("source %s: sitemap %s failed unexpectedly", source.name, url)
+                rejects.append((url, internal_error(error)))
                 continue
             rejects.extend(sitemap.invalid)
             for child in sitemap.children:
@@ -252,8 +258,13 @@ class BatchCrawler:
 def _read_file(item: storage.BatchItem) -> FetchedPage:
     """A drop-folder item as a page keyed by its path and (as dropped) content hash."""
     path = Path(item.input)
-    content = read_drop_file(path)
     relative_path = item.hints.get("relative_path", path.name)
+    # The folder is the input's path without its relative part: only below it is read.
+    root = Path(item.input.removesuffix(relative_path)) if item.input.endswith(
+        "/" + relative_path) else None
+    if root is None:
+        raise FetchError(f"not a file of its drop folder: {item.input}")
+    content = read_drop_file(path, root, relative_path)
     return _stored_as_utf8(FetchedPage(
         file_page_key(item.source_name, relative_path, content), item.source_name,
         item.input, None, None, file_content_type(path), content,
@@ -280,15 +291,25 @@ def _stored_as_utf8(page: FetchedPage) -> FetchedPage:
     )
 
 
+def internal_error(error: BaseException) -> str:
+    """The reject reason of an unexpected exception: ``internal error: <type>: <message>``."""
+    return f"internal error: {type(error).__name__}: {str(error)[:500]}"
+
+
+def _url_key(url: str) -> str:
+    """``canonicalize_url``, or the URL itself when it cannot be normalised."""
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return url
+
+
 def input_key(discovery: Discovery) -> str:
     """What makes an input the same input across runs: its canonical URL or content hash."""
     if "content_sha256" in discovery.hints:
         return "sha256:" + discovery.hints["content_sha256"]
     if discovery.input.startswith(("http://", "https://")):
-        try:
-            return canonicalize_url(discovery.input)
-        except ValueError:
-            return discovery.input
+        return _url_key(discovery.input)
     return discovery.input
 
 

@@ -20,21 +20,23 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import requests.adapters
 import urllib3
 import urllib3.connection
+import webencodings
 from charset_normalizer import from_bytes
 from courlan import normalize_url
 from courlan.clean import clean_query
 
-from newsflow import settings
+from newsflow import dropfiles, settings
+from newsflow.weburls import http_url, join_url, split_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -50,9 +52,14 @@ META_SNIFF_BYTES = 4096
 # the wrong charset stays well below (a few accented letters per line).
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 MAX_BINARY_SHARE = 0.1
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.I)
-_CANONICAL_LINK = re.compile(r"<link\b[^>]*>", re.I)
-_ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_CHARSET_PARAMETER = re.compile(rb"""charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.I)
+# An attribute starts after a character that cannot be part of its name: a match tried
+# from inside a name fails at once, so the scan stays linear on a tag of one long word.
+_ATTRIBUTE = re.compile(
+    r"""(?<![a-zA-Z-])([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""
+)
+# Longest tag read for a canonical link or a charset: real ones are far shorter.
+MAX_TAG_CHARS = 16384
 
 
 class FetchError(Exception):
@@ -139,7 +146,8 @@ def canonicalize_url(url: str) -> str:
 
 def host_of(url: str) -> str:
     """The lower-cased host name of a URL: the unit of politeness."""
-    return (urlsplit(url).hostname or "").lower()
+    parts = split_url(url)
+    return ((parts.hostname if parts else None) or "").lower()
 
 
 @dataclass(frozen=True)
@@ -221,8 +229,8 @@ def guard_url(url: str) -> None:
     Raises:
         FetchError: with the reason.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url}")
     allowed = private_hosts()
     try:
@@ -392,6 +400,7 @@ class Fetcher:
         self.robots = robots
         self.on_attempt = on_attempt or (lambda attempt: None)
         self._local = threading.local()
+        self.breaker = HostBreaker(settings.HOST_TIMEOUTS_IN_A_ROW)
 
     def session(self, host: str) -> requests.Session:
         """This thread's session for ``host`` (keep-alive per host, no cookies across hosts).
@@ -439,11 +448,15 @@ class Fetcher:
         deadline = started + settings.PAGE_TIME_LIMIT
         cap = max_bytes or settings.MAX_BODY_BYTES
         headers = _conditional_headers(conditional)
-        current, hops, seen = url, [], {canonicalize_url(url)}
+        current, hops = url, []
 
         def failed(message: str, status: int | None = None) -> HttpResult:
             return HttpResult(url, current, status, None, b"", _ms_since(started), message,
                               redirects=tuple(hops))
+
+        if http_url(url) is None:
+            return failed(f"not a valid http(s) URL: {url[:200]!r}")
+        seen = {canonicalize_url(url)}
 
         while True:
             try:
@@ -488,10 +501,13 @@ class Fetcher:
         """One URL, retried on transient failures; a redirect's target is in ``final_url``."""
         host = host_of(url)
         for attempt in range(1, settings.FETCH_RETRIES + 2):
+            if self.breaker.is_open(host):
+                return HttpResult(url, url, None, None, b"", 0, self.breaker.reason(host))
             self.wait_turn(host, interval)
             if time.monotonic() >= deadline:
                 return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
             result, retry_after = self._request(url, headers, cap, accept, deadline)
+            self.breaker.record(host, _is_timeout(result))
             self.on_attempt(Attempt(
                 url, attempt, result.status, len(result.content), result.elapsed_ms,
                 result.error, result.final_url if result.status in REDIRECT_STATUSES else None,
@@ -534,7 +550,11 @@ class Fetcher:
                     "last_modified": response.headers.get("Last-Modified"),
                 }
                 retry_after = _retry_after(response.headers.get("Retry-After"))
-                target = urljoin(url, location) if location else None
+                target = join_url(url, location) if location else None
+                if location and target is None:
+                    return HttpResult(url, None, status, content_type, b"", _ms_since(started),
+                                      f"redirect to an invalid Location: {location[:200]!r}",
+                                      ), None
 
                 def result(content: bytes = b"", error: str | None = None) -> HttpResult:
                     final = target if status in REDIRECT_STATUSES else url
@@ -551,6 +571,11 @@ class Fetcher:
                 return result(content, error), retry_after
         except PrivatePeerError as error:
             return HttpResult(url, None, None, None, b"", _ms_since(started), str(error)), None
+        except ValueError as error:
+            # requests parses a redirect's Location even when it does not follow it; the
+            # URL itself passed http_url, so an unparseable Location is what raised.
+            message = f"redirect to an invalid Location ({type(error).__name__}: {error})"
+            return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             message = f"{type(error).__name__}: {error}"
             return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
@@ -570,6 +595,41 @@ def _read_body(response: requests.Response, cap: int, deadline: float) -> tuple[
         if time.monotonic() > deadline:
             return b"", _time_limit_message()
         chunks.append(chunk)
+
+
+class HostBreaker:
+    """A per-host circuit breaker: after ``limit`` timeouts in a row, no more requests.
+
+    A host that hangs costs each page the full read timeout, times its retries; after a
+    few in a row the rest of its pages are failed at once ("deferred", and taken again
+    by the next run) instead of holding the fetch task for hours. Any answer resets the
+    count. ``limit`` 0 disables it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_a_row: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def record(self, host: str, timed_out: bool) -> None:
+        """Count one request's outcome."""
+        with self._lock:
+            self._in_a_row[host] = self._in_a_row.get(host, 0) + 1 if timed_out else 0
+
+    def is_open(self, host: str) -> bool:
+        """The host timed out ``limit`` times in a row: send it nothing more."""
+        return self.limit > 0 and self._in_a_row.get(host, 0) >= self.limit
+
+    def reason(self, host: str) -> str:
+        return (f"deferred to the next run: {host} timed out {self.limit} times in a row"
+                " (circuit open for this run)")
+
+
+def _is_timeout(result: HttpResult) -> bool:
+    """The request timed out: no connection in time, no byte in time, or the page's limit."""
+    error = result.error or ""
+    return "Timeout" in error.split(":")[0] or "timed out" in error or (
+        error == _time_limit_message())
 
 
 def _is_transient(result: HttpResult) -> bool:
@@ -646,8 +706,7 @@ def page_charset(content: bytes, content_type: str | None) -> str:
     declared = _codec_name(match.group(1)) if match else None
     if declared:
         return declared
-    meta = _META_CHARSET.search(content[:META_SNIFF_BYTES])
-    declared = _codec_name(meta.group(1).decode("ascii", "replace")) if meta else None
+    declared = _meta_charset(content[:META_SNIFF_BYTES])
     if declared:
         return declared
     try:
@@ -693,25 +752,75 @@ def with_charset(content_type: str | None, charset: str, default: str = "text/ht
 
 
 def _codec_name(label: str) -> str | None:
-    """Python's name for a charset label; HTML treats latin-1 and ascii as windows-1252."""
+    """Python's codec for a charset label, by the WHATWG Encoding Standard's table.
+
+    Only the labels a browser knows count: Python also accepts labels of codecs that
+    are no text encoding (``hex``, ``rot13``, ``zlib``, ...), which decode to bytes or
+    raise. The standard's ``replacement`` and ``x-user-defined`` have no Python text
+    codec; like unknown labels they give None, and the caller detects the charset.
+    """
+    encoding = webencodings.lookup(label.strip()[:64])
+    if encoding is None or encoding.name in ("replacement", "x-user-defined"):
+        return None
+    name = encoding.codec_info.name
     try:
-        name = codecs.lookup(label.strip()).name
+        codecs.lookup(name)
     except LookupError:
         return None
-    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+    # WHATWG's utf-16 is little-endian; a BOM, checked first, says otherwise.
+    return "utf-16" if name in ("utf-16-le", "utf-16-be") else name
+
+
+def _tags(text: str, name: str) -> Iterator[str]:
+    """Each ``<name ...>`` tag of ``text``, found in one linear pass (no backtracking).
+
+    A tag ends at its first ``>``, as the old regular expression had it; one longer than
+    ``MAX_TAG_CHARS`` is skipped, and an unclosed one ends the scan.
+    """
+    lowered, opener, start = text.lower(), "<" + name, 0
+    while True:
+        begin = lowered.find(opener, start)
+        if begin < 0:
+            return
+        after = begin + len(opener)
+        end = lowered.find(">", after)
+        if end < 0:
+            return
+        if lowered[after] in " \t\n\r\f/>" and end - begin <= MAX_TAG_CHARS:
+            yield text[begin:end + 1]
+        start = end + 1
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    """A tag's attributes by lower-cased name (the first of a name wins)."""
+    found: dict[str, str] = {}
+    for match in _ATTRIBUTE.finditer(tag):
+        value = next(g for g in match.groups()[1:] if g is not None)
+        found.setdefault(match.group(1).lower(), value)
+    return found
+
+
+def _meta_charset(head: bytes) -> str | None:
+    """The codec of the first ``<meta>`` charset declaration in ``head`` that names one."""
+    for tag in _tags(head.decode("latin-1"), "meta"):
+        match = _CHARSET_PARAMETER.search(tag.encode("latin-1"))
+        name = _codec_name(match.group(1).decode("ascii")) if match else None
+        if name:
+            return name
+    return None
 
 
 def canonical_link(content: bytes, charset: str, base_url: str) -> str | None:
-    """The absolute URL of the page's ``<link rel="canonical">``, if it has one."""
+    """The absolute http(s) URL of the page's ``<link rel="canonical">``, if it has one.
+
+    A link that is no parseable http(s) URL is ignored.
+    """
     head = content[:200_000].decode(charset, errors="replace")
     end = head.lower().find("</head>")
-    for tag in _CANONICAL_LINK.findall(head if end < 0 else head[:end]):
-        attributes = {
-            m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None)
-            for m in _ATTRIBUTE.finditer(tag)
-        }
+    for tag in _tags(head if end < 0 else head[:end], "link"):
+        attributes = _attributes(tag)
         if "canonical" in attributes.get("rel", "").lower().split() and attributes.get("href"):
-            return urljoin(base_url, attributes["href"].strip())
+            return http_url(attributes["href"], base_url)
     return None
 
 
@@ -733,23 +842,24 @@ def gunzip_capped(data: bytes, cap: int, name: str) -> bytes:
     return out
 
 
-def read_drop_file(path: Path) -> bytes:
-    """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure."""
+def read_drop_file(path: Path, root: Path | None = None, relative: str | None = None) -> bytes:
+    """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure.
+
+    With ``root`` and ``relative`` the file must be a regular file below ``root``,
+    reached without following any link; raw and gunzipped bytes are capped at
+    ``settings.MAX_BODY_BYTES`` (see ``dropfiles``).
+    """
     name = path.name.lower().removesuffix(".gz")
-    if path.is_dir():
-        raise FetchError(f"a folder, not a file: {path.name}")
-    if not name.endswith(settings.DROP_SUFFIXES):
+    if not name.endswith(settings.DROP_SUFFIXES) and not path.is_dir():
         raise FetchError(f"unsupported file type: {path.name}")
-    if path.is_symlink() and not path.exists():
-        raise FetchError(f"cannot read {path.name}: broken symbolic link")
-    if path.exists() and not path.is_file():
-        raise FetchError(f"not a regular file: {path.name}")
     try:
-        data = path.read_bytes()
-        if path.name.lower().endswith(".gz"):
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise FetchError(f"cannot read {path.name}: {error}") from error
+        data = dropfiles.read_file(path, settings.MAX_BODY_BYTES, root=root, relative=relative)
+    except dropfiles.FileRefused as error:
+        if path.is_dir() and not path.is_symlink():
+            raise FetchError(f"a folder, not a file: {path.name}") from error
+        raise FetchError(str(error)) from error
+    except FileNotFoundError as error:
+        raise FetchError(f"cannot read {path.name}: {error.strerror}") from error
     if not data.strip():
         raise FetchError(f"empty file: {path.name}")
     return data

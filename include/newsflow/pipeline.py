@@ -9,9 +9,12 @@ do its job at all: the database is gone, the sources file is broken, every sourc
 failed, or every item hit an unexpected error.
 """
 
+import dataclasses
 import functools
 import logging
 import multiprocessing
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,11 +24,13 @@ from typing import Any
 
 from newsflow import ledger, provenance, settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
-from newsflow.crawl import BatchCrawler, input_key, run_by_host
+from newsflow.crawl import BatchCrawler, input_key, internal_error, run_by_host
 from newsflow.duplicates import assign_clusters
 from newsflow.fetching import FetchError, private_hosts
 from newsflow.fields import build_fields, reject_reason
+from newsflow.safetext import scrub
 from newsflow.sources import SourceConfigError, Window, load_sources
+from newsflow.weburls import http_url, registrable_domain, same_site
 
 LOGGER = logging.getLogger(__name__)
 
@@ -83,14 +88,18 @@ def discover(
     for source in sources:
         try:
             found, invalid = crawler.discover_source(source, window)
-        except FetchError as error:
+            stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
+                                                  found, invalid, window)
+        except Exception as error:  # one source's failure costs that source only
+            if not isinstance(error, FetchError):
+                LOGGER.exception("discovery of source %s failed unexpectedly", source.name)
+            conn.rollback()
+            reason = str(error) if isinstance(error, FetchError) else internal_error(error)
             storage.record_reject(conn, batch_key, source.name, source.location, "discover",
-                                  str(error))
+                                  reason)
             conn.commit()
             failed += 1
             continue
-        stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
-                                              found, invalid, window)
         conn.commit()
         LOGGER.info("source %s: %s", source.name,
                     ", ".join(f"{k} {v}" for k, v in stats[source.name].items()))
@@ -117,6 +126,8 @@ def _stage_in_window(
     placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
     candidates = [d for d, place in placed if place == "take"]
     keys = {d.input: input_key(d) for d in candidates}
+    candidates, over_cap = _within_cap(conn, source_name, candidates, keys, window)
+    keys = {d.input: keys[d.input] for d in candidates}
     taken = storage.take_inputs(conn, batch_key, source_name,
                                 {key: input_ for input_, key in keys.items()}, window.key)
     staged, repeats = _first_per_key(
@@ -129,11 +140,36 @@ def _stage_in_window(
         "listed": len(found) + len(invalid),
         "staged": len({d.input for d in staged}),
         "outside_interval": sum(1 for _, place in placed if place != "take"),
+        "over_source_cap": over_cap,
         "taken_by_other_interval": sum(1 for d in candidates if keys[d.input] not in taken),
         "rejected": len(invalid),
         "repeated": len(repeats),
     }
     return {k: v for k, v in counts.items() if v or k in ("listed", "staged")}
+
+
+def _within_cap(
+    conn: Any, source_name: str, candidates: list, keys: dict[str, str], window: Window
+) -> tuple[list, int]:
+    """The candidates a run may take: at most ``settings.MAX_SOURCE_INPUTS`` new ones.
+
+    Those other windows keep are left in (they cost nothing: ``take_inputs`` leaves them
+    out); of the rest the newest are taken. The others are not recorded as taken, so a
+    later run finds them still available. Returns the candidates and how many were left.
+    """
+    cap = settings.MAX_SOURCE_INPUTS
+    if len(candidates) <= cap:
+        return candidates, 0
+    elsewhere = storage.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
+                                              window.key)
+    fresh = [d for d in candidates if keys[d.input] not in elsewhere]
+    if len(fresh) <= cap:
+        return candidates, 0
+    fresh.sort(key=lambda d: (d.dated is not None, d.dated or 0), reverse=True)
+    left = {d.input for d in fresh[cap:]}
+    LOGGER.warning("source %s lists more new inputs than a run takes (%d): %d left for later",
+                   source_name, cap, len(left))
+    return [d for d in candidates if d.input not in left], len(left)
 
 
 def _first_per_key(
@@ -175,23 +211,57 @@ def fetch(conn: Any, batch_key: str) -> Stats:
     """
     crawler = BatchCrawler(conn, batch_key)
     counts: Counter[tuple[str, str]] = Counter()
+    budget = SourceBudget(settings.SOURCE_FETCH_SECONDS)
 
     def fetch_one(item: storage.BatchItem) -> None:
         try:
+            budget.check(item)
             page = crawler.fetch_page(item)
-        except FetchError as error:
-            with crawler.db() as db:
-                storage.record_reject(db, batch_key, item.source_name, item.input, "fetch",
-                                      str(error))
-                counts[item.source_name, "rejected"] += 1
-        else:
             with crawler.db() as db:
                 storage.save_page(db, batch_key, page)
                 counts[item.source_name, "fetched"] += 1
+            return
+        except FetchError as error:
+            reason = str(error)
+        except Exception as error:  # one odd page costs that page, not the stage
+            LOGGER.exception("fetch of %s failed unexpectedly", item.input)
+            reason = internal_error(error)
+            counts[item.source_name, "unexpected"] += 1
+        with crawler.db() as db:
+            db.rollback()
+            storage.record_reject(db, batch_key, item.source_name, item.input, "fetch", reason)
+            counts[item.source_name, "rejected"] += 1
 
-    run_by_host(storage.items_at_stage(conn, batch_key, "discovered"), fetch_one,
-                settings.FETCH_WORKERS)
+    items = storage.items_at_stage(conn, batch_key, "discovered")
+    run_by_host(items, fetch_one, settings.FETCH_WORKERS)
+    unexpected = sum(n for (_, outcome), n in counts.items() if outcome == "unexpected")
+    if items and unexpected == len(items):
+        raise StageError(f"fetch failed unexpectedly on all {unexpected} items")
     return _report("fetch", counts)
+
+
+class SourceBudget:
+    """Each source's wall-clock budget for fetching URLs in one run.
+
+    The clock of a source starts at its first page; past the budget its remaining URLs
+    are rejected as deferred (nothing is requested), and the next run takes them again
+    (``storage.take_inputs``), so one slow source cannot hold the night.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._started: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, item: storage.BatchItem) -> None:
+        """Raise FetchError when ``item``'s source has used up its budget."""
+        if self.seconds <= 0 or not item.input.startswith(("http://", "https://")):
+            return
+        with self._lock:
+            started = self._started.setdefault(item.source_name, time.monotonic())
+        if time.monotonic() - started > self.seconds:
+            raise FetchError(f"deferred to the next run: source {item.source_name} used its"
+                             f" fetch budget of {self.seconds:g} s in this run")
 
 
 def clean(conn: Any, batch_key: str) -> Stats:
@@ -235,25 +305,59 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
-    accept = storage.batch_source_accept(conn, batch_key)
+    options = storage.batch_source_options(conn, batch_key)
+    trusting = frozenset(name for name, opts in options.items() if opts.get("trust_canonical"))
+    accept = {name: str(opts.get("accept", "article")) for name, opts in options.items()}
     return _run_item_stage(
         conn, batch_key, "extract", source="cleaned", target="extracted",
-        work=functools.partial(_extract_item, accept=accept),
+        work=functools.partial(_extract_item, trusting=trusting, accept=accept),
     )
 
 
 def _extract_item(
-    item: storage.BatchItem, page: storage.StoredPage, accept: dict[str, str] | None = None
+    item: storage.BatchItem, page: storage.StoredPage, trusting: frozenset[str] = frozenset(),
+    accept: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The article fields of one cleaned page; ``accept`` is each source's accept option."""
+    """The article fields of one cleaned page, control characters removed.
+
+    Args:
+        item: the cleaned item.
+        page: its stored page.
+        trusting: the sources whose pages' canonical links are believed, any site.
+        accept: each source's ``accept`` option; a page that is no article is rejected
+            (``not an article (<page_type>)``) unless its source accepts ``any``.
+    """
+    document = CleanDocument.from_dict(item.cleaned or {})
+    canonical = document.canonical_url
+    if canonical and not _canonical_believed(canonical, page.final_url,
+                                             trusted=item.source_name in trusting):
+        document = dataclasses.replace(document, canonical_url=None)
     fields = build_fields(
-        CleanDocument.from_dict(item.cleaned or {}),
-        input_=item.input, url=page.final_url, page_key=page.page_key, hints=item.hints,
+        document, input_=item.input, url=page.final_url, page_key=page.page_key,
+        hints=item.hints,
     )
     reason = reject_reason(fields, (accept or {}).get(item.source_name, "article"))
     if reason:
         raise CleaningError(reason)
-    return fields
+    if canonical and document.canonical_url is None:
+        fields["canonical_hint"] = canonical
+    return scrub(fields)
+
+
+def _canonical_believed(canonical: str, final_url: str | None, *, trusted: bool) -> bool:
+    """A page's canonical link may be its article key.
+
+    With the source's ``trust_canonical``, always. Otherwise, on the web only when it
+    names the same registrable domain (public-suffix eTLD+1) as the URL the page came
+    from: any page may claim any canonical link, and believing a foreign one would let
+    it take another outlet's article key. A dropped file has no URL to compare with: its
+    link counts only with ``trust_canonical``.
+    """
+    if http_url(canonical) is None:
+        return False
+    if trusted:
+        return True
+    return final_url is not None and same_site(canonical, final_url)
 
 
 def enrich(conn: Any, batch_key: str) -> Stats:
@@ -277,10 +381,11 @@ def enrich(conn: Any, batch_key: str) -> Stats:
 
     enrichment.load_model()  # here: a missing model fails the task before any work
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.items_at_stage(conn, batch_key, "extracted")
+    items = storage.count_at_stage(conn, batch_key, "extracted")
     failed = 0
-    chunks = ((chunk,) for chunk in storage.chunked(items, CHUNK_SIZE))
-    with _cpu_pool(len(items)) as pool:
+    chunks = ((chunk,) for chunk in storage.pages_of_items(conn, batch_key, "extracted",
+                                                           CHUNK_SIZE))
+    with _cpu_pool(items) as pool:
         for (chunk,), outcomes in _in_order(pool, _enrich_chunk, chunks):
             results: dict[str, dict[str, Any]] = {}
             rejects: list[tuple[str, str, str]] = []
@@ -292,10 +397,9 @@ def enrich(conn: Any, batch_key: str) -> Stats:
                 else:
                     results[item.input] = {**(item.fields or {}), **outcome}
                     counts[item.source_name, "enriched"] += 1
-            storage.record_rejects(conn, batch_key, "enrich", rejects)
-            storage.save_stage_results(conn, batch_key, "enriched", "fields", results)
-            conn.commit()
-    if items and failed == len(items):
+            failed += _save_chunk(conn, batch_key, "enrich", "enriched", results, rejects,
+                                  counts)
+    if items and failed == items:
         raise StageError(f"enrich failed unexpectedly on all {failed} items")
     return _report("enrich", counts)
 
@@ -385,17 +489,17 @@ def _run_item_stage(
     but when every item fails that way the stage itself is broken, and it raises.
     """
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.items_at_stage(conn, batch_key, source)
+    items = storage.count_at_stage(conn, batch_key, source)
     unexpected = 0
 
     def jobs() -> Iterator[tuple]:
-        for chunk in storage.chunked(items, CHUNK_SIZE):
+        for chunk in storage.pages_of_items(conn, batch_key, source, CHUNK_SIZE):
             pages = storage.stored_pages(
                 conn, [item.page_id for item in chunk], with_content=with_content
             )
             yield stage, work, chunk, [pages[item.page_id] for item in chunk]
 
-    with _cpu_pool(len(items)) as pool:
+    with _cpu_pool(items) as pool:
         for (_, _, chunk, _), outcomes in _in_order(pool, _work_on_chunk, jobs()):
             results: dict[str, dict[str, Any]] = {}
             rejects: list[tuple[str, str, str]] = []
@@ -407,12 +511,57 @@ def _run_item_stage(
                 unexpected += internal
                 rejects.append((item.source_name, item.input, reason))
                 counts[item.source_name, "rejected"] += 1
-            storage.record_rejects(conn, batch_key, stage, rejects)
-            storage.save_stage_results(conn, batch_key, target, RESULT_COLUMNS[target], results)
-            conn.commit()
-    if items and unexpected == len(items):
+            unexpected += _save_chunk(conn, batch_key, stage, target, results, rejects, counts)
+    if items and unexpected == items:
         raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
     return _report(stage, counts)
+
+
+def _save_chunk(
+    conn: Any,
+    batch_key: str,
+    stage: str,
+    target: str,
+    results: dict[str, dict[str, Any]],
+    rejects: list[tuple[str, str, str]],
+    counts: Counter[tuple[str, str]],
+) -> int:
+    """Store a chunk's results and rejects; commits. Returns how many results failed to save.
+
+    Saved as one statement; if PostgreSQL refuses it (a value no JSON or column takes),
+    item by item, and an item it refuses is rejected as an internal error: one odd result
+    must not fail the stage on every retry. The counts move from ``target`` to
+    ``rejected`` for those.
+    """
+    column = RESULT_COLUMNS.get(target, "fields")
+    try:
+        storage.record_rejects(conn, batch_key, stage, rejects)
+        storage.save_stage_results(conn, batch_key, target, column, results)
+        conn.commit()
+        return 0
+    except Exception:
+        LOGGER.exception("%s: saving a chunk of %d failed; saving item by item", stage,
+                         len(results))
+        conn.rollback()
+    storage.record_rejects(conn, batch_key, stage, rejects)
+    conn.commit()
+    failed = 0
+    sources = {i: s for s, i, _ in rejects}
+    for input_, result in results.items():
+        try:
+            storage.save_stage_results(conn, batch_key, target, column, {input_: result})
+            conn.commit()
+            continue
+        except Exception as error:
+            conn.rollback()
+            reason = internal_error(error)
+        source_name = storage.item_source(conn, batch_key, input_) or sources.get(input_, "")
+        storage.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
+        conn.commit()
+        counts[source_name, target] -= 1
+        counts[source_name, "rejected"] += 1
+        failed += 1
+    return failed
 
 
 def _work_on_chunk(
@@ -451,6 +600,8 @@ def load(conn: Any, batch_key: str) -> Stats:
     Returns:
         Per source: items per final stage (``loaded``, ``rejected``, ...).
     """
+    storage.lock_article_keys(conn, batch_key)
+    conflicts = refuse_foreign_keys(conn, batch_key)
     loaded = storage.upsert_articles(conn, batch_key, provenance.extractor_version())
     changed = storage.articles_changed_now(conn, batch_key)
     storage.replace_article_children(conn, changed)
@@ -464,12 +615,58 @@ def load(conn: Any, batch_key: str) -> Stats:
         balance.inputs, balance.articles, balance.rejects, balance.lost, balance.duplicates,
     )
     summary = storage.batch_summary(conn, batch_key)
+    for source_name, count in conflicts.items():
+        summary.setdefault(source_name, {})["key_conflicts"] = count
     for source_name, stages in summary.items():
         LOGGER.info(
-            "source %s: found %d, loaded %d, rejected %d", source_name, sum(stages.values()),
+            "source %s: found %d, loaded %d, rejected %d, key conflicts %d", source_name,
+            sum(v for k, v in stages.items() if k != "key_conflicts"),
             loaded.get(source_name, 0), stages.get("rejected", 0),
+            stages.get("key_conflicts", 0),
         )
     return summary
+
+
+def item_site(url: str | None, source_name: str) -> str:
+    """The site an article comes from: its URL's registrable domain, or its drop folder's."""
+    return registrable_domain(url) or f"file:{source_name}"
+
+
+def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
+    """Reject the batch's items whose article key belongs to another site; returns counts.
+
+    A key belongs to the site of its stored article, else to the site of the batch's first
+    input (in input order) with that key. An input of another site is rejected at stage
+    ``load``, recorded in ``article_key_conflicts`` (view ``v_article_key_conflicts``)
+    and logged; the article stays as it was. Call with the keys locked.
+
+    Returns:
+        Conflicts per source name.
+    """
+    items = storage.enriched_keys(conn, batch_key)
+    stored = storage.article_owners(conn, sorted({key for _, _, key, _ in items if key}))
+    owners = {key: site or item_site(url, source) for key, (site, url, source) in stored.items()}
+    sites: dict[str, str] = {}
+    conflicts: list[dict[str, str]] = []
+    for input_, source_name, key, url in items:
+        site = item_site(url, source_name)
+        owner = owners.setdefault(key, site)
+        if owner == site:
+            sites[input_] = site
+            continue
+        conflicts.append({"source_name": source_name, "input": input_, "article_key": key,
+                          "owner_site": owner, "input_site": site})
+        LOGGER.warning("key conflict: %s (%s, site %s) claims article %s of site %s;"
+                       " not loaded", input_, source_name, site, key, owner)
+    storage.save_item_sites(conn, batch_key, sites)
+    storage.record_key_conflicts(conn, batch_key, conflicts)
+    storage.record_rejects(conn, batch_key, "load", [
+        (c["source_name"], c["input"],
+         f"article key {c['article_key']} belongs to site {c['owner_site']}; this page is"
+         f" from {c['input_site']}: not loaded, the article is unchanged")
+        for c in conflicts
+    ])
+    return dict(Counter(c["source_name"] for c in conflicts))
 
 
 def _assign_duplicates(conn: Any, batch_key: str, article_ids: list[int]) -> int:

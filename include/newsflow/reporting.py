@@ -19,6 +19,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 
+# Labels are names from articles: never read as mathtext or TeX. A "$" in a name would
+# otherwise be parsed (and an unbalanced one raises), a "\" would be a command.
+matplotlib.rcParams["text.parse_math"] = False
+matplotlib.rcParams["text.usetex"] = False
+
 from newsflow import settings  # noqa: E402
 
 LOGGER = logging.getLogger(__name__)

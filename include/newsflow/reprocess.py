@@ -8,7 +8,6 @@ load then run on that batch, so a re-extraction writes through the same upsert, 
 replaced fields as versions and stamps its extractor version and run on what it changes.
 """
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -109,29 +108,50 @@ def _bounds(request: Request) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def selected_pages(conn: Any, batch_key: str, request: Request) -> list[dict[str, Any]]:
-    """The stored pages the request covers, each with the last stored result it needs."""
-    needs = NEEDS[request.first_stage]
+# The pages a request covers, each with what happens to it (``outcome``: staged, pruned,
+# no_stored_cleaned, no_stored_fields) and the last stored result it needs. Parameters:
+# batch, needs (None, 'cleaned' or 'fields'), start, end, sources.
+_SELECTED = """
+WITH selected AS (
+    SELECT p.page_id, p.source_name, p.input, p.content IS NULL AS pruned,
+           last.hints, last.cleaned, last.fields
+    FROM pages p LEFT JOIN LATERAL (
+        SELECT b.hints, b.cleaned, b.fields FROM batch_items b
+        WHERE b.page_id = p.page_id AND b.batch_key <> %(batch)s
+          AND (%(needs)s::text IS NULL OR (%(needs)s = 'cleaned' AND b.cleaned IS NOT NULL)
+               OR (%(needs)s = 'fields' AND b.fields IS NOT NULL))
+        ORDER BY b.updated_at DESC LIMIT 1) last ON true
+    WHERE (%(start)s::timestamptz IS NULL OR p.fetched_at >= %(start)s)
+      AND (%(end)s::timestamptz IS NULL OR p.fetched_at < %(end)s)
+      AND (cardinality(%(sources)s::text[]) = 0 OR p.source_name = ANY(%(sources)s::text[]))
+)
+SELECT *, CASE
+    WHEN %(needs)s::text IS NULL THEN CASE WHEN pruned THEN 'pruned' ELSE 'staged' END
+    WHEN %(needs)s = 'cleaned' AND cleaned IS NULL THEN 'no_stored_cleaned'
+    WHEN %(needs)s = 'fields' AND fields IS NULL THEN 'no_stored_fields'
+    ELSE 'staged' END AS outcome
+FROM selected
+"""
+
+
+def _parameters(batch_key: str, request: Request) -> dict[str, Any]:
     start, end = _bounds(request)
+    return {"batch": batch_key, "needs": NEEDS[request.first_stage], "start": start,
+            "end": end, "sources": list(request.sources)}
+
+
+def outcome_counts(conn: Any, batch_key: str, request: Request) -> dict[str, Counter[str]]:
+    """Per source, how many selected pages have each outcome (counted in PostgreSQL)."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT p.page_id, p.source_name, p.input, p.content IS NULL, last.hints,"
-            "  last.cleaned, last.fields"
-            " FROM pages p LEFT JOIN LATERAL ("
-            "  SELECT b.hints, b.cleaned, b.fields FROM batch_items b"
-            "  WHERE b.page_id = p.page_id AND b.batch_key <> %s"
-            "   AND (%s::text IS NULL OR (%s = 'cleaned' AND b.cleaned IS NOT NULL)"
-            "        OR (%s = 'fields' AND b.fields IS NOT NULL))"
-            "  ORDER BY b.updated_at DESC LIMIT 1) last ON true"
-            " WHERE (%s::timestamptz IS NULL OR p.fetched_at >= %s)"
-            "  AND (%s::timestamptz IS NULL OR p.fetched_at < %s)"
-            "  AND (cardinality(%s::text[]) = 0 OR p.source_name = ANY(%s::text[]))"
-            " ORDER BY p.source_name, p.input",
-            (batch_key, needs, needs, needs, start, start, end, end,
-             list(request.sources), list(request.sources)),
+            f"SELECT source_name, outcome, count(*) FROM ({_SELECTED}) s"
+            " GROUP BY source_name, outcome ORDER BY source_name, outcome",
+            _parameters(batch_key, request),
         )
-        columns = ("page_id", "source_name", "input", "pruned", "hints", "cleaned", "fields")
-        return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+        counts: dict[str, Counter[str]] = {}
+        for source_name, outcome, count in cur.fetchall():
+            counts.setdefault(source_name, Counter())[outcome] = count
+        return counts
 
 
 def _days(request: Request) -> str:
@@ -168,32 +188,31 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
         "sources": {name: counts}}``, plus ``"sources_without_pages"`` when some of the
         requested sources have no stored page in the range.
     """
-    pages = selected_pages(conn, batch_key, request)
-    outcomes = [(page, _outcome(page, request)) for page in pages]
-    per_source: dict[str, Counter[str]] = {}
-    for page, outcome in outcomes:
-        per_source.setdefault(page["source_name"], Counter())["pages"] += 1
-        if outcome == "staged" and request.dry_run:
-            outcome = "would_stage"
-        per_source[page["source_name"]][outcome] += 1
-    staged = [page for page, outcome in outcomes if outcome == "staged"]
-    if not request.dry_run:
-        _stage(conn, batch_key, STAGED_AT[request.first_stage], staged)
+    per_source = outcome_counts(conn, batch_key, request)
+    totals: Counter[str] = Counter()
+    for counts in per_source.values():
+        totals.update(counts)
+        counts["pages"] = sum(counts.values())
+        if request.dry_run and counts["staged"]:
+            counts["would_stage"] = counts.pop("staged")
+    staged = totals["staged"]
+    if not request.dry_run and staged:
+        _stage(conn, batch_key, request)
     conn.commit()
     summary = {
         "dry_run": request.dry_run,
         "stages": list(request.stages_run),
-        "pages": len(pages),
-        "staged": 0 if request.dry_run else len(staged),
-        "would_stage": len(staged),
-        "skipped": dict(sorted(Counter(o for _, o in outcomes if o != "staged").items())),
+        "pages": sum(totals.values()),
+        "staged": 0 if request.dry_run else staged,
+        "would_stage": staged,
+        "skipped": dict(sorted((o, n) for o, n in totals.items() if o != "staged")),
         "sources": {name: dict(sorted(c.items())) for name, c in sorted(per_source.items())},
     }
     LOGGER.info(
         "%s: %d stored pages fetched %s from %s; stages %s; %d %s, skipped %s",
-        "dry run" if request.dry_run else "reprocess", len(pages), _days(request),
+        "dry run" if request.dry_run else "reprocess", summary["pages"], _days(request),
         ", ".join(request.sources) or "every source", ", ".join(request.stages_run),
-        len(staged), "would be staged" if request.dry_run else "staged",
+        staged, "would be staged" if request.dry_run else "staged",
         summary["skipped"] or "none",
     )
     for name, counts in summary["sources"].items():
@@ -206,21 +225,22 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
     return summary
 
 
-def _stage(conn: Any, batch_key: str, stage: str, pages: list[dict[str, Any]]) -> None:
-    """Insert the pages as items of the batch at ``stage``, with their stored results."""
-    records = json.dumps([
-        {"input": p["input"], "source_name": p["source_name"], "page_id": p["page_id"],
-         "hints": p["hints"] or {}, "cleaned": p["cleaned"] if stage != "fetched" else None,
-         "fields": p["fields"] if stage == "extracted" else None}
-        for p in pages
-    ])
+def _stage(conn: Any, batch_key: str, request: Request) -> None:
+    """Insert the request's staged pages as items of the batch, in one server-side statement.
+
+    Nothing passes through Python: a re-extraction of any size stages as one
+    ``INSERT ... SELECT`` (no JSON array of every page, which PostgreSQL caps at 256 MB).
+    """
+    stage = STAGED_AT[request.first_stage]
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO batch_items (batch_key, input, source_name, hints, page_id, cleaned,"
             " fields, stage)"
-            " SELECT %s, r.input, r.source_name, r.hints, r.page_id, r.cleaned, r.fields, %s"
-            " FROM jsonb_to_recordset(%s::jsonb) AS r(input text, source_name text, hints jsonb,"
-            "  page_id bigint, cleaned jsonb, fields jsonb)"
+            " SELECT %(batch)s, s.input, s.source_name, coalesce(s.hints, '{}'), s.page_id,"
+            "  CASE WHEN %(stage)s <> 'fetched' THEN s.cleaned END,"
+            "  CASE WHEN %(stage)s = 'extracted' THEN s.fields END, %(stage)s"
+            f" FROM ({_SELECTED}) s WHERE s.outcome = 'staged'"
+            " ORDER BY s.source_name, s.input"
             " ON CONFLICT (batch_key, input) DO NOTHING",
-            (batch_key, stage, records),
+            {**_parameters(batch_key, request), "stage": stage},
         )

@@ -86,6 +86,14 @@ MAX_RETRY_AFTER = float(os.environ.get("NEWSFLOW_MAX_RETRY_AFTER", "60"))
 PAGE_TIME_LIMIT = float(os.environ.get("NEWSFLOW_PAGE_TIME_LIMIT", "120"))
 MAX_REDIRECTS = int(os.environ.get("NEWSFLOW_MAX_REDIRECTS", "10"))
 
+# Bounds on one run's work, so no source can make it grow without limit: the inputs one
+# source may stage per run (the newest first; the rest stay for later runs), the seconds
+# one source may spend fetching (0 = no budget; its unfetched URLs are deferred to the next
+# run), and the timeouts in a row after which a host gets no more requests in this task.
+MAX_SOURCE_INPUTS = int(os.environ.get("NEWSFLOW_MAX_SOURCE_INPUTS", "20000"))
+SOURCE_FETCH_SECONDS = float(os.environ.get("NEWSFLOW_SOURCE_FETCH_SECONDS", "3600"))
+HOST_TIMEOUTS_IN_A_ROW = int(os.environ.get("NEWSFLOW_HOST_TIMEOUTS_IN_A_ROW", "5"))
+
 # Most hosts one fetch task fetches at once. A task runs one thread per distinct host of its
 # batch (each host's pages one after another, at the host's interval), up to this ceiling:
 # the threads mostly sleep out the interval, so 40 hosts want 40 threads, not fewer.

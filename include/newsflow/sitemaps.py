@@ -9,11 +9,17 @@ wrong often enough.
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from newsflow.safetext import scrub
+from newsflow.weburls import http_url, join_url
+
 LOGGER = logging.getLogger(__name__)
+
+# The protocol's limit (sitemaps.org): a sitemap or an index lists at most 50,000 URLs.
+# Past it the rest are not read: one reject names how many were left.
+MAX_ENTRIES = 50_000
 
 
 class SitemapError(ValueError):
@@ -94,9 +100,19 @@ def _parse_text(content: bytes, base_url: str) -> Sitemap:
     """A text sitemap: one absolute URL per line (sitemaps.org allows it)."""
     lines = content.decode("utf-8", errors="replace").splitlines()
     urls = [line.strip() for line in lines if line.strip()]
-    if not urls or not all(_is_http(u) for u in urls):
+    if not urls or not all(http_url(u) for u in urls):
         raise SitemapError("not a sitemap: neither XML nor a list of URLs")
-    return Sitemap(False, entries=[SitemapEntry(urljoin(base_url, u)) for u in urls])
+    invalid = _over_limit(base_url, "url", len(urls))
+    return Sitemap(False, entries=[SitemapEntry(u) for u in urls[:MAX_ENTRIES]], invalid=invalid)
+
+
+def _over_limit(base_url: str, tag: str, count: int) -> list[tuple[str, str]]:
+    """The reject for the entries of a sitemap past ``MAX_ENTRIES``, if any."""
+    if count <= MAX_ENTRIES:
+        return []
+    return [(f"{base_url}#{tag}-over-{MAX_ENTRIES}",
+             f"sitemap lists {count} <{tag}> entries; the {count - MAX_ENTRIES} past the"
+             f" protocol's {MAX_ENTRIES} were not read")]
 
 
 def _entries(
@@ -110,21 +126,24 @@ def _entries(
         if not isinstance(element.tag, str) or etree.QName(element).localname != tag:
             continue
         number += 1
-        values = _child_texts(element)
+        if number > MAX_ENTRIES:
+            continue  # counted only: a document this long is cut at the protocol's limit
+        values = scrub(_child_texts(element))
         loc = values.get("loc")
-        if not loc or not _is_http(urljoin(base_url, loc)):
-            invalid.append((urljoin(base_url, loc) if loc else f"{base_url}#{tag}-{number}",
-                            f"sitemap <{tag}> {number} has no http(s) <loc>"))
+        url = http_url(loc, base_url) if loc else None
+        if url is None:
+            named = (join_url(base_url, loc) if loc else None) or f"{base_url}#{tag}-{number}"
+            invalid.append((named, f"sitemap <{tag}> {number} has no http(s) <loc>"))
             continue
         found.append(SitemapEntry(
-            loc=urljoin(base_url, loc),
+            loc=url,
             lastmod=parse_w3c_date(values.get("lastmod")),
             news_published=parse_w3c_date(values.get("publication_date")),
             news_title=values.get("title"),
             news_publication=values.get("name"),
             news_language=values.get("language"),
         ))
-    return found, invalid
+    return found, invalid + _over_limit(base_url, tag, number)
 
 
 def _child_texts(element: etree._Element) -> dict[str, str]:
@@ -134,11 +153,6 @@ def _child_texts(element: etree._Element) -> dict[str, str]:
         if isinstance(child.tag, str) and child.text and child.text.strip():
             texts.setdefault(etree.QName(child).localname, child.text.strip())
     return texts
-
-
-def _is_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def parse_w3c_date(value: str | None) -> datetime | None:
@@ -159,4 +173,9 @@ def parse_w3c_date(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if parsed.tzinfo is not None:
+        try:  # an offset that moves the time out of datetime's range (year 1 or 9999)
+            parsed.astimezone(UTC)
+        except OverflowError:
+            return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)

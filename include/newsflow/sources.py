@@ -16,17 +16,20 @@ dated by its source belongs to it. The README's *Sources* section states the rul
 import hashlib
 import logging
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import feedparser
 import yaml
 
-from newsflow import settings
+from newsflow import dropfiles, settings
+from newsflow.safetext import scrub
 from newsflow.sourcesets import SourceConfigError, contained, read_config_file, set_path
+from newsflow.weburls import http_url, join_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,11 +37,14 @@ KINDS = ("feed", "sitemap", "urls", "folder")
 # The option naming each kind's location.
 LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path"}
 # Options each kind understands, with their types, besides name/kind/enabled/location.
+# trust_canonical (every kind) believes the pages' <link rel=canonical> whatever site it
+# names: for a mirror or saved copies of a site you run. Without it a web page's canonical
+# link is its key only on the page's own site, and a dropped file is keyed by its path.
 KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "feed": {},
-    "sitemap": {"max_depth": int, "max_sitemaps": int},
-    "urls": {},
-    "folder": {},
+    "feed": {"trust_canonical": bool},
+    "sitemap": {"max_depth": int, "max_sitemaps": int, "trust_canonical": bool},
+    "urls": {"trust_canonical": bool},
+    "folder": {"trust_canonical": bool},
 }
 # What the extract stage loads from a source (option ``accept``, any kind): articles only
 # (the default; other page types are rejected as "not an article (<type>)"), or any page.
@@ -241,24 +247,25 @@ def parse_feed(
         if not link:
             invalid.append((f"{feed_url}#item-{number}", f"feed item {number} has no link"))
             continue
-        url = urljoin(feed_url, link)
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-            invalid.append((url, f"feed item {number}: not an absolute http(s) URL"))
+        url = http_url(link, feed_url)
+        if url is None:
+            invalid.append((join_url(feed_url, link) or f"{feed_url}#item-{number}",
+                            f"feed item {number}: not an absolute http(s) URL"))
             continue
-        hints = {
-            "title": entry.get("title"),
-            "published": entry.get("published") or entry.get("updated"),
-            "summary": entry.get("summary"),
-            "authors": [a["name"] for a in entry.get("authors", []) if a.get("name")],
-        }
-        discoveries.append(
-            Discovery(
-                source_name,
-                url,
-                {key: value for key, value in hints.items() if value},
-                _struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
-            )
-        )
+        try:
+            hints = {
+                "title": entry.get("title"),
+                "published": entry.get("published") or entry.get("updated"),
+                "summary": entry.get("summary"),
+                "authors": [a["name"] for a in entry.get("authors", []) if a.get("name")],
+            }
+            dated = _struct_time(entry.get("published_parsed") or entry.get("updated_parsed"))
+        except Exception as error:  # one odd item costs that item, not the feed
+            invalid.append((url, f"internal error: {type(error).__name__}: {error}"))
+            continue
+        discoveries.append(Discovery(
+            source_name, url, scrub({k: v for k, v in hints.items() if v}), dated,
+        ))
     return discoveries, invalid
 
 
@@ -285,9 +292,8 @@ def parse_url_list(text: str, source_name: str) -> tuple[list[Discovery], list[t
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        parts = urlsplit(line)
-        if parts.scheme not in ("http", "https") or not parts.hostname or " " in line:
-            invalid.append((line, f"line {number}: not an absolute http(s) URL"))
+        if http_url(line) is None:
+            invalid.append((scrub(line), f"line {number}: not an absolute http(s) URL"))
             continue
         found.append(Discovery(source_name, line, {"line": number}))
     return found, invalid
@@ -296,35 +302,33 @@ def parse_url_list(text: str, source_name: str) -> tuple[list[Discovery], list[t
 def list_folder(source: Source, window: Window | None = None) -> list[Discovery]:
     """Every visible file in a drop folder, recursively, in name order.
 
-    A file is dated by its modification time; files the window places later are left
-    out unread. The others carry their content hash (the once-per-file key) as a hint.
+    Only the folder's real path is walked, and symbolic links are never followed: a link
+    is listed like any entry and the fetch stage rejects it. A file is dated by its
+    modification time; files the window places later are left out unread. Regular files
+    carry their content hash (the once-per-file key) as a hint, read with the body cap.
     Files of types we cannot read are listed too: the fetch stage rejects them with a
     reason, so nothing dropped in the folder disappears without a trace. So are entries
-    that are no regular file (a broken link, a pipe, a folder named like an article),
-    listed unread: reading a pipe would block.
+    that are no regular file (a link, a pipe, a folder named like an article), listed
+    unread: reading a pipe would block.
     """
     folder = Path(source.location)
     if not folder.is_dir():
         raise SourceConfigError(f"source {source.name}: {folder} is not a folder")
-    files = sorted(
-        p for p in folder.rglob("*")
-        if (not p.is_dir() or p.name.lower().removesuffix(".gz").endswith(settings.DROP_SUFFIXES))
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
     found: list[Discovery] = []
-    for path in files:
-        try:
-            # A broken link has no target to date it by: its own time then.
-            stat = path.stat() if path.exists() else path.lstat()
-            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-            if window is not None and window.place(modified, late_ok=True) != "take":
-                continue
-            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        except OSError as error:
-            LOGGER.warning("source %s: cannot read %s: %s", source.name, path, error)
-            modified, digest = None, None
-        hints = {"relative_path": path.relative_to(folder).as_posix()}
-        if digest:
-            hints["content_sha256"] = digest
-        found.append(Discovery(source.name, str(path), hints, modified))
+    for relative, info in dropfiles.walk_folder(folder):
+        suffix_ok = relative.lower().removesuffix(".gz").endswith(settings.DROP_SUFFIXES)
+        if stat.S_ISDIR(info.st_mode) and not suffix_ok:
+            continue
+        modified = datetime.fromtimestamp(info.st_mtime, UTC)
+        if window is not None and window.place(modified, late_ok=True) != "take":
+            continue
+        hints = {"relative_path": relative}
+        if stat.S_ISREG(info.st_mode):
+            try:
+                content = dropfiles.read_file(folder / relative, settings.MAX_BODY_BYTES,
+                                              root=folder, relative=relative, gunzip=False)
+                hints["content_sha256"] = hashlib.sha256(content).hexdigest()
+            except dropfiles.FileRefused as error:
+                LOGGER.warning("source %s: %s", source.name, error)
+        found.append(Discovery(source.name, str(folder / relative), hints, modified))
     return found

@@ -19,6 +19,7 @@ from psycopg2 import sql
 
 from newsflow.duplicates import Assignment, Member, pack, unpack
 from newsflow.fetching import FetchedPage
+from newsflow.safetext import finite, scrub, without_nul
 from newsflow.sources import Discovery
 
 LOGGER = logging.getLogger(__name__)
@@ -222,7 +223,10 @@ def create_login(
 def stage_discoveries(conn: Any, batch_key: str, discoveries: Iterable[Discovery]) -> int:
     """Record discovered inputs for a batch in one statement; staged inputs keep their progress."""
     records = [
-        {"input": d.input, "source_name": d.source_name, "hints": d.hints} for d in discoveries
+        # Hints keep their text (feed titles were scrubbed when read; a relative path must
+        # stay the file's name); only what PostgreSQL cannot store goes.
+        {"input": d.input, "source_name": d.source_name, "hints": finite(without_nul(d.hints))}
+        for d in discoveries
     ]
     with conn.cursor() as cur:
         cur.execute(
@@ -244,6 +248,36 @@ def items_at_stage(conn: Any, batch_key: str, stage: str) -> list[BatchItem]:
             (batch_key, stage),
         )
         return [BatchItem(*row) for row in cur.fetchall()]
+
+
+def count_at_stage(conn: Any, batch_key: str, stage: str) -> int:
+    """How many items of a batch are at ``stage``."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM batch_items WHERE batch_key = %s AND stage = %s",
+                    (batch_key, stage))
+        return cur.fetchone()[0]
+
+
+def pages_of_items(conn: Any, batch_key: str, stage: str, size: int) -> Iterator[list[BatchItem]]:
+    """The items at ``stage``, ``size`` at a time in input order, each page read when asked.
+
+    Keyset paging (``input > last``): only one page of staged JSON is in memory, and
+    items the caller moves on meanwhile are not read twice.
+    """
+    last = ""
+    while True:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT batch_key, input, source_name, hints, page_id, cleaned, fields"
+                " FROM batch_items WHERE batch_key = %s AND stage = %s AND input > %s"
+                " ORDER BY input LIMIT %s",
+                (batch_key, stage, last, size),
+            )
+            page = [BatchItem(*row) for row in cur.fetchall()]
+        if not page:
+            return
+        yield page
+        last = page[-1].input
 
 
 def stored_pages(
@@ -292,13 +326,24 @@ def save_page(conn: Any, batch_key: str, page: FetchedPage) -> int:
     return page_id
 
 
+def item_source(conn: Any, batch_key: str, input_: str) -> str | None:
+    """The source name of a batch's item."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT source_name FROM batch_items WHERE batch_key = %s AND input = %s",
+                    (batch_key, input_))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def save_stage_results(
     conn: Any, batch_key: str, stage: str, column: str, results: dict[str, dict[str, Any]]
 ) -> None:
     """Store a JSON result per input in ``column`` and move those items to ``stage``."""
     if column not in ("cleaned", "fields"):
         raise ValueError(f"not a result column: {column}")
-    records = [{"input": key, "result": value} for key, value in results.items()]
+    # JSON has no NaN or infinity (a 400-digit number in a body is a float overflow):
+    # they are stored as null.
+    records = [{"input": key, "result": finite(value)} for key, value in results.items()]
     with conn.cursor() as cur:
         cur.execute(
             f"UPDATE batch_items b SET {column} = r.result, stage = %s, updated_at = now()"
@@ -328,7 +373,11 @@ def record_rejects(
     for source_name, input_, reason in rejects:
         LOGGER.warning("rejected %s (%s) at %s: %s", input_, source_name, stage, reason)
     # One row per (source, input): ON CONFLICT cannot touch a row twice in one statement.
-    unique = {(source_name, input_): reason for source_name, input_, reason in rejects}
+    # Names and reasons quote page data: a NUL would fail the statement for every reject.
+    # Names lose only NULs (a staged file name may hold other controls and must match its
+    # batch item); reasons lose every control character.
+    unique = {(source_name.replace("\x00", ""), input_.replace("\x00", "")): scrub(reason)
+              for source_name, input_, reason in rejects}
     records = json.dumps([
         {"source_name": source_name, "input": input_, "reason": reason}
         for (source_name, input_), reason in unique.items()
@@ -422,16 +471,21 @@ def upsert_articles(
     )
     with conn.cursor() as cur:
         _keep_replaced_versions(cur, batch_key)
+        # The site condition is the last guard of the rule the load applies before
+        # (refuse_foreign_keys): a stored article never changes hands between sites.
         cur.execute(
             f"INSERT INTO articles ({names}, page_id, source_name, fields_sha256,"
-            f" {', '.join(PROVENANCE_FIELDS)})"
+            f" {', '.join(PROVENANCE_FIELDS)}, site)"
             f" SELECT DISTINCT ON (f.article_key) {values}, b.page_id, b.source_name,"
-            f"  {FIELDS_SHA256}, %s, %s, now()"
+            f"  {FIELDS_SHA256}, %s, %s, now(), b.site"
             f" FROM batch_items b CROSS JOIN LATERAL jsonb_to_record(b.fields) AS f({record})"
             " WHERE b.batch_key = %s AND b.stage = 'enriched'"
             " ORDER BY f.article_key, b.input"
-            f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now()"
-            " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256",
+            f" ON CONFLICT (article_key) DO UPDATE SET {updates}, updated_at = now(),"
+            "  site = coalesce(articles.site, EXCLUDED.site)"
+            " WHERE articles.fields_sha256 IS DISTINCT FROM EXCLUDED.fields_sha256"
+            "  AND (articles.site IS NULL OR EXCLUDED.site IS NULL"
+            "       OR articles.site = EXCLUDED.site)",
             (extractor_version, batch_key, batch_key),
         )
         cur.execute(
@@ -441,6 +495,82 @@ def upsert_articles(
         )
         loaded = [row[0] for row in cur.fetchall()]
     return {name: loaded.count(name) for name in sorted(set(loaded))}
+
+
+# Serialises loads of the same article keys (by hash bucket), so that a load always sees
+# the article another load of the same key committed: a version is never lost.
+ARTICLE_KEYS_LOCK_ID = 0x6E657773 + 9
+ARTICLE_KEY_BUCKETS = 256
+
+
+def lock_article_keys(conn: Any, batch_key: str) -> None:
+    """Lock the batch's article keys until the transaction ends (advisory, by hash bucket).
+
+    Taken before the load reads anything: two loads of one new article at once then run
+    one after the other, and the second copies the first's fields into
+    ``article_versions`` before replacing them. Buckets are locked in ascending order so
+    two loads cannot deadlock, and at most ``ARTICLE_KEY_BUCKETS`` locks are held.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT abs(hashtext(fields->>'article_key') %% %s) AS bucket"
+            " FROM batch_items WHERE batch_key = %s AND stage = 'enriched' ORDER BY bucket",
+            (ARTICLE_KEY_BUCKETS, batch_key),
+        )
+        buckets = [row[0] for row in cur.fetchall()]
+        for bucket in buckets:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ARTICLE_KEYS_LOCK_ID, bucket))
+
+
+def enriched_keys(conn: Any, batch_key: str) -> list[tuple[str, str, str, str | None]]:
+    """(input, source name, article key, url) of the batch's items ready to load, by input."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT input, source_name, fields->>'article_key', fields->>'url' FROM batch_items"
+            " WHERE batch_key = %s AND stage = 'enriched' ORDER BY input",
+            (batch_key,),
+        )
+        return cur.fetchall()
+
+
+def article_owners(conn: Any, keys: list[str]) -> dict[str, tuple[str | None, str | None, str]]:
+    """(site, url, source name) of the stored articles among ``keys``."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT article_key, site, url, source_name FROM articles WHERE article_key = ANY(%s)",
+            (keys,),
+        )
+        return {row[0]: row[1:] for row in cur.fetchall()}
+
+
+def save_item_sites(conn: Any, batch_key: str, sites: dict[str, str]) -> None:
+    """Record the site each input of the batch was loaded from (input -> site)."""
+    records = json.dumps([{"input": i, "site": s} for i, s in sites.items()])
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE batch_items b SET site = r.site"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(input text, site text)"
+            " WHERE b.batch_key = %s AND b.input = r.input",
+            (records, batch_key),
+        )
+
+
+def record_key_conflicts(conn: Any, batch_key: str, conflicts: list[dict[str, str]]) -> None:
+    """Keep the batch's key conflicts (source_name, input, article_key, owner_site, input_site)."""
+    if not conflicts:
+        return
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO article_key_conflicts (batch_key, source_name, input, article_key,"
+            " owner_site, input_site)"
+            " SELECT %s, r.source_name, r.input, r.article_key, r.owner_site, r.input_site"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(source_name text, input text,"
+            "  article_key text, owner_site text, input_site text)"
+            " ON CONFLICT (batch_key, source_name, input) DO UPDATE"
+            " SET owner_site = EXCLUDED.owner_site, input_site = EXCLUDED.input_site,"
+            " detected_at = now()",
+            (batch_key, json.dumps(conflicts)),
+        )
 
 
 def _keep_replaced_versions(cur: Any, batch_key: str) -> None:
@@ -487,12 +617,6 @@ def batch_summary(conn: Any, batch_key: str) -> dict[str, dict[str, int]]:
         for source_name, stage, count in cur.fetchall():
             summary.setdefault(source_name, {})[stage] = count
         return summary
-
-
-def chunked(items: list[BatchItem], size: int) -> Iterator[list[BatchItem]]:
-    """Split a list of batch items into lists of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # Sources and polite fetching (migration 003).
@@ -606,18 +730,29 @@ def save_batch_sources(
         )
 
 
-def batch_source_accept(conn: Any, batch_key: str) -> dict[str, str]:
-    """Each source's ``accept`` option in a batch (``article`` unless it set ``any``).
-
-    Read by the extract stage only: what a page must be to be loaded.
-    """
+def batch_source_options(conn: Any, batch_key: str) -> dict[str, dict[str, Any]]:
+    """The options of each source of a batch, by source name."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT source_name, coalesce(options->>'accept', 'article') FROM batch_sources"
-            " WHERE batch_key = %s",
-            (batch_key,),
+            "SELECT source_name, options FROM batch_sources WHERE batch_key = %s", (batch_key,)
         )
-        return {name: accept for name, accept in cur.fetchall()}
+        return {name: options for name, options in cur.fetchall()}
+
+
+def kept_by_other_windows(
+    conn: Any, source_name: str, keys: list[str], window_key: str
+) -> set[str]:
+    """Of ``keys``, those another window took and keeps (``take_inputs`` leaves them out)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT t.input_key FROM taken_inputs t"
+            " WHERE t.source_name = %s AND t.input_key = ANY(%s) AND t.window_key <> %s"
+            " AND NOT (t.input ~ '^https?://' AND EXISTS (SELECT 1 FROM rejects r"
+            "  WHERE r.source_name = t.source_name AND r.input = t.input"
+            "  AND r.stage = 'fetch' AND r.batch_key = t.batch_key))",
+            (source_name, keys, window_key),
+        )
+        return {row[0] for row in cur.fetchall()}
 
 
 def take_inputs(

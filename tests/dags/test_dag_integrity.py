@@ -23,6 +23,9 @@ def test_every_dag_has_docs_tags_and_retries(dagbag: DagBag) -> None:
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
             assert task.retry_delay >= timedelta(seconds=30)
+            # A hung task (a host that never answers, a stuck parse) must not hold a night.
+            assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} has no timeout"
+            assert timedelta(minutes=5) <= task.execution_timeout <= timedelta(hours=4)
 
 
 def test_news_ingest_runs_the_stages_in_order_nightly(dagbag: DagBag) -> None:

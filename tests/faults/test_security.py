@@ -40,6 +40,8 @@ ALLOWED_PLACEHOLDERS = {
         "a table name from a literal tuple in the loop header",
     ("include/newsflow/storage.py", "', '.join(PROVENANCE_FIELDS)"):
         "column names joined from the PROVENANCE_FIELDS constant",
+    ("include/newsflow/reprocess.py", "_SELECTED"):
+        "the constant selection query of a re-extraction; its values are %(name)s parameters",
     ("include/newsflow/storage.py", "FIELDS_SHA256"):
         "a constant SQL expression (the sha256 of b.fields), no value in it",
 }

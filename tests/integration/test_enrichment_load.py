@@ -36,8 +36,9 @@ def _page(fixture: str, headline: str, published: str, url: str, extra: str = ""
 
 def _drop_sources(tmp_path: Path, **folders: Path) -> Path:
     path = tmp_path / "sources.yaml"
+    # Saved copies of the publishers' pages: their canonical links are believed.
     path.write_text("sources:\n" + "".join(
-        f"  - {{name: {name}, kind: folder, path: '{folder}'}}\n"
+        f"  - {{name: {name}, kind: folder, path: '{folder}', trust_canonical: true}}\n"
         for name, folder in folders.items()
     ))
     return path

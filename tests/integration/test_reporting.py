@@ -108,8 +108,9 @@ def report_db(pg_admin_dsn: str, pg_logins: Logins) -> Iterator[str]:
             "https://citypaper.example/strike")})
         _write(work / "seed", {SEED.name: SEED.read_text(encoding="utf-8")})
         sources = work / "sources.yaml"
+        # Saved copies of the publishers' pages: their canonical links are believed.
         sources.write_text("sources:\n" + "".join(
-            f"  - {{name: {name}, kind: folder, path: '{work / name}'}}\n"
+            f"  - {{name: {name}, kind: folder, path: '{work / name}', trust_canonical: true}}\n"
             for name in ("newswire", "harbourdaily", "citypaper", "seed")
         ) + f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n")
         with fresh_database(pg_admin_dsn, "newsflow_report") as dsn:

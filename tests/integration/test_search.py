@@ -133,3 +133,27 @@ def _rows(conn: object, query: str) -> list[tuple]:
     with conn.cursor() as cur:
         cur.execute(query)
         return cur.fetchall()
+
+
+def test_the_cli_prints_stored_control_characters_escaped(
+        search_conn: object, capsys: pytest.CaptureFixture) -> None:
+    from newsflow import cli
+
+    # A row stored before control characters were removed at extraction.
+    hostile = "Harbour\x1b[2J\x1b]0;owned\x07 dredging \x9b31m\u202etxt.exe"
+    with search_conn.cursor() as cur:
+        cur.execute("UPDATE articles SET title = %s WHERE title = 'Harbour dredging contract"
+                    " signed' RETURNING article_id", (hostile,))
+        [(article_id,)] = cur.fetchall()
+    search_conn.commit()
+    try:
+        assert cli.main(["search", "dredging contract", "--dsn", search_conn.dsn]) == 0
+    finally:
+        with search_conn.cursor() as cur:
+            cur.execute("UPDATE articles SET title = 'Harbour dredging contract signed'"
+                        " WHERE article_id = %s", (article_id,))
+        search_conn.commit()
+    out = capsys.readouterr().out
+    assert "Harbour\\x1b[2J\\x1b]0;owned\\x07 dredging \\x9b31m\\u202etxt.exe" in out
+    assert not any(c in out for c in "\x1b\x07\x9b\u202e")
+    assert "**contract**" in out  # the highlight marks still work

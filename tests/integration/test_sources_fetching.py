@@ -84,10 +84,12 @@ def _demo_copy(site: LocalSite, tmp_path: Path) -> Path:
         + "not a url at all\n"
     )
     return sources_file(tmp_path, (
-        f"  - {{name: drop, kind: folder, path: '{demo_drop(tmp_path)}'}}\n"
-        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n"
-        f"  - {{name: sitemap, kind: sitemap, url: '{site.url('sitemap.xml')}'}}\n"
-        "  - {name: list, kind: urls, path: urls.txt}\n"
+        # The demo site mirrors gazette.example: its canonical links are believed.
+        f"  - {{name: drop, kind: folder, path: '{demo_drop(tmp_path)}', trust_canonical: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', trust_canonical: true}}\n"
+        f"  - {{name: sitemap, kind: sitemap, url: '{site.url('sitemap.xml')}',"
+        " trust_canonical: true}\n"
+        "  - {name: list, kind: urls, path: urls.txt, trust_canonical: true}\n"
     ))
 
 
