@@ -24,6 +24,7 @@ from lxml import html as lxml_html
 
 from newsflow import settings
 from newsflow.metadata import Metadata, extract_metadata
+from newsflow.pagetype import page_type
 from newsflow.textparse import (
     DROP_RE,
     PROMO_RE,
@@ -109,6 +110,8 @@ class CleanDocument:
     published_source: str | None = None
     modified: str | None = None
     captions: list[str] = field(default_factory=list)
+    author_kinds: list[str] = field(default_factory=list)  # "person"/"organisation" per author
+    page_type: str | None = None  # see pagetype.PAGE_TYPES; None for plain text (an article)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for staging."""
@@ -195,6 +198,7 @@ def clean_text(text: str) -> CleanDocument:
         title_source="text" if article.title else None,
         authors_source="byline" if article.authors else None,
         captions=list(article.captions),
+        page_type="article",  # a saved text file is an article by its author's choice
     )
 
 
@@ -209,6 +213,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
             f"page too large to clean: more than {settings.MAX_HTML_ELEMENTS} HTML elements"
         )
     meta = extract_metadata(tree, url)
+    kind = page_type(tree, meta, url)
     main = trafilatura.bare_extraction(tree, url=url, **EXTRACTION_OPTIONS)
     if main is None or main.body is None:
         raise CleaningError("trafilatura found no main text")
@@ -219,9 +224,9 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         lines = trim_to_edges(lines, _text_lines(precise.text))
     lines, byline = _strip_header(lines, meta)
     lines = cut_clutter(lines)
-    authors, authors_source = meta.authors, meta.authors_source
+    authors, kinds, authors_source = meta.authors, meta.author_kinds, meta.authors_source
     if byline and authors_source not in ("json-ld", "meta"):
-        authors, authors_source = byline, "byline"
+        authors, kinds, authors_source = byline, ["person"] * len(byline), "byline"
     kept = set(lines)
     headings = [text for text in _heading_texts(main.body) if text in kept]
     return CleanDocument(
@@ -232,6 +237,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         title_source=meta.title_source,
         subtitle=meta.description,
         authors=authors,
+        author_kinds=kinds,
         authors_source=authors_source,
         published=meta.published,
         published_source=meta.published_source,
@@ -239,6 +245,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         site_name=meta.site_name,
         language=meta.language,
         canonical_url=meta.canonical_url,
+        page_type=kind,
     )
 
 

@@ -6,13 +6,18 @@ the shared eval folder, and scores both the same way:
 
 - ``aeb``: the article-extraction-benchmark's body metric (4-token shingles);
 - ``fundus``: exact title, author list and publication date, plus the body metric;
-- ``trafilatura``: snippets that must or must not appear in the body.
+- ``trafilatura``: snippets that must or must not appear in the body;
+- ``wcxb``: on its articles, the body metric and the benchmark's word F1, title, authors
+  and date; on every page, the page type newsflow decided and whether the pipeline would
+  load it as an article (the confusion matrix of page types).
 
     python -m newsflow.evaluation [EVAL_DIR] [--jobs N] [--corpus NAME ...] [--diff FILE]
+        [--compare OLD_DIFF] [--previous OLD_JSON]
 """
 
 import argparse
 import ast
+import functools
 import gzip
 import json
 import logging
@@ -20,6 +25,7 @@ import multiprocessing
 import re
 import sys
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,12 +35,15 @@ from typing import Any
 
 import trafilatura
 
-from newsflow.fields import extract_article
+from newsflow import settings
+from newsflow.fields import extract_article, reject_reason
 from newsflow.language import detect_language
 
 LOGGER = logging.getLogger(__name__)
 
-CORPORA = ("aeb", "fundus", "trafilatura")
+CORPORA = ("aeb", "fundus", "trafilatura", "wcxb")
+PAGE_TYPES = ("article", "listing", "collection", "product", "forum", "documentation",
+              "service", "other")
 SHINGLE_SIZE = 4
 TOKEN = re.compile(r"\w+")
 
@@ -60,6 +69,21 @@ class Outcome:
     ours_seconds: float = 0.0  # CPU seconds, so that other load on the machine does not count
     baseline_seconds: float = 0.0
     error: str | None = None
+    rejected: str | None = None  # why the pipeline would not load newsflow's output
+
+    def side(self, name: str) -> dict[str, Any]:
+        """The fields of ``ours`` or ``trafilatura``."""
+        return self.ours if name == "ours" else self.baseline
+
+    def loaded(self, name: str) -> bool:
+        """Whether that side's output would be loaded as an article.
+
+        newsflow: no reject in clean or extract; trafilatura alone has no page types, so
+        any body of ``settings.MIN_BODY_CHARS`` or more counts as loaded.
+        """
+        if name == "ours":
+            return self.rejected is None
+        return len(self.baseline.get("body") or "") >= settings.MIN_BODY_CHARS
 
 
 # Scoring
@@ -151,6 +175,38 @@ def same_authors(predicted: Sequence[str] | None, true: Sequence[str] | None) ->
     return norm(predicted) == norm(true)
 
 
+def word_f1(predicted: str | None, true: str | None) -> float:
+    """The wcxb benchmark's word F1 of one page: bags of lower-case ``\\w+`` words."""
+    ours = Counter(TOKEN.findall((predicted or "").lower()))
+    theirs = Counter(TOKEN.findall((true or "").lower()))
+    overlap = sum((ours & theirs).values())
+    if not overlap:
+        return 1.0 if not ours and not theirs else 0.0
+    precision = overlap / sum(ours.values())
+    recall = overlap / sum(theirs.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def title_key(text: str | None) -> str:
+    """A title as wcxb compares it: NFKC, straight quotes, collapsed spaces, case-folded."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.translate(STRAIGHT_QUOTES)
+    return " ".join(text.split()).casefold()
+
+
+STRAIGHT_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
+                                 "„": '"', "‟": '"', "«": '"', "»": '"', "′": "'", "″": '"'})
+AUTHOR_FILLERS = frozenset({"by", "and"})
+
+
+def author_tokens(names: str | Sequence[str] | None) -> set[str]:
+    """The set of lower-case ``\\w+`` tokens of author names, without "by" and "and"."""
+    if isinstance(names, str):
+        names = [names]
+    tokens = {token for name in names or [] for token in TOKEN.findall(name.lower())}
+    return tokens - AUTHOR_FILLERS
+
+
 def same_day(predicted: str | None, true: str | None) -> bool:
     """The publication day matches, read in the time zone each date was given in."""
     if not predicted or not true:
@@ -210,6 +266,17 @@ def load_pages(eval_dir: Path, corpora: Sequence[str] = CORPORA) -> list[Page]:
             pages.append(Page("trafilatura", url,
                               eval_dir / "trafilatura" / "html" / f"{item['file']}.gz", url,
                               {"with": item.get("with", []), "without": item.get("without", [])}))
+    if "wcxb" in corpora:
+        truth = json.loads((eval_dir / "wcxb" / "ground-truth.json").read_text(encoding="utf-8"))
+        for page_id, item in sorted(truth.items()):
+            pages.append(Page("wcxb", page_id, eval_dir / "wcxb" / "html" / f"{page_id}.html.gz",
+                              item.get("url"), {
+                                  "page_type": item.get("page_type"),
+                                  "title": item.get("title"),
+                                  "author": item.get("author"),
+                                  "published": item.get("publish_date"),
+                                  "body": item.get("articleBody") or "",
+                              }))
     return pages
 
 
@@ -235,8 +302,8 @@ def _fundus_body(body: dict[str, Any]) -> str:
 # Running
 
 
-def run_page(page: Page) -> Outcome:
-    """Extract one page with newsflow and with trafilatura alone."""
+def run_page(page: Page, baseline: bool = True) -> Outcome:
+    """Extract one page with newsflow and (unless ``baseline`` is false) trafilatura alone."""
     outcome = Outcome(page)
     content = page.path.read_bytes()
     if page.path.suffix == ".gz":
@@ -248,17 +315,27 @@ def run_page(page: Page) -> Outcome:
         outcome.error = f"{type(error).__name__}: {error}"
         fields = {}
     outcome.ours_seconds = time.process_time() - start
-    outcome.ours = {key: fields.get(key) for key in ("title", "authors", "published_at", "body")}
-    start = time.process_time()
-    outcome.baseline = _baseline(content, page)
-    outcome.baseline_seconds = time.process_time() - start
+    outcome.ours = {key: fields.get(key) for key in OUTPUT_KEYS}
+    if outcome.error:
+        outcome.rejected = outcome.error
+    elif len(fields.get("body") or "") < settings.MIN_BODY_CHARS:
+        outcome.rejected = "body too short for an article"
+    else:
+        outcome.rejected = reject_reason(fields)
+    if baseline:
+        start = time.process_time()
+        outcome.baseline = _baseline(content, page)
+        outcome.baseline_seconds = time.process_time() - start
     return outcome
+
+
+OUTPUT_KEYS = ("title", "authors", "authors_kind", "published_at", "page_type", "body")
 
 
 def _baseline(content: bytes, page: Page) -> dict[str, Any]:
     """trafilatura 2.x alone, as the eval README's reference figures were measured."""
     try:
-        if page.corpus != "fundus":
+        if page.corpus not in ("fundus", "wcxb"):
             return {"body": trafilatura.extract(content, url=page.url, include_comments=False)}
         document = trafilatura.bare_extraction(
             content, url=page.url, include_comments=False, with_metadata=True
@@ -273,16 +350,18 @@ def _baseline(content: bytes, page: Page) -> dict[str, Any]:
             "body": document.text}
 
 
-def run_pages(pages: Sequence[Page], jobs: int = 1) -> list[Outcome]:
+def run_pages(pages: Sequence[Page], jobs: int = 1, baseline: bool = True) -> list[Outcome]:
     """All pages through ``run_page``, in ``jobs`` processes, with progress on a terminal."""
     show = sys.stderr.isatty()
     outcomes: list[Outcome] = []
     warm_up()
     with multiprocessing.Pool(jobs, initializer=warm_up) if jobs > 1 else _NoPool() as pool:
-        for done, outcome in enumerate(pool.imap_unordered(run_page, pages, chunksize=4), 1):
+        work = functools.partial(run_page, baseline=baseline)
+        for done, outcome in enumerate(pool.imap_unordered(work, pages, chunksize=4), 1):
             outcomes.append(outcome)
-            if show:
-                print(f"\r{done}/{len(pages)} pages", end="", file=sys.stderr, flush=True)
+            if show or done % 100 == 0:
+                print(f"\r{done}/{len(pages)} pages", end="" if show else "\n",
+                      file=sys.stderr, flush=True)
     if show:
         print(file=sys.stderr)
     order = {id(page): idx for idx, page in enumerate(pages)}
@@ -290,8 +369,13 @@ def run_pages(pages: Sequence[Page], jobs: int = 1) -> list[Outcome]:
 
 
 def warm_up() -> None:
-    """Load what every page needs once (the language model), outside the timed extraction."""
+    """Load what pages need once, outside the timed extraction: the language model and
+    justext's stoplists (built on trafilatura's first fallback; seconds of CPU)."""
     detect_language("This sentence only loads the language model before the timed pages.")
+    from trafilatura import external
+
+    if external.JT_STOPLIST is None:
+        external.jt_stoplist_init()
 
 
 class _NoPool:
@@ -308,7 +392,10 @@ class _NoPool:
         return map(func, items)
 
 
-def score(outcomes: Sequence[Outcome]) -> dict[str, dict[str, dict[str, float]]]:
+Results = dict[str, dict[str, dict[str, Any]]]
+
+
+def score(outcomes: Sequence[Outcome]) -> Results:
     """Per corpus, the scores of ``ours`` and ``trafilatura``.
 
     Args:
@@ -317,45 +404,92 @@ def score(outcomes: Sequence[Outcome]) -> dict[str, dict[str, dict[str, float]]]
     Returns:
         ``{corpus: {"ours": {...}, "trafilatura": {...}}}``.
     """
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: Results = {}
     for corpus in CORPORA:
         items = [o for o in outcomes if o.page.corpus == corpus]
         if not items:
             continue
         results[corpus] = {}
         for side in ("ours", "trafilatura"):
-            def get(o: Outcome, key: str, side: str = side) -> Any:
-                return (o.ours if side == "ours" else o.baseline).get(key)
-
-            if corpus == "trafilatura":
+            if corpus == "wcxb":
+                figures = _wcxb_scores(items, side)
+            elif corpus == "trafilatura":
                 figures = snippet_scores(
-                    (get(o, "body") or "", o.page.expected["with"], o.page.expected["without"])
+                    (o.side(side).get("body") or "", o.page.expected["with"],
+                     o.page.expected["without"])
                     for o in items
                 )
             else:
-                figures = body_scores((get(o, "body") or "", o.page.expected["body"])
+                figures = body_scores((o.side(side).get("body") or "", o.page.expected["body"])
                                       for o in items)
             if corpus == "fundus":
-                figures["title"] = _share(same_title(get(o, "title"), o.page.expected["title"])
-                                          for o in items)
-                figures["authors"] = _share(
-                    same_authors(get(o, "authors"), o.page.expected["authors"]) for o in items
-                )
-                figures["date"] = _share(
-                    same_day(get(o, "published_at"), o.page.expected["published"])
-                    for o in items
-                )
-                figures["date_time"] = _share(
-                    same_instant(get(o, "published_at"), o.page.expected["published"])
-                    for o in items
-                )
+                for key in ("title", "authors", "date", "date_time"):
+                    figures[key] = _share(page_scores(o, side)[key] for o in items)
             seconds = sum(o.ours_seconds if side == "ours" else o.baseline_seconds
                           for o in items)
             figures["pages_per_second"] = len(items) / seconds if seconds else 0.0
+            figures["rejected"] = sum(not o.loaded(side) for o in items)
             if side == "ours":
                 figures["errors"] = sum(o.error is not None for o in items)
             results[corpus][side] = figures
     return results
+
+
+def _wcxb_scores(items: Sequence[Outcome], side: str) -> dict[str, Any]:
+    """Body, word F1, title, author and date on the articles; loads per page type."""
+    articles = [o for o in items if o.page.expected["page_type"] == "article"]
+    figures: dict[str, Any] = body_scores(
+        (o.side(side).get("body") or "", o.page.expected["body"]) for o in articles
+    )
+    per_page = [page_scores(o, side) for o in articles]
+    figures["word_f1"] = _mean(p["word_f1"] for p in per_page)
+    for key in ("title", "authors", "date"):
+        figures[key] = _share(p[key] for p in per_page if p[key] is not None)
+    others = [o for o in items if o.page.expected["page_type"] != "article"]
+    figures["articles_rejected"] = _share(not o.loaded(side) for o in articles)
+    figures["others_rejected"] = _share(not o.loaded(side) for o in others)
+    confusion: dict[str, Counter[str]] = {}
+    for o in items:
+        predicted = o.side(side).get("page_type") or "-"
+        if not o.loaded(side) and predicted == "article":
+            predicted = "short"  # an article by type whose body was too short to load
+        confusion.setdefault(o.page.expected["page_type"], Counter())[predicted] += 1
+    figures["confusion"] = {truth: dict(row) for truth, row in sorted(confusion.items())}
+    return figures
+
+
+def page_scores(outcome: Outcome, side: str) -> dict[str, Any]:
+    """One page's scores (None where the ground truth has nothing to compare with).
+
+    These are what ``--diff`` records and ``--compare`` counts, page by page.
+    """
+    page, got = outcome.page, outcome.side(side)
+    expected = page.expected
+    corpus = page.corpus
+    if corpus == "trafilatura":
+        text = " ".join((got.get("body") or "").split())
+        found = sum(bool(text) and " ".join(s.split()) in text for s in expected["with"])
+        leaked = sum(bool(text) and " ".join(s.split()) in text for s in expected["without"])
+        return {"found": found, "leaked": -leaked}
+    scores: dict[str, Any] = {}
+    if corpus == "wcxb":
+        scores["loaded"] = outcome.loaded(side) == (expected["page_type"] == "article")
+        if expected["page_type"] != "article":
+            return scores
+        scores["word_f1"] = round(word_f1(got.get("body"), expected["body"]), 4)
+        scores["title"] = title_key(got.get("title")) == title_key(expected["title"])
+        scores["authors"] = (author_tokens(got.get("authors")) == author_tokens(expected["author"])
+                             if expected["author"] else None)
+        scores["date"] = (same_day(got.get("published_at"), expected["published"])
+                          if expected["published"] else None)
+    if corpus == "fundus":
+        scores["title"] = same_title(got.get("title"), expected["title"])
+        scores["authors"] = same_authors(got.get("authors"), expected["authors"])
+        scores["date"] = same_day(got.get("published_at"), expected["published"])
+        scores["date_time"] = same_instant(got.get("published_at"), expected["published"])
+    body = body_scores([(got.get("body") or "", expected["body"])])
+    scores["body_f1"] = round(body["f1"], 4)
+    return scores
 
 
 def _share(matches: Iterable[bool]) -> float:
@@ -364,27 +498,91 @@ def _share(matches: Iterable[bool]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def report(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    """The scores as a plain-text table, ours next to trafilatura alone."""
-    lines = [f"{'corpus':<12} {'metric':<18} {'newsflow':>9} {'trafilatura':>12}"]
-    keys = {
-        "aeb": ("precision", "recall", "f1", "accuracy"),
-        "fundus": ("title", "authors", "date", "date_time", "precision", "recall", "f1",
-                   "accuracy"),
-        "trafilatura": ("precision", "recall", "f1"),
-    }
+def _mean(values: Iterable[float]) -> float:
+    """The mean, 0 for no values."""
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+REPORT_KEYS = {
+    "aeb": (("body precision", "precision"), ("body recall", "recall"), ("body f1", "f1"),
+            ("body accuracy", "accuracy")),
+    "fundus": (("title exact", "title"), ("authors exact", "authors"), ("date exact", "date"),
+               ("date_time exact", "date_time"), ("body precision", "precision"),
+               ("body recall", "recall"), ("body f1", "f1"), ("body accuracy", "accuracy")),
+    "trafilatura": (("snippet precision", "precision"), ("snippet recall", "recall"),
+                    ("snippet f1", "f1")),
+    "wcxb": (("body f1 (shingles)", "f1"), ("body word f1", "word_f1"), ("title", "title"),
+             ("authors", "authors"), ("date", "date"),
+             ("articles rejected", "articles_rejected"),
+             ("others rejected", "others_rejected")),
+}
+
+
+def report(results: Results, previous: Results | None = None) -> str:
+    """The scores as a plain-text table, ours next to trafilatura alone (and an earlier run)."""
+    header = f"{'corpus':<12} {'metric':<20} {'newsflow':>9} {'trafilatura':>12}"
+    lines = [header + (f" {'previous':>9}" if previous else "")]
     for corpus, sides in results.items():
-        label = {"aeb": "body", "fundus": "", "trafilatura": "snippet"}[corpus]
-        for key in keys[corpus]:
-            name = f"{label} {key}".strip() if key in ("precision", "recall", "f1", "accuracy") \
-                else f"{key} exact"
-            if corpus == "fundus" and key in ("precision", "recall", "f1", "accuracy"):
-                name = f"body {key}"
-            lines.append(f"{corpus:<12} {name:<18} {sides['ours'][key]:>9.3f}"
-                         f" {sides['trafilatura'][key]:>12.3f}")
+        before = (previous or {}).get(corpus, {}).get("ours", {})
+        for name, key in REPORT_KEYS[corpus]:
+            line = (f"{corpus:<12} {name:<20} {sides['ours'][key]:>9.3f}"
+                    f" {sides['trafilatura'][key]:>12.3f}")
+            if previous:
+                line += f" {before[key]:>9.3f}" if key in before else f" {'-':>9}"
+            lines.append(line)
         ours, theirs = sides["ours"], sides["trafilatura"]
-        lines.append(f"{corpus:<12} {'pages/s (1 core)':<18} {ours['pages_per_second']:>9.1f}"
-                     f" {theirs['pages_per_second']:>12.1f}  ({ours['errors']:.0f} pages failed)")
+        lines.append(f"{corpus:<12} {'pages/s (1 core)':<20} {ours['pages_per_second']:>9.1f}"
+                     f" {theirs['pages_per_second']:>12.1f}  ({ours['errors']:.0f} pages failed,"
+                     f" {ours['rejected']:.0f} not loaded)")
+    if "wcxb" in results:
+        lines.append("")
+        lines.append(confusion_table(results["wcxb"]["ours"]["confusion"]))
+    return "\n".join(lines)
+
+
+def confusion_table(confusion: dict[str, dict[str, int]]) -> str:
+    """wcxb page types (rows, the ground truth) against newsflow's (columns)."""
+    columns = [t for t in (*PAGE_TYPES, "short", "-")
+               if any(t in row for row in confusion.values())]
+    lines = ["wcxb page types: truth (rows) x newsflow (columns); short = article-typed"
+             " page with a body too short to load, - = failed",
+             f"{'':<14}" + "".join(f"{c[:10]:>11}" for c in columns) + f"{'loaded':>9}"]
+    for truth, row in confusion.items():
+        total = sum(row.values())
+        loaded = row.get("article", 0)
+        lines.append(f"{truth:<14}" + "".join(f"{row.get(c, 0):>11}" for c in columns)
+                     + f"{loaded / total:>9.1%}")
+    return "\n".join(lines)
+
+
+def compare(old_diff: Path, outcomes: Sequence[Outcome]) -> str:
+    """Pages better and worse than in an earlier ``--diff`` file, per corpus and score.
+
+    A rule is a hypothesis: this is how its effect is counted on every corpus at once.
+    """
+    before: dict[tuple[str, str], dict[str, Any]] = {}
+    for line in old_diff.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        before[record["corpus"], record["id"]] = record.get("scores") or {}
+    counts: dict[tuple[str, str], list[int]] = {}
+    examples: dict[tuple[str, str], list[str]] = {}
+    for o in outcomes:
+        old = before.get((o.page.corpus, o.page.page_id))
+        if old is None:
+            continue
+        for key, value in page_scores(o, "ours").items():
+            if value is None or old.get(key) is None or value == old[key]:
+                continue
+            cell = counts.setdefault((o.page.corpus, key), [0, 0])
+            better = value > old[key]
+            cell[0 if better else 1] += 1
+            examples.setdefault((o.page.corpus, key), []).append(
+                ("+" if better else "-") + o.page.page_id)
+    lines = [f"{'corpus':<12} {'score':<10} {'better':>7} {'worse':>7}  pages"]
+    for (corpus, key), (better, worse) in sorted(counts.items()):
+        shown = " ".join(examples[corpus, key][:12])
+        lines.append(f"{corpus:<12} {key:<10} {better:>7} {worse:>7}  {shown}")
     return "\n".join(lines)
 
 
@@ -404,7 +602,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--diff", type=Path,
-                        help="write per-page outputs as JSON lines here, to compare runs")
+                        help="write per-page outputs and scores as JSON lines here")
+    parser.add_argument("--compare", type=Path, metavar="OLD_DIFF",
+                        help="count pages better and worse than in an earlier --diff file")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="skip trafilatura alone (faster; its column reads 0)")
+    parser.add_argument("--previous", type=Path, metavar="OLD_JSON",
+                        help="add a column with an earlier run's --json figures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -415,9 +619,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pages = load_pages(args.eval_dir, tuple(args.corpora or CORPORA))
     started = time.perf_counter()
-    outcomes = run_pages(pages, max(1, args.jobs))
+    outcomes = run_pages(pages, max(1, args.jobs), baseline=not args.ours_only)
     results = score(outcomes)
-    print(report(results))
+    previous = json.loads(args.previous.read_text(encoding="utf-8")) if args.previous else None
+    print(report(results, previous))
     print(f"{len(pages)} pages in {time.perf_counter() - started:.0f} s "
           f"(newsflow and trafilatura alone, {max(1, args.jobs)} process(es))")
     if args.json:
@@ -426,8 +631,13 @@ def run(args: argparse.Namespace) -> int:
         with args.diff.open("w", encoding="utf-8") as out:
             for o in outcomes:
                 out.write(json.dumps({"corpus": o.page.corpus, "id": o.page.page_id,
-                                      "ours": o.ours, "error": o.error}, ensure_ascii=False)
+                                      "ours": o.ours, "error": o.error,
+                                      "rejected": o.rejected,
+                                      "scores": page_scores(o, "ours")}, ensure_ascii=False)
                           + "\n")
+    if args.compare:
+        print()
+        print(compare(args.compare, outcomes))
     return 0
 
 

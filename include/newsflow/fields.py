@@ -9,17 +9,17 @@ from newsflow.fetching import canonicalize_url
 from newsflow.language import article_language
 from newsflow.metadata import normalise_date
 
-__all__ = ["ARTICLE_KEYS", "build_fields", "extract_article", "normalise_date"]
+__all__ = ["ARTICLE_KEYS", "build_fields", "extract_article", "normalise_date", "reject_reason"]
 
 LOGGER = logging.getLogger(__name__)
 
 # The keys of one article, in the order the CLI prints them (the CLI contract).
 # The *_source keys name the evidence each value came from (see cleaning.CleanDocument).
 ARTICLE_KEYS = (
-    "input", "url", "title", "title_source", "subtitle", "authors", "authors_source",
-    "published_at", "published_source", "modified_at", "site_name", "source", "language",
-    "language_source", "dateline", "headings", "body", "word_count", "entities", "quotes",
-    "numbers", "dates",
+    "input", "url", "title", "title_source", "subtitle", "authors", "author_kinds",
+    "authors_source", "published_at", "published_source", "modified_at", "site_name", "source",
+    "language", "page_type", "language_source", "dateline", "headings", "body", "word_count",
+    "entities", "quotes", "numbers", "dates",
 )
 
 WORD = re.compile(r"\w+")
@@ -52,9 +52,11 @@ def build_fields(
     title, title_source = document.title, document.title_source
     if not title and hints.get("title"):
         title, title_source = hints["title"], "feed"
-    authors, authors_source = _dedupe(document.authors), document.authors_source
+    authors, kinds = _dedupe(document.authors, document.author_kinds)
+    authors_source = document.authors_source
     if not authors and hints.get("authors"):
-        authors, authors_source = _dedupe(list(hints["authors"])), "feed"
+        authors, kinds = _dedupe(list(hints["authors"]), [])
+        authors_source = "feed"
     published_at, published_source = _best_date(
         (normalise_date(document.published), document.published_source),
         (normalise_date(hints.get("published")), "feed"),
@@ -67,6 +69,7 @@ def build_fields(
         "title_source": title_source if title else None,
         "subtitle": document.subtitle,
         "authors": authors,
+        "author_kinds": kinds,
         "authors_source": authors_source if authors else None,
         "published_at": published_at,
         "published_source": published_source,
@@ -74,6 +77,7 @@ def build_fields(
         "site_name": document.site_name,
         "source": document.source,
         "language": language,
+        "page_type": document.page_type,
         "language_source": language_source,
         "dateline": document.dateline,
         "headings": document.headings,
@@ -113,6 +117,23 @@ def extract_article(
     return build_fields(document, input_=input_, url=url)
 
 
+def reject_reason(fields: dict[str, Any], accept: str = "article") -> str | None:
+    """Why the extract stage does not load these fields as an article, or None.
+
+    Args:
+        fields: the article fields (``build_fields``).
+        accept: the source's ``accept`` option: ``article`` (the default) loads articles
+            only; ``any`` loads every page whatever its type.
+
+    Returns:
+        ``not an article (<page_type>)`` for another page type, else None.
+    """
+    page_type = fields.get("page_type")
+    if accept == "any" or page_type in (None, "article"):
+        return None
+    return f"not an article ({page_type})"
+
+
 def _best_date(
     page: tuple[str | None, str | None], hint: tuple[str | None, str | None]
 ) -> tuple[str | None, str | None]:
@@ -140,12 +161,18 @@ def _canonical(url: str | None) -> str | None:
     return canonicalize_url(url)
 
 
-def _dedupe(names: list[str]) -> list[str]:
-    """Names in order, without repeats (case-insensitive)."""
+def _dedupe(names: list[str], kinds: list[str]) -> tuple[list[str], list[str]]:
+    """Names in order without repeats (case-insensitive), and each one's kind.
+
+    A name without a known kind (plain text bylines, feeds, documents staged before
+    kinds existed) is a person's.
+    """
     seen: set[str] = set()
-    unique = []
-    for name in names:
+    unique: list[str] = []
+    unique_kinds: list[str] = []
+    for idx, name in enumerate(names):
         if name.lower() not in seen:
             seen.add(name.lower())
             unique.append(name)
-    return unique
+            unique_kinds.append(kinds[idx] if idx < len(kinds) else "person")
+    return unique, unique_kinds

@@ -30,6 +30,7 @@ from lxml import html as lxml_html
 from trafilatura.metadata import extract_author as trafilatura_author
 from trafilatura.metadata import extract_title as trafilatura_title
 
+from newsflow.pagetype import collect_types
 from newsflow.textparse import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
 
 LOGGER = logging.getLogger(__name__)
@@ -40,9 +41,6 @@ ARTICLE_TYPES = frozenset(
      "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
      "blogposting", "socialmediaposting", "liveblogposting", "techarticle", "scholarlyarticle",
      "report", "medicalwebpage", "posting"}
-)
-ORGANISATION_TYPES = frozenset(
-    {"organization", "newsmediaorganization", "corporation", "website", "brand"}
 )
 
 # Meta tags (property, name or itemprop, lower-cased) per field, best first.
@@ -92,12 +90,56 @@ ORG_NAME_WORDS = BYLINE_ORG_WORDS | frozenset(
      "redaktion", "rédaction", "redacción", "redazione", "verlag", "gmbh", "ag", "sa", "srl",
      "profile", "video", "videos", "theme"}
 )
+# Wire services and news agencies: credited as authors, of kind "organisation", so that
+# analysts find wire copy (lower-case full names and the initials they sign with).
+WIRE_SERVICES = frozenset(
+    {"associated press", "the associated press", "ap", "reuters", "thomson reuters", "afp",
+     "agence france-presse", "agence france presse", "bloomberg", "bloomberg news", "dpa",
+     "upi", "united press international", "pa", "pa media", "press association", "ansa",
+     "efe", "xinhua", "kyodo", "kyodo news", "anadolu", "anadolu agency", "aap",
+     "australian associated press", "the canadian press", "canadian press", "pti",
+     "press trust of india", "ians", "tass", "yonhap", "aa", "apa", "ana", "belga", "anp",
+     "ntb", "tt", "sda", "ritzau", "epa", "cna"}
+)
+# A credit ending in one of these words is a desk or a team of the publication ("Gear
+# Team", "Reuters Staff", "Politics Desk"): an organisation, not a person.
+DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editorial",
+                        "reporters", "writers", "correspondents", "redaktion", "rédaction"})
+MAX_DESK_WORDS = 4
+# Sources that declare the author (structured data), as opposed to text found on the page.
+DECLARING_SOURCES = ("json-ld", "meta")
+# Organisation words a declared author may hold (a company credited as the author).
+DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
+                                "services", "service", "network"})
+PERSON, ORGANISATION = "person", "organisation"
 AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 AUTHOR_PREFIX = re.compile(
-    r"^(?:(?:posted|written|published|words|text|reporting)\s+by"
+    r"^(?:(?:posted|written|published|words|text|reporting|reviewed|edited|story)\s+by"
     r"|(?:artikel|geschrieben|ein\s+beitrag)\s+von"
-    r"|by|von|par|por|door|author|autor|autorin|auteur|autore|text|texto)\b[:\s]*",
+    r"|by|von|par|por|door|authors?|autor|autorin|autoren|auteur|autore|text|texto"
+    r"|written|contributors?)\b[:\s]*",
     re.IGNORECASE,
+)
+# What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
+AUTHOR_TAIL = re.compile(
+    r"\s*[(\[|•·].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
+    re.IGNORECASE,
+)
+# Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
+ROLE_WORDS = frozenset(
+    {"senior", "junior", "chief", "lead", "principal", "associate", "analyst", "editor",
+     "manager", "writer", "contributor", "director", "expert", "reporter", "correspondent",
+     "columnist", "founder", "co-founder", "ceo", "cto", "head", "content", "marketing",
+     "specialist", "strategist", "consultant", "journalist", "producer", "researcher",
+     "copywriter", "blogger", "officer", "president", "coordinator", "intern"}
+)
+# Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
+WIDGET_WORDS = frozenset(
+    {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
+     "home", "read", "view", "more", "contact", "about", "top", "updated", "posted",
+     "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
+     "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
+     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -109,12 +151,29 @@ MAX_NAME_CHARS = 60
 _LOWER = 'translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
 _NOT_COMMENT = f'not(ancestor-or-self::*[contains({_LOWER}, "comment")])'
 AUTHOR_ELEMENT_XPATH = (
-    f'//*[(@rel="author" or @itemprop="author" or contains({_LOWER}, "author"))'
-    f" and {_NOT_COMMENT}]"
+    f'//*[(@rel="author" or @itemprop="author" or contains({_LOWER}, "author")'
+    # links to an author's page ("/author/jane-doe", "/authors/jane-doe")
+    ' or (self::a and contains(@href, "/author"))'
+    f") and {_NOT_COMMENT}]"
+)
+# A label element ("Written by", "Author:") followed by the name in the next element.
+_TEXT_LOWER = ('translate(normalize-space(.), "ABCDEFGHIJKLMNOPQRSTUVWXYZ:",'
+               ' "abcdefghijklmnopqrstuvwxyz")')
+LABELLED_AUTHOR_XPATH = (
+    f'//*[not(*) and ({_TEXT_LOWER} = "written by" or {_TEXT_LOWER} = "author"'
+    f' or {_TEXT_LOWER} = "by" or {_TEXT_LOWER} = "authors" or {_TEXT_LOWER} = "posted by")'
+    f" and {_NOT_COMMENT}]/following-sibling::*[1]"
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
 BYLINE_MAX_CHARS = 120
+# JSON-LD nodes describing the page itself, whose datePublished is the article's.
+PAGE_NODE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "medicalwebpage"})
+# The first <time datetime> in the article's header (the element holding its headline).
+HEADER_TIME_XPATH = (
+    "(//article//time[@datetime] | //*[h1]//time[@datetime] | //header//time[@datetime])"
+    "/@datetime"
+)
 # Page dates outside these bounds are placeholders ("0001-01-01") or mistakes.
 MIN_YEAR = 1990
 MAX_FUTURE_DAYS = 2
@@ -128,6 +187,7 @@ class Metadata:
     title_source: str | None = None
     authors: list[str] = field(default_factory=list)
     authors_source: str | None = None
+    author_kinds: list[str] = field(default_factory=list)  # PERSON or ORGANISATION per author
     published: str | None = None
     published_source: str | None = None
     modified: str | None = None
@@ -137,6 +197,8 @@ class Metadata:
     canonical_url: str | None = None
     title_candidates: list[str] = field(default_factory=list)
     site_keys: set[str] = field(default_factory=set)  # normalised names the site goes by
+    schema_types: set[str] = field(default_factory=set)  # JSON-LD and microdata @types
+    og_type: str = ""
 
 
 def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Metadata:
@@ -166,12 +228,16 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
         language=_declared_language(tree, article),
         canonical_url=_canonical_link(tree),
         site_keys=site_names,
+        schema_types=collect_types(nodes, tree),
+        og_type=_first(meta.get("og:type", [])) or "",
     )
     candidates = _title_candidates(tree, article, meta, site_names)
     result.title_candidates = [text for _, text in candidates]
     result.title, result.title_source = choose_title(candidates)
-    result.authors, result.authors_source = _authors(tree, article, by_id, meta, site_names)
-    result.published, result.published_source = _published(tree, article, meta, url)
+    credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
+    result.authors = [name for name, _ in credits]
+    result.author_kinds = [kind for _, kind in credits]
+    result.published, result.published_source = _published(tree, article, meta, url, nodes)
     result.modified = _first_date(
         [_text(article.get("dateModified")) if article else None,
          *meta_values(meta, MODIFIED_META)]
@@ -483,23 +549,31 @@ def _votes_for(key: str, other: str, key_votes: int, other_votes: int) -> bool:
 def _authors(
     tree: lxml_html.HtmlElement, article: dict[str, Any] | None, by_id: dict[str, Any],
     meta: dict[str, list[str]], site_names: set[str],
-) -> tuple[list[str], str | None]:
-    """The article's authors from the first source that names people (later ones run lazily)."""
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The article's credits, (name, kind), and the source they came from.
+
+    The first source that names people wins (later sources run lazily); when none does,
+    the first that names an organisation (a wire service, a desk) does.
+    """
     sources: list[tuple[str, Callable[[], list[str]]]] = [
         ("json-ld", lambda: _ld_authors(article, by_id)),
         ("meta", lambda: meta_values(meta, AUTHOR_META)),
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
     ]
+    organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
     for source, names in sources:
-        people = clean_authors(names(), site_names)
+        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES)
+        people = [credit for credit in credits if credit[1] == PERSON]
         if people:
             return people, source
-    return [], None
+        if credits and not organisations[0]:
+            organisations = credits, source
+    return organisations
 
 
 def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
-    """Names of the article node's ``author`` entries that are not organisations."""
+    """Names of the article node's ``author`` entries (people and organisations)."""
     if not article:
         return []
     value = _resolve(article.get("author"), by_id)
@@ -507,12 +581,7 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
     names: list[str] = []
     for entry in entries:
         entry = _resolve(entry, by_id)
-        if isinstance(entry, dict):
-            if _types(entry) & ORGANISATION_TYPES:
-                continue
-            name = _text(entry.get("name"))
-        else:
-            name = _text(entry)
+        name = _text(entry.get("name")) if isinstance(entry, dict) else _text(entry)
         if name:
             names.append(name)
     return names
@@ -522,9 +591,9 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
     """People named by the page's visible author elements, else by its "By ..." bylines."""
     names: list[str] = []
     read = 0
-    for element in tree.xpath(AUTHOR_ELEMENT_XPATH):
+    for element in tree.xpath(AUTHOR_ELEMENT_XPATH) + tree.xpath(LABELLED_AUTHOR_XPATH):
         text = " ".join(element.text_content().split())
-        found = clean_authors([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
+        found = _credit_names([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
         names.extend(found)
         read += bool(found)
         if read >= BYLINE_ELEMENTS_READ:
@@ -534,12 +603,17 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
             text = " ".join(element.text_content().split())
             byline = parse_byline(text) if len(text) <= BYLINE_MAX_CHARS else None
             if byline:
-                names.extend(clean_authors(byline, site_names))
+                names.extend(_credit_names(byline, site_names))
                 break
     # "About Jane Doe", "More from Jane Doe": labelled repeats of a name already found.
-    unique = clean_authors(names, site_names)
+    unique = _credit_names(names, site_names)
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
+
+
+def _credit_names(names: Iterable[str], site_names: set[str]) -> list[str]:
+    """The names of ``author_credits``, people and organisations."""
+    return [name for name, _ in author_credits(names, site_names)]
 
 
 def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
@@ -552,7 +626,29 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
     Returns:
         Unique names in order.
     """
-    people: list[str] = []
+    return [name for name, kind in author_credits(names, site_names) if kind == PERSON]
+
+
+def author_credits(
+    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False
+) -> list[tuple[str, str]]:
+    """People and credited organisations from raw author values, each with its kind.
+
+    Lists are split, "By", places, URLs, handles and repeats dropped; a wire service
+    ("Associated Press", "AFP") or a desk ("Gear Team") is kept as an organisation; an
+    all-capitals name of more than three letters is title-cased ("TOM KRISHER"), other
+    names keep the page's casing.
+
+    Args:
+        names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
+        site_names: normalised names of the site; a "person" called like the site is not one.
+        declared: the values are declared as the author (JSON-LD, meta tags), so the site
+            named as author is kept, as an organisation, and a one-word name as a person.
+
+    Returns:
+        Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
+    """
+    credits: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in names:
         text = " ".join(MARKUP.sub(" ", html.unescape(raw or "")).split())
@@ -563,17 +659,50 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
             name = _clean_name(part)
             if name and name.isupper() and len(name) > 3:
                 name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
-            if name and _is_person(name, site_names) and name.casefold() not in seen:
+            kind = author_kind(name, site_names, declared=declared) if name else None
+            if name and kind and name.casefold() not in seen:
                 seen.add(name.casefold())
-                people.append(name)
-    return people
+                credits.append((name, kind))
+    return credits
+
+
+def author_kind(
+    name: str, site_names: set[str] = frozenset(), *, declared: bool = False
+) -> str | None:
+    """``person``, ``organisation`` (a wire service, a desk) or None (not an author).
+
+    With ``declared`` (the page's structured data names it as the author), the site's
+    own name is an organisation and a single capitalised word ("Susan") a person.
+    """
+    key = " ".join(name.lower().split())
+    if key in WIRE_SERVICES:
+        return ORGANISATION
+    words = key.split()
+    if 2 <= len(words) <= MAX_DESK_WORDS and words[-1] in DESK_WORDS \
+            and not NON_NAME.search(name):
+        return ORGANISATION
+    if _is_person(name, site_names):
+        return PERSON
+    if not declared or NON_NAME.search(name) or len(words) > MAX_NAME_WORDS or any(
+            word in ORG_NAME_WORDS - DECLARED_ORG_WORDS or word in WIDGET_WORDS
+            for word in words):
+        return None
+    if _name_key(name) in site_names:
+        return ORGANISATION
+    if len(words) == 1 and name[0].isupper() and name.isalpha() and len(name) >= 3:
+        return PERSON
+    return None
 
 
 def _clean_name(part: str) -> str | None:
     """One name with a "By" prefix, a trailing place ("in Geneva") and stray marks removed."""
     name = AUTHOR_PREFIX.sub("", part.strip(" .,:;-–—()[]\"'…"))
+    name = AUTHOR_TAIL.sub("", name)
     name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
-    return name or None
+    words = name.split()
+    while len(words) > 2 and words[-1].lower().strip(".,") in ROLE_WORDS:
+        words.pop()
+    return " ".join(words) or None
 
 
 def _is_person(name: str, site_names: set[str]) -> bool:
@@ -584,7 +713,7 @@ def _is_person(name: str, site_names: set[str]) -> bool:
     if NON_NAME.search(name):
         return False
     parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
-    if any(part in ORG_NAME_WORDS for part in parts):
+    if any(part in ORG_NAME_WORDS or part in WIDGET_WORDS for part in parts):
         return False
     if not any(len(word.strip(".")) >= 2 for word in words):
         return False
@@ -639,15 +768,24 @@ def plausible_date(iso: str) -> bool:
 
 def _published(
     tree: lxml_html.HtmlElement, article: dict[str, Any] | None,
-    meta: dict[str, list[str]], url: str | None,
+    meta: dict[str, list[str]], url: str | None, nodes: Iterable[dict[str, Any]] = (),
 ) -> tuple[str | None, str | None]:
-    """The publication date and its source."""
+    """The publication date and its source.
+
+    Structured data first: the article node's ``datePublished``, else that of the page
+    node (``WebPage``: many sites describe the page, not the article); then date meta
+    tags; then ``<time>`` markup marked as the publication date, else the first
+    ``<time datetime>`` of the article's header; htmldate last.
+    """
+    page_nodes = [node for node in nodes if _types(node) & PAGE_NODE_TYPES]
     sources: list[tuple[str, list[str | None]]] = [
         ("json-ld", [_text(article.get(key)) for key in ("datePublished", "dateCreated")]
          if article else []),
+        ("json-ld", [_text(node.get("datePublished")) for node in page_nodes]),
         ("meta", meta_values(meta, PUBLISHED_META)),
         ("time", [*tree.xpath('//*[@itemprop="datePublished"]/@datetime'),
                   *tree.xpath("//time[@pubdate]/@datetime")]),
+        ("time", tree.xpath(HEADER_TIME_XPATH)[:1]),
     ]
     for source, values in sources:
         date = _first_date(values)

@@ -27,7 +27,7 @@ from newsflow.cleaning import CleanDocument, CleaningError, clean_document, dete
 from newsflow.crawl import BatchCrawler, input_key, internal_error, run_by_host
 from newsflow.duplicates import assign_clusters
 from newsflow.fetching import FetchError, private_hosts
-from newsflow.fields import build_fields
+from newsflow.fields import build_fields, reject_reason
 from newsflow.safetext import scrub
 from newsflow.sources import SourceConfigError, Window, load_sources
 from newsflow.weburls import http_url, registrable_domain, same_site
@@ -295,6 +295,9 @@ def _clean_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, 
 def extract(conn: Any, batch_key: str) -> Stats:
     """Decide the stored fields of every cleaned item of the batch.
 
+    A page that is not an article (a listing, product or forum page, ...) is rejected
+    with the reason ``not an article (<page_type>)``, unless its source has ``accept: any``.
+
     Args:
         conn: an open connection.
         batch_key: the batch.
@@ -304,14 +307,16 @@ def extract(conn: Any, batch_key: str) -> Stats:
     """
     options = storage.batch_source_options(conn, batch_key)
     trusting = frozenset(name for name, opts in options.items() if opts.get("trust_canonical"))
+    accept = {name: str(opts.get("accept", "article")) for name, opts in options.items()}
     return _run_item_stage(
         conn, batch_key, "extract", source="cleaned", target="extracted",
-        work=functools.partial(_extract_item, trusting=trusting),
+        work=functools.partial(_extract_item, trusting=trusting, accept=accept),
     )
 
 
 def _extract_item(
-    item: storage.BatchItem, page: storage.StoredPage, trusting: frozenset[str] = frozenset()
+    item: storage.BatchItem, page: storage.StoredPage, trusting: frozenset[str] = frozenset(),
+    accept: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The article fields of one cleaned page, control characters removed.
 
@@ -319,6 +324,8 @@ def _extract_item(
         item: the cleaned item.
         page: its stored page.
         trusting: the sources whose pages' canonical links are believed, any site.
+        accept: each source's ``accept`` option; a page that is no article is rejected
+            (``not an article (<page_type>)``) unless its source accepts ``any``.
     """
     document = CleanDocument.from_dict(item.cleaned or {})
     canonical = document.canonical_url
@@ -329,6 +336,9 @@ def _extract_item(
         document, input_=item.input, url=page.final_url, page_key=page.page_key,
         hints=item.hints,
     )
+    reason = reject_reason(fields, (accept or {}).get(item.source_name, "article"))
+    if reason:
+        raise CleaningError(reason)
     if canonical and document.canonical_url is None:
         fields["canonical_hint"] = canonical
     return scrub(fields)

@@ -46,6 +46,9 @@ KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "urls": {"trust_canonical": bool},
     "folder": {"trust_canonical": bool},
 }
+# What the extract stage loads from a source (option ``accept``, any kind): articles only
+# (the default; other page types are rejected as "not an article (<type>)"), or any page.
+ACCEPT_VALUES = ("article", "any")
 # Options a source may not set: what they asked for is the deployment's to decide.
 REFUSED_OPTIONS = {
     "allow_private": "private hosts are allowed by the deployment (NEWSFLOW_PRIVATE_HOSTS),"
@@ -212,6 +215,9 @@ def _parse_source(entry: Any, number: int, base: Path, what: str) -> Source:
                 f"{what}: source {name}: option {option} must be"
                 f" {getattr(expected, '__name__', expected)}"
             )
+    if options.get("accept", "article") not in ACCEPT_VALUES:
+        raise SourceConfigError(f"{what}: source {name}: option accept must be one of"
+                                f" {ACCEPT_VALUES}, got {options['accept']!r}")
     return Source(name, kind, location, bool(entry.get("enabled", True)), options)
 
 

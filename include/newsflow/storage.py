@@ -41,6 +41,8 @@ ARTICLE_FIELDS = {
     # Where title, authors, date and language came from (migration 004).
     "title_source": "text", "authors_source": "text", "published_source": "text",
     "modified_at": "timestamptz", "language_source": "text",
+    # Each author's kind (person, organisation) and the page's type (migration 010).
+    "author_kinds": "text[]", "page_type": "text",
 }
 # Who wrote an article's current fields (migration 007): extractor, run (batch), when.
 PROVENANCE_FIELDS = ("extractor_version", "batch_key", "extracted_at")
@@ -455,8 +457,8 @@ def upsert_articles(
     """
     names = ", ".join(ARTICLE_FIELDS)
     record = ", ".join(f"{name} {sql_type}" for name, sql_type in ARTICLE_FIELDS.items())
-    defaults = {"authors": "'{}'", "headings": "'{}'", "entities": "'[]'", "quotes": "'[]'",
-                "numbers": "'[]'", "dates": "'[]'"}
+    defaults = {"authors": "'{}'", "author_kinds": "'{}'", "headings": "'{}'",
+                "entities": "'[]'", "quotes": "'[]'", "numbers": "'[]'", "dates": "'[]'"}
     values = ", ".join(
         f"coalesce(f.{name}, {defaults[name]})" if name in defaults else f"f.{name}"
         for name in ARTICLE_FIELDS

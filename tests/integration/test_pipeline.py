@@ -50,9 +50,10 @@ def test_feed_articles_are_loaded_with_feed_and_page_metadata(
     ]
     assert rows(
         news_conn,
-        "SELECT author, author_position FROM v_article_authors JOIN v_articles USING (article_id)"
+        "SELECT author, author_position, author_kind FROM v_article_authors"
+        " JOIN v_articles USING (article_id)"
         " WHERE canonical_url LIKE '%library%' ORDER BY author_position",
-    ) == [("Daniel Reyes", 1), ("Priya Natarajan", 2)]
+    ) == [("Daniel Reyes", 1, "person"), ("Priya Natarajan", 2, "person")]
     # The feed link carried utm_* parameters; the fetch log has the URL as discovered.
     assert any("utm_source=rss" in url for (url,) in rows(news_conn, "SELECT url FROM fetch_log"))
     assert rows(
@@ -85,6 +86,32 @@ def test_unusable_inputs_end_as_rejects_with_their_reason(
         ("not-a-feed", "discover", "not a feed: no RSS or Atom root element"),
     ]
     assert rows(news_conn, "SELECT count(*) FROM articles") == [(0,)]
+
+
+PRODUCT_PAGE = """<html><head><title>Blue kettle</title>
+<script type="application/ld+json">{"@type": "Product", "name": "Blue kettle"}</script></head>
+<body><h1>Blue kettle</h1><p>%s</p></body></html>""" % (
+    "A blue kettle of enamelled steel that holds 1.7 litres and boils fast on gas, electric "
+    "and induction hobs; its handle stays cool and its whistle is loud enough. " * 3)
+
+
+def test_non_articles_are_rejected_unless_the_source_accepts_any_page(
+    news_conn: object, demo_site: LocalSite, tmp_path: Path
+) -> None:
+    (demo_site.root / "kettle.html").write_text(PRODUCT_PAGE)
+    (tmp_path / "shop.txt").write_text(demo_site.url("kettle.html") + "\n")
+    (tmp_path / "shop-any.txt").write_text(demo_site.url("kettle.html") + "?any=1\n")
+    sources = _sources(
+        tmp_path,
+        "  - {name: shop, kind: urls, path: shop.txt}\n"
+        "  - {name: shop-any, kind: urls, path: shop-any.txt, accept: any}\n",
+    )
+    run_batch(news_conn, "b1", sources)
+
+    assert rows(news_conn, "SELECT source_name, stage, reason FROM v_rejects") == [
+        ("shop", "extract", "not an article (product)")]
+    assert rows(news_conn, "SELECT source_name, page_type FROM articles") == [
+        ("shop-any", "product")]
 
 
 def test_discovery_fails_loudly_when_every_source_fails(

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from newsflow.evaluation import (
+    author_tokens,
     body_scores,
+    compare,
     load_pages,
     main,
     run_pages,
@@ -16,6 +18,8 @@ from newsflow.evaluation import (
     score,
     shingles,
     snippet_scores,
+    title_key,
+    word_f1,
 )
 
 STORY = (
@@ -86,7 +90,28 @@ def test_field_comparisons() -> None:
     assert not same_instant("2026-11-24", "2026-11-24 00:00:00+00:00")
 
 
-# a tiny corpus in each of the three formats
+def test_wcxb_comparisons_follow_its_readme() -> None:
+    assert title_key("Ferry \u2018service\u2019  to DOUBLE") == title_key("ferry 'service' to "
+                                                                       "double")
+    assert title_key("\uff26erry") == title_key("Ferry")  # NFKC
+    assert author_tokens(["By Anna Berg", "Tom Lund"]) == author_tokens("Anna Berg and Tom Lund")
+    assert author_tokens(["Anna Berg"]) != author_tokens("Anna Berg, MS")
+    assert word_f1("the ferry the boat", "The ferry") == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert word_f1("", "") == 1.0
+    assert word_f1("boat", "ferry") == 0.0
+
+
+PRODUCT = """<html lang="en"><head><title>Blue kettle | Shop</title>
+<meta property="og:type" content="product">
+<script type="application/ld+json">{"@type": "Product", "name": "Blue kettle",
+ "offers": {"@type": "Offer", "price": "20"}}</script></head>
+<body><h1>Blue kettle</h1><p>A blue kettle of enamelled steel that holds 1.7 litres and boils
+fast on gas, electric and induction hobs; its handle stays cool and its whistle is loud enough
+for the next room. Dishwasher safe, two-year warranty, free delivery over 30 pounds.</p>
+<button>Add to cart</button></body></html>"""
+
+
+# a tiny corpus in each of the four formats
 
 
 @pytest.fixture()
@@ -114,6 +139,18 @@ def eval_dir(tmp_path: Path) -> Path:
             "without": ["Sign up for our newsletter"],
         }
     }))
+    (tmp_path / "wcxb" / "html").mkdir(parents=True)
+    (tmp_path / "wcxb" / "html" / "0001.html.gz").write_bytes(gzip.compress(PAGE.encode()))
+    (tmp_path / "wcxb" / "html" / "0002.html.gz").write_bytes(gzip.compress(PRODUCT.encode()))
+    (tmp_path / "wcxb" / "ground-truth.json").write_text(json.dumps({
+        "0001": {"url": "https://harbourherald.example/a", "page_type": "article",
+                 "title": "Ferry Service to Double", "author": "Anna Berg",
+                 "publish_date": "2026-11-24", "articleBody": f"{STORY}\n{SECOND}",
+                 "with": [], "without": []},
+        "0002": {"url": "https://shop.example/p/kettle", "page_type": "product",
+                 "title": "Blue kettle", "author": None, "publish_date": None,
+                 "articleBody": "", "with": [], "without": []},
+    }))
     return tmp_path
 
 
@@ -121,15 +158,17 @@ def test_corpora_are_loaded_with_their_ground_truth(eval_dir: Path) -> None:
     pages = load_pages(eval_dir)
     assert [(p.corpus, p.page_id) for p in pages] == [
         ("aeb", "p1"), ("fundus", "uk/Herald.html.gz"),
-        ("trafilatura", "https://harbourherald.example/a"),
+        ("trafilatura", "https://harbourherald.example/a"), ("wcxb", "0001"), ("wcxb", "0002"),
     ]
+    assert pages[3].expected["page_type"] == "article"
+    assert pages[4].expected["author"] is None
     assert pages[1].expected["authors"] == ["Anna Berg"]
     assert pages[1].expected["body"] == f"{STORY}\n{SECOND}"
 
 
 def test_run_and_score_ours_next_to_trafilatura(eval_dir: Path) -> None:
     outcomes = run_pages(load_pages(eval_dir))
-    assert [o.error for o in outcomes] == [None, None, None]
+    assert [o.error for o in outcomes] == [None] * 5
     results = score(outcomes)
     ours = results["fundus"]["ours"]
     assert (ours["title"], ours["authors"], ours["date"]) == (1.0, 1.0, 1.0)
@@ -138,6 +177,30 @@ def test_run_and_score_ours_next_to_trafilatura(eval_dir: Path) -> None:
     assert results["trafilatura"]["ours"]["fp"] == 0
     assert set(results["aeb"]) == {"ours", "trafilatura"}
     assert results["aeb"]["ours"]["pages_per_second"] > 0
+    wcxb = results["wcxb"]["ours"]
+    # scored on the article only: case-folded title, author tokens, day
+    assert (wcxb["title"], wcxb["authors"], wcxb["date"]) == (1.0, 1.0, 1.0)
+    assert wcxb["word_f1"] == 1.0 and wcxb["f1"] == 1.0
+    # the product page is typed and not loaded; trafilatura alone loads its text
+    assert wcxb["confusion"] == {"article": {"article": 1}, "product": {"product": 1}}
+    assert (wcxb["articles_rejected"], wcxb["others_rejected"]) == (0.0, 1.0)
+    assert results["wcxb"]["trafilatura"]["others_rejected"] == 0.0
+
+
+def test_diff_records_page_scores_and_compare_counts_better_and_worse(
+    eval_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.jsonl"
+    assert main([str(eval_dir), "--corpus", "wcxb", "--diff", str(old)]) == 0
+    records = [json.loads(line) for line in old.read_text().splitlines()]
+    assert records[0]["scores"]["title"] is True
+    assert records[1]["rejected"] == "not an article (product)"
+    # pretend the earlier run missed the title: this run counts one page better
+    records[0]["scores"]["title"] = False
+    old.write_text("".join(json.dumps(r) + "\n" for r in records))
+    outcomes = run_pages(load_pages(eval_dir, ("wcxb",)))
+    lines = compare(old, outcomes).splitlines()
+    assert any(line.split()[:4] == ["wcxb", "title", "1", "0"] for line in lines)
 
 
 def test_command_prints_the_table_and_writes_json(

@@ -272,3 +272,12 @@ def test_plain_text_article_gets_a_detected_language() -> None:
     assert (fields["language"], fields["language_source"]) == ("en", "py3langid")
     assert fields["title_source"] == "text"
     assert "Shared goal" in fields["body"].split("\n\n")
+
+
+def test_non_articles_are_rejected_unless_the_source_accepts_any_page() -> None:
+    from newsflow.fields import reject_reason
+
+    assert reject_reason({"page_type": "product"}) == "not an article (product)"
+    assert reject_reason({"page_type": "product"}, accept="any") is None
+    assert reject_reason({"page_type": "article"}) is None
+    assert reject_reason({"page_type": None}) is None  # staged before page types existed

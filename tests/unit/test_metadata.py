@@ -6,6 +6,7 @@ from lxml import html as lxml_html
 
 from newsflow.metadata import (
     Metadata,
+    author_credits,
     choose_title,
     clean_authors,
     extract_metadata,
@@ -326,3 +327,35 @@ def test_site_name_description_language_and_canonical() -> None:
     assert meta.description == "Boats every 20 minutes."
     assert meta.language == "de"
     assert meta.canonical_url == "https://harbourherald.example/ferry"
+
+
+# author kinds: wire services and desks are credited as organisations
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Associated Press"], [("Associated Press", "organisation")]),
+        (["By AP"], [("AP", "organisation")]),
+        (["REUTERS"], [("Reuters", "organisation")]),
+        (["Gear Team"], [("Gear Team", "organisation")]),
+        (["The Investopedia Team"], [("The Investopedia Team", "organisation")]),
+        (["TOM KRISHER", "Ann van der Berg"],
+         [("Tom Krisher", "person"), ("Ann van der Berg", "person")]),
+        (["Staff", "admin", "https://example.com/team"], []),
+    ],
+)
+def test_author_credits_keep_wire_services_and_desks_as_organisations(
+    raw: list[str], expected: list[tuple[str, str]]
+) -> None:
+    assert author_credits(raw, {"harbourherald"}) == expected
+
+
+def test_an_organisation_is_the_author_only_when_no_source_names_a_person() -> None:
+    wire = dict(ARTICLE_LD, author={"@type": "Organization", "name": "Associated Press"})
+    meta = _meta(_page(ld=wire))
+    assert (meta.authors, meta.author_kinds, meta.authors_source) == (
+        ["Associated Press"], ["organisation"], "json-ld")
+    meta = _meta(_page('<meta name="author" content="Anna Berg">', ld=wire))
+    assert (meta.authors, meta.author_kinds, meta.authors_source) == (
+        ["Anna Berg"], ["person"], "meta")

@@ -537,3 +537,11 @@ def test_feed_entities_are_not_expanded_or_read() -> None:
     assert [d.input for d in found] == ["https://gazette.example/a"]
     assert len(str(found)) < 1000
     assert "root:" not in str(found)
+
+
+def test_accept_option_takes_article_or_any(tmp_path: Path) -> None:
+    text = ("sources:\n  - name: shop\n    kind: feed\n    url: https://shop.example/feed.xml\n"
+            "    accept: any\n")
+    assert load_sources(_write(tmp_path, text))[0].options["accept"] == "any"
+    with pytest.raises(SourceConfigError, match="option accept must be one of"):
+        load_sources(_write(tmp_path, text.replace("accept: any", "accept: products")))
