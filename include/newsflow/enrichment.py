@@ -152,17 +152,25 @@ def _parser_text(fields: dict[str, Any], language: str) -> str:
     return _LONG_RUN.sub(_cut_run, text)
 
 
-# Longer than any word (URLs included, mostly); cut into pieces of this length.
+# A run without a space this long is no word: cut into pieces of _RUN_PIECE characters.
+# Mostly-punctuation runs are cut from 65 characters (spaCy's tokenizer strips them a
+# character at a time); runs of letters and digits (URLs, hashes) tokenise in linear time,
+# but slowly with slashes and hyphens (0.5 s for 2,000 characters): they are cut past 256
+# characters, longer than ordinary URLs, which parse as they always did.
 _LONG_RUN = re.compile(r"\S{65,}")
 _RUN_PIECE = 64
+_LONGEST_WORDLIKE_RUN = 256
 
 
 def _cut_run(match: re.Match[str]) -> str:
     """A long run, same length: mostly punctuation, it keeps its start and becomes blank
-    (the parser is slow on thousands of punctuation tokens too); else cut by spaces."""
+    (the parser is slow on thousands of punctuation tokens too); else, when absurdly long,
+    cut by spaces."""
     run = match.group()
     if sum(c.isalnum() for c in run) * 2 < len(run):
         return run[:_RUN_PIECE] + " " * (len(run) - _RUN_PIECE)
+    if len(run) <= _LONGEST_WORDLIKE_RUN:
+        return run
     return "".join(" " if n % _RUN_PIECE == _RUN_PIECE - 1 else c for n, c in enumerate(run))
 
 
