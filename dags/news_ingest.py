@@ -2,8 +2,9 @@
 ### news_ingest
 
 Nightly ingestion of the sources listed in the sources file (`$NEWSFLOW_SOURCES`, default
-`include/sources.yaml`): discover → fetch → clean → extract fields → enrich (entities,
-quotes, numbers, dates, near-duplicates) → load into PostgreSQL.
+`include/sources.yaml`): discover → fetch (and read_warc, one mapped task per WARC file of
+the interval) → clean → extract fields → enrich (entities, quotes, numbers, dates,
+near-duplicates) → load into PostgreSQL.
 
 Discovery takes the inputs of the run's data interval: sitemap entries and feed items by
 their dates, dropped files by their modification times, and undated inputs once (see
@@ -19,7 +20,7 @@ Trigger with `{"sources_file": "/path/to/sources.yaml"}` to ingest another list 
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, TriggerRule
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow import settings
@@ -32,6 +33,7 @@ from newsflow_operators import (
     ExtractFieldsOperator,
     FetchPagesOperator,
     LoadArticlesOperator,
+    ReadWarcFileOperator,
 )
 
 BATCH_KEY = "{{ run_id }}"
@@ -72,7 +74,14 @@ with DAG(
         interval_end="{{ data_interval_end | default('', true) }}",
     )
     fetch = FetchPagesOperator(task_id="fetch", batch_key=BATCH_KEY)
-    clean = CleanPagesOperator(task_id="clean", batch_key=BATCH_KEY)
+    # One task per WARC file of the interval (none without warc sources: then skipped).
+    read_warc = ReadWarcFileOperator.partial(task_id="read_warc", batch_key=BATCH_KEY).expand(
+        warc_file_id=discover.output
+    )
+    # Runs when fetch succeeded and read_warc succeeded or was skipped (no WARC files).
+    clean = CleanPagesOperator(
+        task_id="clean", batch_key=BATCH_KEY, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    )
     extract = ExtractFieldsOperator(task_id="extract_fields", batch_key=BATCH_KEY)
     # spaCy work: a CeleryExecutor deployment can route it to workers of its own.
     enrich = EnrichArticlesOperator(
@@ -80,4 +89,4 @@ with DAG(
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    migrate >> discover >> fetch >> clean >> extract >> enrich >> load
+    migrate >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load

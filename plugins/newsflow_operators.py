@@ -67,6 +67,9 @@ class _BatchStageOperator(_NewsDatabaseOperator):
 class DiscoverArticlesOperator(_BatchStageOperator):
     """Stage the inputs of the enabled sources that belong to the run's data interval.
 
+    WARC sources' files are listed (``warc_files``), not read: the task returns their
+    ids, one ``ReadWarcFileOperator`` instance per id.
+
     ``interval_start``/``interval_end`` are ISO 8601 strings (templated from the run's
     data interval); empty or equal ones (a manual run without an interval) mean no
     date filter.
@@ -89,14 +92,52 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         self.interval_end = interval_end
 
     def run(self, conn: Any) -> Any:
-        from newsflow import pipeline
+        from newsflow import archives, pipeline
         from newsflow.sources import parse_moment
 
         path = Path(self.sources_file) if self.sources_file else None
-        return pipeline.discover(
+        stats = pipeline.discover(
             conn, self.batch_key, path,
             parse_moment(self.interval_start), parse_moment(self.interval_end),
         )
+        self.warc_file_ids = archives.batch_files(conn, self.batch_key)
+        return stats
+
+    def execute(self, context: Context) -> list[int]:
+        """Discover; the per-source counts go to the XCom ``stats``.
+
+        Returns:
+            The ids of the run's WARC files (what ``read_warc`` is mapped over: Airflow
+            maps only over a task's return value).
+        """
+        stats = super().execute(context)
+        context["ti"].xcom_push(key="stats", value=stats)
+        return self.warc_file_ids
+
+
+class ReadWarcFileOperator(_BatchStageOperator):
+    """Read one WARC file of the batch (listed by discover) into its staged pages.
+
+    Map it over discover's XCom ``warc_files``: one task instance per file, so workers
+    share a day's files and a failed file retries alone. On its last try, a file that
+    cannot be downloaded is rejected instead of failing the run.
+    """
+
+    template_fields: Sequence[str] = ("batch_key", "warc_file_id")
+
+    def __init__(self, *, warc_file_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.warc_file_id = warc_file_id
+
+    def execute(self, context: Context) -> Any:
+        self.last_try = context["ti"].try_number > self.retries
+        return super().execute(context)
+
+    def run(self, conn: Any) -> Any:
+        from newsflow import archives
+
+        return archives.read_file(conn, self.batch_key, int(self.warc_file_id),
+                                  last_try=self.last_try)
 
 
 class FetchPagesOperator(_BatchStageOperator):

@@ -3,8 +3,10 @@
 A source has a ``name``, a ``kind`` and options; ``enabled: false`` switches it off.
 Kinds: ``feed`` (RSS/Atom, option ``url``), ``sitemap`` (XML/text sitemap or sitemap
 index, gzipped or not, option ``url``), ``urls`` (a text file with one URL per line,
-option ``path``) and ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
-articles, gzipped too, option ``path``). Paths are relative to the YAML file.
+option ``path``), ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
+articles, gzipped too, option ``path``) and ``warc`` (WARC files: ``path`` to a file,
+folder or glob, or a ``warc.paths.gz``-style list at ``paths_url`` or ``paths_file``;
+read by ``archives``). Paths are relative to the YAML file.
 
 Each run covers a data interval (a ``Window``); ``Window.place`` says whether an input
 dated by its source belongs to it. The README's *Sources* section states the rules.
@@ -25,15 +27,20 @@ from newsflow import settings
 
 LOGGER = logging.getLogger(__name__)
 
-KINDS = ("feed", "sitemap", "urls", "folder")
+KINDS = ("feed", "sitemap", "urls", "folder", "warc")
 # The option naming each kind's location.
-LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path"}
+LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path",
+                 "warc": "path"}
+# A warc source names its files one of these ways (the first given is used): recorded
+# in its options as ``location_key``.
+WARC_LOCATION_KEYS = ("path", "paths_url", "paths_file")
 # Options each kind understands, with their types, besides name/kind/enabled/location.
 KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "feed": {"allow_private": bool},
     "sitemap": {"allow_private": bool, "max_depth": int, "max_sitemaps": int},
     "urls": {"allow_private": bool},
     "folder": {},
+    "warc": {"allow_private": bool, "hosts": list, "max_records": int, "base_url": str},
 }
 
 
@@ -161,10 +168,13 @@ def _parse_source(entry: Any, base: Path) -> Source:
     if kind not in KINDS:
         raise SourceConfigError(f"source {name}: unknown kind {kind!r} (known: {KINDS})")
     key = LOCATION_KEYS[kind]
+    if kind == "warc":
+        key = next((k for k in WARC_LOCATION_KEYS if entry.get(k)), key)
+        entry = {**entry, "location_key": key}
     if not entry.get(key):
         raise SourceConfigError(f"source {name}: kind {kind} needs '{key}'")
     location = str(entry[key])
-    if key == "path":
+    if key in ("path", "paths_file"):
         location = str((base / location).resolve())
     elif urlsplit(location).scheme not in ("http", "https") or not urlsplit(location).netloc:
         raise SourceConfigError(f"source {name}: url must be an http(s) URL, got {location!r}")
