@@ -23,7 +23,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,8 +80,10 @@ def list_files(
     for location in lists:
         try:
             if key == "paths_url":
+                # The list's URL is configured (filled in from the interval): trusted.
                 body, base = crawler.source_document(
-                    source, location, "warc-paths", settings.MAX_WARC_LIST_BYTES
+                    replace(source, location=location), location, "warc-paths",
+                    settings.MAX_WARC_LIST_BYTES,
                 )
                 text = gunzip_capped(body, settings.MAX_WARC_LIST_BYTES, location)
                 base = source.options.get("base_url") or f"{urlsplit(base).scheme}://{urlsplit(base).netloc}/"
