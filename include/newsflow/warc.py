@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from fastwarc.stream_io import GzipWriter
@@ -35,6 +36,8 @@ WARC_SUFFIXES = (".warc", ".warc.gz")
 # Bytes of a record's WARC header block searched for its end when checking a file's tail.
 _MAX_HEADER_BYTES = 64 * 1024
 _READ_CHUNK = 1 << 16
+# A last record larger than this, uncompressed, is not checked for a cut header block.
+_MAX_MEMBER_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,10 @@ def read_warc(
         ``WarcReject`` for an unreadable rest of the file.
     """
     stats = stats if stats is not None else ReadStats()
-    end_of_last = 0  # offset just past the last record read whole
     last_start: int | None = None
-    last_yielded: int | None = None
+    # A record's outcome is held back until the next record begins (so it ended whole)
+    # or the file's tail is checked: a record cut short becomes part of the lost rest.
+    pending: WarcPage | WarcReject | None = None
     with path.open("rb") as stream:
         records = iter(ArchiveIterator(stream, parse_http=True, auto_decode="none"))
         while True:
@@ -156,10 +160,11 @@ def read_warc(
             except StopIteration:
                 break
             except (OSError, ValueError) as error:
-                yield _rest_lost(stats, last_start, end_of_last, path, f"unreadable: {error}")
+                yield from _end_of_file(stats, path, last_start, pending, f"unreadable: {error}")
                 return
-            if last_start is not None:
-                end_of_last = record.stream_pos
+            if pending is not None:
+                yield pending
+                pending = None
             last_start = record.stream_pos
             stats.records += 1
             if record.record_type != WarcRecordType.response:
@@ -176,28 +181,37 @@ def read_warc(
                 stats.stopped_at_max = True
                 return
             stats.responses += 1
-            outcome = _outcome(record, url, max_bytes)
-            if outcome is None:  # the payload ends before its length: the file is cut here
-                yield _rest_lost(stats, record.stream_pos, record.stream_pos, path,
-                                 "truncated inside this record")
+            pending = _outcome(record, url, max_bytes)
+            if pending is None:  # the payload ends before its length: the file is cut here
+                yield _rest_lost(stats, last_start, path, "truncated inside this record")
                 return
-            last_yielded = record.stream_pos
-            yield outcome
-    if last_start is not None:
-        tail = _unread_tail(path, last_start)
-        # A record already yielded whole has its outcome: only what follows it is lost.
-        if tail is not None and tail != last_yielded:
-            yield _rest_lost(stats, tail, tail, path, "truncated or damaged after the last"
-                             " whole record")
-    elif path.stat().st_size and path.read_bytes()[:_MAX_HEADER_BYTES].strip():
-        yield _rest_lost(stats, 0, 0, path, "no WARC record could be read")
+    yield from _end_of_file(stats, path, last_start, pending, "truncated or damaged")
 
 
-def _rest_lost(
-    stats: ReadStats, start: int | None, fallback: int, path: Path, what: str
-) -> WarcReject:
-    """The one reject for the unreadable rest of a file, from offset ``start``."""
-    offset = fallback if start is None else start
+def _end_of_file(
+    stats: ReadStats,
+    path: Path,
+    last_start: int | None,
+    pending: WarcPage | WarcReject | None,
+    what: str,
+) -> Iterator[WarcReject | WarcPage]:
+    """The held-back outcome of the last record, if it ended whole, and any lost rest."""
+    if last_start is None:
+        if path.stat().st_size and path.read_bytes()[:_MAX_HEADER_BYTES].strip():
+            yield _rest_lost(stats, 0, path, f"{what}: no WARC record could be read")
+        return
+    tail = _unread_tail(path, last_start)
+    if tail == last_start:  # the last record itself is cut short: lost with the rest
+        yield _rest_lost(stats, last_start, path, f"{what} inside its last record")
+        return
+    if pending is not None:
+        yield pending
+    if tail is not None:
+        yield _rest_lost(stats, tail, path, f"{what} after the last whole record")
+
+
+def _rest_lost(stats: ReadStats, offset: int, path: Path, what: str) -> WarcReject:
+    """The one reject for the unreadable rest of a file, from ``offset`` on."""
     stats.truncated_at = offset
     size = path.stat().st_size
     return WarcReject(offset, None, None,
@@ -308,9 +322,16 @@ def _unread_tail(path: Path, last_start: int) -> int | None:
     size = path.stat().st_size
     with path.open("rb") as stream:
         stream.seek(last_start)
-        head = stream.read(2)
+        gzipped = stream.read(2) == b"\x1f\x8b"
         stream.seek(last_start)
-        end = _gzip_member_end(stream) if head == b"\x1f\x8b" else _plain_record_end(stream)
+        if gzipped:
+            end, record = _gzip_member(stream)
+            # The member may be whole while the record in it is not (a cut header block).
+            if record is not None and _record_length(record) is None:
+                return last_start
+        else:
+            length = _record_length(stream.read(_MAX_HEADER_BYTES), size - last_start)
+            end = None if length is None else last_start + length
         if end is None or end > size:  # the last record itself is cut short
             return last_start
         stream.seek(end)
@@ -320,32 +341,46 @@ def _unread_tail(path: Path, last_start: int) -> int | None:
     return None
 
 
-def _gzip_member_end(stream: object) -> int | None:
-    """The offset just past the gzip member starting at the stream's position."""
+def _gzip_member(stream: BinaryIO) -> tuple[int | None, bytes | None]:
+    """The offset just past the gzip member at the stream's position, and its content.
+
+    The content is None past ``_MAX_MEMBER_BYTES`` (not checked further); the offset is
+    None when the member does not end in the file.
+    """
     start = stream.tell()
     inflater = zlib.decompressobj(wbits=31)
-    consumed = 0
+    consumed, out, size = 0, [], 0
     while not inflater.eof:
         chunk = stream.read(_READ_CHUNK)
         if not chunk:
-            return None
+            return None, None
         try:
-            inflater.decompress(chunk)
+            piece = inflater.decompress(chunk, _MAX_MEMBER_BYTES)
         except zlib.error:
-            return None
+            return None, None
         consumed += len(chunk)
-    return start + consumed - len(inflater.unused_data)
+        size += len(piece)
+        if size > _MAX_MEMBER_BYTES or inflater.unconsumed_tail:
+            return start + consumed, None  # too large to check: taken as whole
+        out.append(piece)
+    return start + consumed - len(inflater.unused_data), b"".join(out)
 
 
-def _plain_record_end(stream: object) -> int | None:
-    """The offset just past the uncompressed WARC record starting at the stream's position."""
-    start = stream.tell()
-    head = stream.read(_MAX_HEADER_BYTES)
-    split = head.find(b"\r\n\r\n")
-    match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head[:split] if split > 0 else b"")
-    if split < 0 or match is None:
+def _record_length(data: bytes, available: int | None = None) -> int | None:
+    """The length of the WARC record ``data`` starts with, or None when it is cut short.
+
+    Args:
+        data: the record's bytes (at least its header block).
+        available: bytes the record may take (default: ``len(data)``).
+    """
+    split = data.find(b"\r\n\r\n")
+    if split < 0:
         return None
-    return start + split + 4 + int(match.group(1)) + 4
+    match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", data[:split])
+    if match is None:
+        return None
+    length = split + 4 + int(match.group(1)) + 4
+    return length if length <= (len(data) if available is None else available) else None
 
 
 # Writing (test fixtures, the benchmark)
