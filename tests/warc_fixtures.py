@@ -1,6 +1,7 @@
 """CC-NEWS-style WARC files written at test time with FastWARC's writer (gzip per record).
 
-Three files over two days (1 and 2 March 2025, UTC days), named as CC-NEWS names them:
+Three files over two days (by default 1 and 2 March 2025, UTC days; ``first`` moves them
+to any two consecutive run intervals), named as CC-NEWS names them:
 
 - ``...20250301000000-00001``: spans 00:00 to 20:00 on the 1st. Two articles (one sent
   with an unknown charset label, in windows-1252), a PDF, a 404, a record of a host the
@@ -12,7 +13,7 @@ Three files over two days (1 and 2 March 2025, UTC days), named as CC-NEWS names
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsflow.warc import RecordSpec, write_warc
@@ -35,8 +36,7 @@ def article(title: str, charset: str = "utf-8", extra: str = "") -> bytes:
     ).encode(charset)
 
 
-def at(day: int, hour: int) -> datetime:
-    return datetime(2025, 3, day, hour, tzinfo=UTC)
+FIRST = DAY_1[0]
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,18 @@ class WarcDays:
     rejects: dict[str, set[str]]  # day -> reject reasons
 
 
-def write_days(folder: Path) -> WarcDays:
-    """Write the three files into ``folder``; returns what a run of each day must give."""
+def write_days(folder: Path, first: datetime = FIRST) -> WarcDays:
+    """Write the three files into ``folder``; returns what a run of each day must give.
+
+    ``first`` is the start of the first day's interval; the second day follows it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+
+    def at(day: int, hour: int) -> datetime:
+        return first + timedelta(days=day - 1, hours=hour)
+
     html = (("Content-Type", "text/html; charset=utf-8"),)
-    first = [
+    file_1 = [
         RecordSpec("https://a.example/news/harbour-wall", at(1, 1), article("Harbour wall")),
         RecordSpec(
             "https://news.example.co.uk/ferry-fares", at(1, 2),
@@ -70,19 +77,18 @@ def write_days(folder: Path) -> WarcDays:
         RecordSpec("https://a.example/news/harbour-wall", at(1, 7), record_type="request",
                    headers=(("Host", "a.example"),)),
     ]
-    second = [
+    file_2 = [
         RecordSpec("https://a.example/news/late-ferry", at(1, 21), article("Late ferry")),
         RecordSpec("https://a.example/news/night-storm", at(2, 1), article("Night storm")),
     ]
-    third = [
+    file_3 = [
         RecordSpec("https://a.example/news/morning-tide", at(2, 7), article("Morning tide")),
         RecordSpec("https://a.example/news/cut-short", at(2, 8), article("Cut short") * 20),
     ]
-    paths = [folder / f"CC-NEWS-{stamp}-0000{n}.warc.gz"
-             for n, stamp in enumerate(("20250301000000", "20250301200000", "20250302060000"),
-                                       start=1)]
+    paths = [folder / f"CC-NEWS-{moment:%Y%m%d%H%M%S}-0000{n}.warc.gz"
+             for n, moment in enumerate((at(1, 0), at(1, 20), at(2, 6)), start=1)]
     offsets: dict[str, tuple[str, int]] = {}
-    for path, records in zip(paths, (first, second, third), strict=True):
+    for path, records in zip(paths, (file_1, file_2, file_3), strict=True):
         for spec, offset in zip(records, write_warc(path, records), strict=True):
             if spec.record_type == "response":
                 offsets.setdefault(spec.url, (str(path), offset))
