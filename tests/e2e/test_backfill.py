@@ -4,7 +4,8 @@ An API server, a scheduler and a DAG processor (LocalExecutor, metadata in a rea
 PostgreSQL) run ``airflow backfill create`` of ``news_ingest`` over three past days of a
 local sitemap whose entries are dated, then the same backfill again; ``news_reprocess`` is
 triggered through the REST API (what the UI's trigger form calls) for a dry run and with
-bad params, and run with a changed extraction setting by ``airflow dags test``.
+bad params, and run with a changed extraction setting by ``airflow dags test``; last, two
+days of CC-NEWS-style WARC files are backfilled with a sources file given as the run conf.
 """
 
 import json
@@ -38,6 +39,7 @@ from tests.e2e.test_celery import (
 # own (logs kept on failure), and databases dropped once those processes are gone.
 from tests.e2e.test_celery import create_database as create_database  # noqa: F401
 from tests.e2e.test_celery import processes as processes  # noqa: F401
+from tests.warc_fixtures import HOSTS, write_days
 
 pytestmark = pytest.mark.e2e
 
@@ -325,6 +327,49 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert "skipped {'pruned': 1}" in processes.tail("reprocess-dry", chars=10**6)
     timings["retention + dry run (dags test)"] = round(time.monotonic() - started, 1)
 
+    # 7. WARC files (CC-NEWS style) of two past days, backfilled with a sources file of
+    # their own (the DAG param, as --dag-run-conf): read_warc is mapped over each day's
+    # files, every response record ends as an article or a reject, with provenance.
+    started = time.monotonic()
+    days = write_days(tmp_path / "warc", datetime(2026, 11, 5, 4, 30, tzinfo=UTC))
+    warc_sources = tmp_path / "warc-sources.yaml"
+    warc_sources.write_text("sources:\n  - {name: archive, kind: warc, path: '"
+                            f"{days.folder}', hosts: {HOSTS}}}\n")
+    warc_runs = {"day1": "backfill__2026-11-06T04:30:00+00:00",
+                 "day2": "backfill__2026-11-07T04:30:00+00:00"}
+    processes.run("backfill-warc", [
+        AIRFLOW, "backfill", "create", "--dag-id", "news_ingest", "--from-date", "2026-11-05",
+        "--to-date", "2026-11-06T23:59:59", "--max-active-runs", "1",
+        "--dag-run-conf", json.dumps({"sources_file": str(warc_sources)})], env)
+    in_warc_runs = "r.dag_id = 'news_ingest' AND r.run_id = ANY(%s)"
+    _wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
+              600, processes, "the WARC backfill")
+    timings["WARC backfill of 2 days"] = round(time.monotonic() - started, 1)
+    assert _query(meta, "SELECT run_id, state FROM dag_run WHERE run_id = ANY(%s) ORDER BY 1",
+                  (list(warc_runs.values()),)) == [(run, "success") for run in warc_runs.values()]
+    # One read_warc task instance per file: each day reads two of the three files.
+    mapped = _query(meta, "SELECT run_id, count(*) FROM task_instance WHERE task_id ="
+                    " 'read_warc' AND state = 'success' AND run_id = ANY(%s) GROUP BY 1"
+                    " ORDER BY 1", (list(warc_runs.values()),))
+    assert mapped == [(run, 2) for run in warc_runs.values()]
+    warc_articles = _query(news, "SELECT url, batch_key, warc_file, warc_offset FROM v_articles"
+                           " WHERE source_name = 'archive'")
+    assert {(url, batch) for url, batch, *_ in warc_articles} == {
+        (url, warc_runs[day]) for day, urls in days.articles.items() for url in urls}
+    assert all(days.offsets[url] == (file, offset) for url, _, file, offset in warc_articles)
+    ledgers = {day: _query(news, "SELECT inputs, articles, rejects, lost, duplicates FROM"
+                           " v_batch_ledger_summary WHERE batch_key = %s", (run,))[0]
+               for day, run in warc_runs.items()}
+    assert ledgers == {"day1": (5, 3, 2, 0, 0), "day2": (3, 2, 1, 0, 0)}
+    reasons = {day: {reason for (reason,) in _query(
+        news, "SELECT reason FROM batch_rejects WHERE batch_key = %s", (run,))}
+        for day, run in warc_runs.items()}
+    assert reasons == days.rejects
+    warc_files = _query(news, "SELECT batch_key, state, records_read, responses, pages_staged,"
+                        " rejects FROM warc_files ORDER BY batch_key, location")
+    assert [row[:2] for row in warc_files] == [(warc_runs["day1"], "done")] * 2 + [
+        (warc_runs["day2"], "done")] * 2
+
     timings["total"] = round(time.monotonic() - began, 1)
     print(f"\nbackfill e2e: runs {[row[0] for row in runs]}; articles after the backfill:"
           f" {len(loaded)}; rows unchanged by the second backfill:"
@@ -337,4 +382,8 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
           f" {len(changed)} of {len(articles)} articles changed, {len(versions)} version rows,"
           f" {len(diff)} changed fields in v_article_field_changes:"
           f" {sorted({field for _, field in diff})}")
+    print(f"backfill e2e: WARC backfill runs {list(warc_runs.values())}: read_warc instances"
+          f" {mapped}; warc_files (batch, state, records, responses, pages, rejects)"
+          f" {warc_files}; ledgers (inputs, articles, rejects, lost, duplicates) {ledgers};"
+          f" {len(warc_articles)} articles with provenance")
     print("backfill e2e timings (s): " + json.dumps(timings))
