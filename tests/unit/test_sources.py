@@ -514,3 +514,29 @@ def test_feed_entities_are_not_expanded_or_read() -> None:
     assert [d.input for d in found] == ["https://gazette.example/a"]
     assert len(str(found)) < 1000
     assert "root:" not in str(found)
+
+
+def test_warc_sources_name_their_files_three_ways(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, """\
+sources:
+  - {name: crawls, kind: warc, path: ../archive/*.warc.gz, hosts: [example.com], max_records: 9}
+  - {name: listed, kind: warc, paths_file: lists/warc.paths.gz}
+  - {name: cc-news, kind: warc, paths_url: 'https://data.example/{year}/{month}/warc.paths.gz'}
+"""))
+    crawls, listed, cc_news = sources
+    assert crawls.location == str((tmp_path / "archive" / "*.warc.gz").resolve())
+    assert crawls.options == {"hosts": ["example.com"], "max_records": 9, "location_key": "path"}
+    assert listed.location == str((tmp_path / "conf" / "lists" / "warc.paths.gz").resolve())
+    assert listed.options["location_key"] == "paths_file"
+    assert cc_news.location == "https://data.example/{year}/{month}/warc.paths.gz"
+    assert cc_news.options["location_key"] == "paths_url"
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("{name: w, kind: warc}", "kind warc needs 'path'"),
+    ("{name: w, kind: warc, paths_url: 'file:///etc/passwd'}", "url must be an http(s) URL"),
+    ("{name: w, kind: warc, path: a.warc, max_records: '10'}", "option max_records must be int"),
+    ("{name: w, kind: warc, path: a.warc, hosts: example.com}", "option hosts must be list"),
+])
+def test_bad_warc_sources_are_config_errors(tmp_path: Path, entry: str, message: str) -> None:
+    assert message in _load_error(tmp_path, f"sources:\n  - {entry}\n")
