@@ -67,8 +67,9 @@ def read_speed(path: Path) -> dict[str, Any]:
         path, max_bytes=settings.MAX_BODY_BYTES, stats=stats) if isinstance(o, warc.WarcPage))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"records": stats.records, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
-            "records_per_s": round(stats.records / wall), "payload_mb_per_s":
-            round(size / wall / 1e6, 1)}
+            "records_per_s": round(stats.records / wall),
+            "records_per_cpu_s": round(stats.records / max(cpu, 1e-9)),
+            "payload_mb_per_s": round(size / wall / 1e6, 1)}
 
 
 def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> dict[str, Any]:
@@ -211,7 +212,8 @@ def print_report(figures: dict[str, Any]) -> None:
     read, ours = figures["read"], figures["newsflow"]
     print(f"\nWARC benchmark: {figures['records']} records, {figures['warc_mb']} MB gzipped per"
           f" record ({figures['corpus_pages']} corpus pages), one process\n"
-          f"  read: {read['records_per_s']} records/s, {read['payload_mb_per_s']} MB/s payload\n"
+          f"  read: {read['records_per_s']} records/s ({read['records_per_cpu_s']} per CPU"
+          f" second), {read['payload_mb_per_s']} MB/s payload\n"
           f"  newsflow, enrichment off: {ours['articles']} articles in {ours['seconds']} s ="
           f" {ours['articles_per_s']} articles/s ({ours['articles_per_cpu_s']} per CPU second,"
           f" PostgreSQL included); stages {ours['stages']}; ledger {ours['ledger']}")
