@@ -379,8 +379,9 @@ def _file_counts(conn: Any, warc_file_id: int) -> dict[str, Any]:
     columns = ("records_read", "responses", "pages_staged", "rejects", "skipped_records",
                "filtered_hosts", "outside_interval", "error")
     with conn.cursor() as cur:
-        cur.execute(f"SELECT {', '.join(columns)} FROM warc_files WHERE warc_file_id = %s",
-                    (warc_file_id,))
+        cur.execute("SELECT records_read, responses, pages_staged, rejects, skipped_records,"
+                    " filtered_hosts, outside_interval, error FROM warc_files"
+                    " WHERE warc_file_id = %s", (warc_file_id,))
         return dict(zip(columns, cur.fetchone(), strict=True))
 
 
