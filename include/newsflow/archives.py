@@ -19,7 +19,6 @@ once, by the first interval that lists them (``taken_inputs``).
 import json
 import logging
 import tempfile
-import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,15 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from newsflow import settings, storage, warc
 from newsflow.crawl import BatchCrawler, _stored_as_utf8
-from newsflow.fetching import (
-    REDIRECT_STATUSES,
-    FetchedPage,
-    FetchError,
-    canonicalize_url,
-    guard_url,
-    gunzip_capped,
-    host_of,
-)
+from newsflow.fetching import FetchedPage, FetchError, canonicalize_url, gunzip_capped
 from newsflow.sources import Source, Window
 
 LOGGER = logging.getLogger(__name__)
@@ -467,10 +458,14 @@ def _save_warc_page(
 def _local_copy(
     conn: Any, batch_key: str, source_name: str, location: str, options: dict[str, Any]
 ) -> Iterator[Path]:
-    """The file itself when local; else a temporary copy downloaded through the SSRF guard.
+    """The file itself when local; else a temporary copy, downloaded by the polite fetcher.
+
+    The download goes through ``Fetcher.get`` like any page (SSRF guard on the URL and each
+    redirect, robots.txt, the host's interval, retries, a fetch-log row per request),
+    streamed to the file, up to ``settings.MAX_WARC_BYTES`` and ``WARC_TIME_LIMIT``.
 
     Raises:
-        FetchError: the download failed, was cut short or is over the size cap.
+        FetchError: the download failed.
     """
     if not location.startswith(("http://", "https://")):
         path = Path(location)
@@ -478,56 +473,19 @@ def _local_copy(
             raise FetchError(f"WARC file gone: {location}")
         yield path
         return
+    crawler = BatchCrawler(conn, batch_key)
+    allow_private = bool(options.get("allow_private", False))
     with tempfile.NamedTemporaryFile(prefix="newsflow-warc-", suffix=".warc.gz",
                                      dir=settings.WARC_TMPDIR) as copy:
-        started = time.monotonic()
-        _download(location, bool(options.get("allow_private", False)), copy)
+        with crawler.acting_for(source_name, "warc", allow_private):
+            result = crawler.fetcher.get(
+                location, allow_private=allow_private, max_bytes=settings.MAX_WARC_BYTES,
+                sink=copy, time_limit=settings.WARC_TIME_LIMIT,
+            )
+        crawler.fetcher.close()
+        if result.error:
+            raise FetchError(f"WARC download failed: {result.error}")
+        if result.status != 200:
+            raise FetchError(f"WARC download answered HTTP {result.status}")
         copy.flush()
-        storage.log_fetch(conn, batch_key, source_name, location, status=200,
-                          size=min(copy.tell(), 2**31 - 1), purpose="warc", error=None,
-                          elapsed_ms=int((time.monotonic() - started) * 1000))
-        conn.commit()
         yield Path(copy.name)
-
-
-def _download(url: str, allow_private: bool, out: Any) -> None:
-    """Stream ``url`` into ``out``, each redirect hop checked by the SSRF guard.
-
-    Raises:
-        FetchError: with the reason.
-    """
-    from newsflow.fetching import Fetcher
-
-    fetcher = Fetcher()
-    current = url
-    for _ in range(settings.MAX_REDIRECTS + 1):
-        guard_url(current, allow_private)
-        session = fetcher.session(host_of(current), guarded=not allow_private)
-        try:
-            with session.get(current, stream=True, allow_redirects=False,
-                             timeout=(settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)) as response:
-                if response.status_code in REDIRECT_STATUSES and response.headers.get("Location"):
-                    current = urljoin(current, response.headers["Location"])
-                    continue
-                if response.status_code != 200:
-                    raise FetchError(f"WARC download answered HTTP {response.status_code}")
-                _copy_body(response, out)
-                return
-        except (OSError, ValueError) as error:  # requests' errors are OSErrors
-            raise FetchError(f"WARC download failed: {type(error).__name__}: {error}") from error
-        finally:
-            fetcher.close()
-    raise FetchError(f"too many redirects (more than {settings.MAX_REDIRECTS})")
-
-
-def _copy_body(response: Any, out: Any) -> None:
-    """Copy a response body to ``out``, capped, checking it arrived whole."""
-    size = 0
-    for chunk in response.iter_content(1 << 20):
-        size += len(chunk)
-        if size > settings.MAX_WARC_BYTES:
-            raise FetchError(f"WARC file larger than {settings.MAX_WARC_BYTES} bytes")
-        out.write(chunk)
-    expected = response.headers.get("Content-Length")
-    if expected and expected.isdigit() and int(expected) != size:
-        raise FetchError(f"WARC download cut short: {size} of {expected} bytes")

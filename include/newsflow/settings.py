@@ -103,4 +103,6 @@ RAW_PAGE_RETENTION_DAYS = int(os.environ.get("NEWSFLOW_RAW_PAGE_RETENTION_DAYS",
 # (CC-NEWS files are about 1 GB); a warc.paths list, gzipped or not, up to the other.
 MAX_WARC_BYTES = int(os.environ.get("NEWSFLOW_MAX_WARC_BYTES", str(4 * 1024**3)))
 MAX_WARC_LIST_BYTES = int(os.environ.get("NEWSFLOW_MAX_WARC_LIST_BYTES", str(50 * 1024**2)))
+# Seconds one WARC file's download may take, retries included (1 GB at 2 MB/s: ~8 min).
+WARC_TIME_LIMIT = float(os.environ.get("NEWSFLOW_WARC_TIME_LIMIT", "3600"))
 WARC_TMPDIR = os.environ.get("NEWSFLOW_WARC_TMPDIR") or None

@@ -157,11 +157,12 @@ def test_a_paths_list_over_http_reads_the_month_and_guards_downloads(
     assert balance.balanced
     if allow_private:
         assert (balance.articles, balance.rejects) == (4, 2)  # no hosts filter here
+        # Downloaded by the polite fetcher: one fetch-log row per WARC request.
         assert rows(news_conn, "SELECT count(*) FROM fetch_log WHERE purpose = 'warc'"
                     " AND status = 200") == [(2,)]
     else:
         assert f"/crawl-data/{days.files[0].name}" not in local_site.requests
         reasons = {r for (r,) in rows(news_conn, "SELECT reason FROM batch_rejects")}
         assert len(reasons) == 1 and next(iter(reasons)).startswith(
-            "refused: 127.0.0.1 resolves to non-public address")
+            "WARC download failed: refused: 127.0.0.1 resolves to non-public address")
         assert (balance.inputs, balance.rejects) == (2, 2)
