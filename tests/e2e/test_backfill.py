@@ -134,7 +134,7 @@ def _trigger(api: str, token: str, conf: dict) -> tuple[int, dict]:
                     {"logical_date": None, "conf": conf})
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     create_database: Callable[..., str],  # noqa: F811 (the imported fixture)
     local_site: LocalSite,
@@ -327,10 +327,33 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert "skipped {'pruned': 1}" in processes.tail("reprocess-dry", chars=10**6)
     timings["retention + dry run (dags test)"] = round(time.monotonic() - started, 1)
 
-    # 7. WARC files (CC-NEWS style) of two past days, backfilled with a sources file of
-    # their own (the DAG param, as --dag-run-conf): read_warc is mapped over each day's
-    # files, every response record ends as an article or a reject, with provenance.
+    # 7. Two past days of CC-NEWS-style WARC files, backfilled with their own sources file.
     started = time.monotonic()
+    warc_summary = _backfill_warc_days(tmp_path, env, meta, news, processes)
+    timings["WARC backfill of 2 days"] = round(time.monotonic() - started, 1)
+
+    timings["total"] = round(time.monotonic() - began, 1)
+    print(f"\nbackfill e2e: runs {[row[0] for row in runs]}; articles after the backfill:"
+          f" {len(loaded)}; rows unchanged by the second backfill:"
+          f" {sum(len(rows) for rows in before.values())} snapshot rows"
+          f" ({len(before['articles'])} articles, {len(before['pages'])} pages,"
+          f" {len(before['taken'])} taken inputs; entities, quotes, numbers, dates,"
+          f" signatures, versions: {before['children'][0]})")
+    print(f"backfill e2e: dry run plan {plan}")
+    print(f"backfill e2e: reprocess with NEWSFLOW_ENRICH_MAX_CHARS=300 ({new_version}):"
+          f" {len(changed)} of {len(articles)} articles changed, {len(versions)} version rows,"
+          f" {len(diff)} changed fields in v_article_field_changes:"
+          f" {sorted({field for _, field in diff})}")
+    print(f"backfill e2e: WARC {warc_summary}")
+    print("backfill e2e timings (s): " + json.dumps(timings))
+
+
+def _backfill_warc_days(tmp_path: Path, env: dict[str, str], meta: str, news: str,
+                        processes: ProcessGroups) -> str:
+    """WARC files (CC-NEWS style) of two past days, backfilled with a sources file of their
+    own (the DAG param, as --dag-run-conf): read_warc is mapped over each day's files, and
+    every response record ends as an article or a reject, with provenance. Returns what
+    the test prints."""
     days = write_days(tmp_path / "warc", datetime(2026, 11, 5, 4, 30, tzinfo=UTC))
     warc_sources = tmp_path / "warc-sources.yaml"
     warc_sources.write_text("sources:\n  - {name: archive, kind: warc, path: '"
@@ -344,7 +367,6 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     in_warc_runs = "r.dag_id = 'news_ingest' AND r.run_id = ANY(%s)"
     _wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
               600, processes, "the WARC backfill")
-    timings["WARC backfill of 2 days"] = round(time.monotonic() - started, 1)
     assert _query(meta, "SELECT run_id, state FROM dag_run WHERE run_id = ANY(%s) ORDER BY 1",
                   (list(warc_runs.values()),)) == [(run, "success") for run in warc_runs.values()]
     # One read_warc task instance per file: each day reads two of the three files.
@@ -370,20 +392,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert [row[:2] for row in warc_files] == [(warc_runs["day1"], "done")] * 2 + [
         (warc_runs["day2"], "done")] * 2
 
-    timings["total"] = round(time.monotonic() - began, 1)
-    print(f"\nbackfill e2e: runs {[row[0] for row in runs]}; articles after the backfill:"
-          f" {len(loaded)}; rows unchanged by the second backfill:"
-          f" {sum(len(rows) for rows in before.values())} snapshot rows"
-          f" ({len(before['articles'])} articles, {len(before['pages'])} pages,"
-          f" {len(before['taken'])} taken inputs; entities, quotes, numbers, dates,"
-          f" signatures, versions: {before['children'][0]})")
-    print(f"backfill e2e: dry run plan {plan}")
-    print(f"backfill e2e: reprocess with NEWSFLOW_ENRICH_MAX_CHARS=300 ({new_version}):"
-          f" {len(changed)} of {len(articles)} articles changed, {len(versions)} version rows,"
-          f" {len(diff)} changed fields in v_article_field_changes:"
-          f" {sorted({field for _, field in diff})}")
-    print(f"backfill e2e: WARC backfill runs {list(warc_runs.values())}: read_warc instances"
-          f" {mapped}; warc_files (batch, state, records, responses, pages, rejects)"
-          f" {warc_files}; ledgers (inputs, articles, rejects, lost, duplicates) {ledgers};"
-          f" {len(warc_articles)} articles with provenance")
-    print("backfill e2e timings (s): " + json.dumps(timings))
+    return (f"backfill runs {list(warc_runs.values())}: read_warc instances {mapped};"
+            f" warc_files (batch, state, records, responses, pages, rejects) {warc_files};"
+            f" ledgers (inputs, articles, rejects, lost, duplicates) {ledgers};"
+            f" {len(warc_articles)} articles with provenance")
