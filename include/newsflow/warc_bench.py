@@ -1,6 +1,7 @@
 """WARC throughput: ``make bench``'s WARC run, newsflow against news-please on one file.
 
-    python -m newsflow.warc_bench [--records 2000] [--enrich-records 2000] [--no-peer]
+    python -m newsflow.warc_bench [--records 2000] [--pipeline-records N] [--enrich-records N]
+                                  [--no-peer]
 
 Writes one WARC file (gzipped per record, as CC-NEWS) of N response records, copies of the
 shared eval corpora's English pages (aeb, fundus) under distinct URLs on 40 hosts, their
@@ -10,10 +11,15 @@ fresh embedded PostgreSQL, with every stage in this one process (``NEWSFLOW_CPU_
 
 - reading alone: records/s and MB/s of ``warc.read_warc`` over the file;
 - newsflow end to end without enrichment: discover, read_warc, clean, extract, load (the
-  library stages the DAG's tasks call, on a real PostgreSQL; no Airflow scheduling);
+  library stages the DAG's tasks call, on a real PostgreSQL; no Airflow scheduling), over
+  a WARC of the first ``--pipeline-records`` records (default: all N);
 - the same with enrichment (spaCy), over the first ``--enrich-records`` records;
 - news-please's own CC-NEWS extractor (``newsplease.crawler.commoncrawl_extractor``) on
-  the same local file, in its own virtual environment (``.bench/newsplease-venv``).
+  the same file as newsflow's run without enrichment, in its own virtual environment
+  (``.bench/newsplease-venv``).
+
+On a busy machine, ``--pipeline-records`` and ``--enrich-records`` shorten the end-to-end
+runs; the comparison with news-please stays on one file.
 
 Articles/s count articles with a body; CPU seconds include PostgreSQL's. Not a test: the
 figures depend on the machine and on what else runs on it.
@@ -162,8 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m newsflow.warc_bench",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=2000, help="records in the WARC")
+    parser.add_argument("--pipeline-records", type=int, default=None,
+                        help="records of newsflow's run and news-please's (default: all)")
     parser.add_argument("--enrich-records", type=int, default=None,
-                        help="records of the run with enrichment (default: all; 0: skip)")
+                        help="records of the run with enrichment (default: as the run"
+                             " without; 0: skip)")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--no-peer", action="store_true", help="skip news-please")
     parser.add_argument("--json", type=Path, default=WORK / "warc-results.json")
@@ -182,16 +191,24 @@ def main(argv: list[str] | None = None) -> int:
                                "corpus_pages": len(pages)}
     figures["read"] = read_speed(whole)
     log(f"read: {figures['read']}")
-    enrich_records = args.records if args.enrich_records is None else args.enrich_records
+    pipeline_records = args.pipeline_records or args.records
+    enrich_records = pipeline_records if args.enrich_records is None else args.enrich_records
+    compared = whole
+    if pipeline_records != args.records:
+        compared = work / "compared" / whole.name
+        compared.parent.mkdir()
+        write_bench_warc(compared, pages, pipeline_records)
+    figures["pipeline_records"] = pipeline_records
+    figures["enrich_records"] = enrich_records
     pgdata = work / "pg"
     socket_dir = dbserver.start(pgdata, databases=("plain", "enriched"))
     pid = int((pgdata / "postmaster.pid").read_text().split()[0])
     try:
-        figures["newsflow"] = newsflow_run(dbserver.dsn(socket_dir, "plain"), whole.parent, pid,
-                                           enrich=False)
+        figures["newsflow"] = newsflow_run(dbserver.dsn(socket_dir, "plain"), compared.parent,
+                                           pid, enrich=False)
         log(f"newsflow, enrichment off: {figures['newsflow']}")
         if enrich_records:
-            part = work / "part"
+            part = work / "enriched"
             part.mkdir()
             write_bench_warc(part / whole.name, pages, enrich_records)
             figures["newsflow_enriched"] = newsflow_run(
@@ -200,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         dbserver.stop(pgdata)
     if not args.no_peer:
-        figures["newsplease"] = newsplease_warc(whole)
+        figures["newsplease"] = newsplease_warc(compared)
         log(f"news-please: {figures['newsplease']}")
     args.json.write_text(json.dumps(figures, indent=2))
     print_report(figures)
@@ -211,7 +228,8 @@ def print_report(figures: dict[str, Any]) -> None:
     """The figures as a few lines of text."""
     read, ours = figures["read"], figures["newsflow"]
     print(f"\nWARC benchmark: {figures['records']} records, {figures['warc_mb']} MB gzipped per"
-          f" record ({figures['corpus_pages']} corpus pages), one process\n"
+          f" record ({figures['corpus_pages']} corpus pages), one process; end to end over"
+          f" {figures['pipeline_records']} records ({figures['enrich_records']} enriched)\n"
           f"  read: {read['records_per_s']} records/s ({read['records_per_cpu_s']} per CPU"
           f" second), {read['payload_mb_per_s']} MB/s payload\n"
           f"  newsflow, enrichment off: {ours['articles']} articles in {ours['seconds']} s ="
