@@ -11,6 +11,7 @@ before the break and one reject naming the offset where the unreadable rest begi
 Nothing here touches the database or the network; ``archives`` stages the outcomes.
 """
 
+import gzip
 import logging
 import re
 import zlib
@@ -152,14 +153,22 @@ def read_warc(
     # A record's outcome is held back until the next record begins (so it ended whole)
     # or the file's tail is checked: a record cut short becomes part of the lost rest.
     pending: WarcPage | WarcReject | None = None
-    with path.open("rb") as stream:
+    # A file gzipped as one member (not per record) is read through Python's gzip, so that
+    # offsets are exact positions in its uncompressed stream.
+    whole_gzip = _gzipped_whole(path)
+    with gzip.open(path, "rb") if whole_gzip else path.open("rb") as stream:
         records = iter(ArchiveIterator(stream, parse_http=True, auto_decode="none"))
         while True:
             try:
                 record = next(records)
             except StopIteration:
                 break
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, EOFError) as error:
+                if whole_gzip:  # the pending record was read whole before the error
+                    yield from [pending] if pending is not None else []
+                    yield _rest_lost(stats, max(stream.tell(), (last_start or 0) + 1), path,
+                                     f"unreadable: {error}: uncompressed bytes from")
+                    return
                 yield from _end_of_file(stats, path, last_start, pending, f"unreadable: {error}")
                 return
             if pending is not None:
@@ -185,7 +194,28 @@ def read_warc(
             if pending is None:  # the payload ends before its length: the file is cut here
                 yield _rest_lost(stats, last_start, path, "truncated inside this record")
                 return
+    if whole_gzip:
+        yield from [pending] if pending is not None else []
+        return
     yield from _end_of_file(stats, path, last_start, pending, "truncated or damaged")
+
+
+def _gzipped_whole(path: Path) -> bool:
+    """Whether a file is gzip whose first member runs to its end (one member, not per record)."""
+    with path.open("rb") as stream:
+        if stream.read(2) != b"\x1f\x8b":
+            return False
+        stream.seek(0)
+        inflater = zlib.decompressobj(wbits=31)
+        while not inflater.eof:
+            chunk = inflater.unconsumed_tail or stream.read(_READ_CHUNK)
+            if not chunk:
+                return True  # cut short: one member that never ended
+            try:
+                inflater.decompress(chunk, _READ_CHUNK)  # output dropped: only the end matters
+            except zlib.error:
+                return False
+        return not inflater.unused_data and not stream.read(1)
 
 
 def _end_of_file(
@@ -321,9 +351,12 @@ def _unread_tail(path: Path, last_start: int) -> int | None:
     """
     size = path.stat().st_size
     with path.open("rb") as stream:
+        file_gzipped = stream.read(2) == b"\x1f\x8b"
         stream.seek(last_start)
         gzipped = stream.read(2) == b"\x1f\x8b"
         stream.seek(last_start)
+        if file_gzipped and not gzipped:  # not at a member: nothing to check here
+            return None
         if gzipped:
             end, record = _gzip_member(stream)
             # The member may be whole while the record in it is not (a cut header block).

@@ -148,3 +148,16 @@ def test_each_record_belongs_to_exactly_one_interval() -> None:
     day_2 = windows[3]
     assert [n for n, s in spans.items() if archives.overlaps(s, day_2)] == ["f1", "f2", "f3"]
     assert all(archives.placed_in(when, spans["f0"], Window()) for when in dates)
+
+
+def test_a_file_gzipped_whole_is_read_without_false_losses(tmp_path: Path) -> None:
+    plain = tmp_path / "x.warc"
+    offsets = write_warc(plain, pages(3))
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    # Offsets are then those of the uncompressed stream.
+    assert summary(read(whole)) == [("WarcPage", o, None) for o in offsets]
+    whole.write_bytes(whole.read_bytes()[:-30])  # cut inside the last record's member
+    got = read(whole)
+    assert isinstance(got[-1], WarcReject) and "unreadable" in got[-1].reason
+    assert [o.offset for o in got if isinstance(o, WarcPage)] == offsets[:len(got) - 1]
