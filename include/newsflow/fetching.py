@@ -383,8 +383,9 @@ class Fetcher:
                 return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
             result, retry_after = self._request(url, headers, cap, accept, deadline, guarded,
                                                 sink)
+            size = len(result.content) if sink is None else sink.tell()
             self.on_attempt(Attempt(
-                url, attempt, result.status, len(result.content), result.elapsed_ms,
+                url, attempt, result.status, size, result.elapsed_ms,
                 result.error, result.final_url if result.status in REDIRECT_STATUSES else None,
                 result.not_modified,
             ))

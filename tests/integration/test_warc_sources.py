@@ -158,8 +158,9 @@ def test_a_paths_list_over_http_reads_the_month_and_guards_downloads(
     if allow_private:
         assert (balance.articles, balance.rejects) == (4, 2)  # no hosts filter here
         # Downloaded by the polite fetcher: one fetch-log row per WARC request.
-        assert rows(news_conn, "SELECT count(*) FROM fetch_log WHERE purpose = 'warc'"
-                    " AND status = 200") == [(2,)]
+        assert rows(news_conn, "SELECT bytes FROM fetch_log WHERE purpose = 'warc'"
+                    " AND status = 200 ORDER BY url") == [
+            (path.stat().st_size,) for path in days.files[:2]]
     else:
         assert f"/crawl-data/{days.files[0].name}" not in local_site.requests
         reasons = {r for (r,) in rows(news_conn, "SELECT reason FROM batch_rejects")}
