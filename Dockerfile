@@ -37,5 +37,7 @@ COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 # Named volumes start as a copy of these folders, so they belong to the airflow user.
 RUN mkdir -p /opt/airflow/config /opt/airflow/logs
 
-# The bundled sources file; docker-compose.yaml points this at its mounted sources folder.
-ENV NEWSFLOW_SOURCES=/opt/newsflow/include/sources.yaml
+# The bundled source sets and demo drop folder; docker-compose.yaml points these at its
+# mounted folders.
+ENV NEWSFLOW_SOURCES_DIR=/opt/newsflow/include/sources \
+    NEWSFLOW_DROP_ROOT=/opt/newsflow/include/demo

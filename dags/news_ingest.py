@@ -1,9 +1,10 @@
 """
 ### news_ingest
 
-Nightly ingestion of the sources listed in the sources file (`$NEWSFLOW_SOURCES`, default
-`include/sources.yaml`): discover → fetch (and read_warc, one mapped task per WARC file of
-the interval) → clean → extract fields → enrich (entities, quotes, numbers, dates,
+Nightly ingestion of a named source set (a file `NAME.yaml` in `$NEWSFLOW_SOURCES_DIR`,
+default `include/sources/`; scheduled runs take `$NEWSFLOW_SOURCE_SET`, default `default`):
+check the schema → discover → fetch (and read_warc, one mapped task per WARC file of the
+interval) → clean → extract fields → enrich (entities, quotes, numbers, dates,
 near-duplicates) → load into PostgreSQL.
 
 Discovery takes the inputs of the run's data interval: sitemap entries and feed items by
@@ -15,7 +16,8 @@ staged in the `news_db` database, so tasks pass nothing but that key. Loads are 
 keyed by canonical URL, so re-running an interval (or two runs at once) gives the same
 rows. Inputs that do not become articles are in `rejects` with their reason.
 
-Trigger with `{"sources_file": "/path/to/sources.yaml"}` to ingest another list once.
+Trigger with another set (the form lists the sets found when the DAG was parsed) to
+ingest it once. A set that cannot be used fails `discover` at once, without retries.
 """
 
 from datetime import datetime, timedelta
@@ -23,10 +25,10 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param, TriggerRule
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
-from newsflow import settings
+from newsflow import settings, sourcesets
 from newsflow_assets import ARTICLES
 from newsflow_operators import (
-    ApplyMigrationsOperator,
+    CheckSchemaOperator,
     CleanPagesOperator,
     DiscoverArticlesOperator,
     EnrichArticlesOperator,
@@ -37,6 +39,8 @@ from newsflow_operators import (
 )
 
 BATCH_KEY = "{{ run_id }}"
+# The sets a run may pick, as found now in the sources folder (the default always offered).
+SOURCE_SETS = sorted({*sourcesets.set_names(), settings.DEFAULT_SOURCE_SET})
 
 with DAG(
     dag_id="news_ingest",
@@ -56,17 +60,19 @@ with DAG(
         "max_retry_delay": timedelta(minutes=30),
     },
     params={
-        "sources_file": Param(
-            None, type=["null", "string"], description="Sources YAML for this run only"
+        "source_set": Param(
+            settings.DEFAULT_SOURCE_SET, type="string", enum=SOURCE_SETS, title="Source set",
+            description="The named set of sources to ingest (a file NAME.yaml in the"
+            " deployment's sources folder).",
         ),
     },
     tags=["newsflow", "ingest"],
 ):
-    migrate = ApplyMigrationsOperator(task_id="apply_migrations")
+    check = CheckSchemaOperator(task_id="check_schema")
     discover = DiscoverArticlesOperator(
         task_id="discover",
         batch_key=BATCH_KEY,
-        sources_file="{{ params.sources_file or '' }}",
+        source_set="{{ params.source_set }}",
         # Sitemap dates and file times pick the inputs of this interval. A manual run
         # has no interval (Airflow 3 leaves the names out of its context): it takes
         # everything its sources list now.
@@ -89,4 +95,4 @@ with DAG(
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    migrate >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load
+    check >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
-from newsflow_operators import ApplyMigrationsOperator, PruneRawPagesOperator
+from newsflow_operators import CheckSchemaOperator, PruneRawPagesOperator
 
 with DAG(
     dag_id="news_maintenance",
@@ -29,7 +29,7 @@ with DAG(
     },
     tags=["newsflow", "maintenance"],
 ):
-    migrate = ApplyMigrationsOperator(task_id="apply_migrations")
+    check = CheckSchemaOperator(task_id="check_schema")
     prune = PruneRawPagesOperator(task_id="prune_raw_pages")
 
-    migrate >> prune
+    check >> prune

@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Param
 from newsflow import settings
 from newsflow_assets import ARTICLES
 from newsflow_operators import (
-    ApplyMigrationsOperator,
+    CheckSchemaOperator,
     CleanPagesOperator,
     EnrichArticlesOperator,
     ExtractFieldsOperator,
@@ -78,7 +78,7 @@ with DAG(
     },
     tags=["newsflow", "reprocess"],
 ):
-    migrate = ApplyMigrationsOperator(task_id="apply_migrations")
+    check = CheckSchemaOperator(task_id="check_schema")
     stage = StageReprocessOperator(
         task_id="stage_pages",
         batch_key=BATCH_KEY,
@@ -95,4 +95,4 @@ with DAG(
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    migrate >> stage >> clean >> extract >> enrich >> load
+    check >> stage >> clean >> extract >> enrich >> load

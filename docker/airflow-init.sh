@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # airflow-init (docker-compose.yaml): runs once before the other Airflow services start.
-# Migrates Airflow's metadata database and the news database, checks that the news_db
-# connection (AIRFLOW_CONN_NEWS_DB, from .env) reaches the news database, and writes the
-# UI login. Safe to run again: every step is a no-op when already done.
+# Migrates Airflow's metadata database and the news database (as its administrator,
+# NEWSFLOW_DSN: newsflow migrate runs the migrations as newsflow_owner), makes the news
+# database's logins (the pipeline's, in newsflow_writer, from AIRFLOW_CONN_NEWS_DB; analyst,
+# in newsflow_reader, password NEWS_DB_ANALYST_PASSWORD), checks that the news_db
+# connection reaches the news database, and writes the UI login. Safe to run again: every
+# step is a no-op when already done (a changed password is set again). Prints no password.
 set -euo pipefail
 
 echo "airflow-init: $(airflow version) with newsflow $(python -c 'import importlib.metadata as m; print(m.version("newsflow"))')"
@@ -12,6 +15,22 @@ airflow db migrate
 
 echo "airflow-init: migrating the news database (NEWSFLOW_DSN)"
 newsflow migrate
+
+echo "airflow-init: making the news database's logins (pipeline: writer, analyst: reader)"
+python - <<'PY'
+import os
+from urllib.parse import unquote, urlsplit
+
+from newsflow import storage
+
+writer = urlsplit(os.environ["AIRFLOW_CONN_NEWS_DB"])
+conn = storage.connect(os.environ["NEWSFLOW_DSN"])
+storage.create_login(conn, unquote(writer.username or ""), storage.WRITER,
+                     unquote(writer.password or "") or None)
+storage.create_login(conn, "analyst", storage.READER, os.environ["NEWS_DB_ANALYST_PASSWORD"])
+conn.close()
+print(f"airflow-init: logins {unquote(writer.username or '')} (writer) and analyst (reader)")
+PY
 
 echo "airflow-init: checking the news_db connection"
 python - <<'PY'

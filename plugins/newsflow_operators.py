@@ -37,15 +37,26 @@ class _NewsDatabaseOperator(BaseOperator):
         raise NotImplementedError
 
 
-class ApplyMigrationsOperator(_NewsDatabaseOperator):
-    """Bring the news database's schema up to date (a no-op when it is)."""
+class CheckSchemaOperator(_NewsDatabaseOperator):
+    """Fail at once, without retries, when the news database lacks a bundled migration.
 
-    def run(self, conn: Any) -> list[str]:
+    DAGs do not migrate: the pipeline's login may not change the schema. Migrations run
+    when the deployment starts (``newsflow migrate`` as the owner).
+    """
+
+    def run(self, conn: Any) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from newsflow import storage
 
-        applied = storage.apply_migrations(conn)
-        self.log.info("migrations applied: %s", applied or "none, the schema is current")
-        return applied
+        pending = storage.pending_migrations(conn)
+        if pending:
+            raise AirflowFailException(
+                f"the news database lacks {len(pending)} migration(s) ({', '.join(pending)}):"
+                " run `newsflow migrate` as the schema's owner (docker compose: restart"
+                " airflow-init; make run does it at start-up)"
+            )
+        self.log.info("the news database schema is current")
 
 
 class _BatchStageOperator(_NewsDatabaseOperator):
@@ -67,52 +78,60 @@ class _BatchStageOperator(_NewsDatabaseOperator):
 class DiscoverArticlesOperator(_BatchStageOperator):
     """Stage the inputs of the enabled sources that belong to the run's data interval.
 
-    WARC sources' files are listed (``warc_files``), not read: the task returns their
-    ids, one ``ReadWarcFileOperator`` instance per id.
+    ``source_set`` names a source set in ``$NEWSFLOW_SOURCES_DIR`` (templated from the
+    run's params); a run cannot name a file. ``interval_start``/``interval_end`` are ISO
+    8601 strings (templated from the run's data interval); empty or equal ones (a manual
+    run without an interval) mean no date filter. A configuration error (no such set, a
+    file that is no regular file or too large, a source asking for what only the
+    deployment may allow, a folder outside the drop root) fails the task at once, without
+    retries, with a one-line reason.
 
-    ``interval_start``/``interval_end`` are ISO 8601 strings (templated from the run's
-    data interval); empty or equal ones (a manual run without an interval) mean no
-    date filter.
+    WARC sources' files are listed (``warc_files``), not read: the task returns their
+    ids, one ``ReadWarcFileOperator`` instance per id; the per-source counts go to the
+    XCom ``stats``.
     """
 
-    template_fields: Sequence[str] = ("batch_key", "sources_file", "interval_start",
+    template_fields: Sequence[str] = ("batch_key", "source_set", "interval_start",
                                       "interval_end")
 
     def __init__(
         self,
         *,
-        sources_file: str | None = None,
+        source_set: str,
         interval_start: str | None = None,
         interval_end: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sources_file = sources_file
+        self.source_set = source_set
         self.interval_start = interval_start
         self.interval_end = interval_end
+
+    def execute(self, context: Context) -> list[int]:
+        """Discover; returns the ids of the run's WARC files (what ``read_warc`` is mapped
+        over: Airflow maps only over a task's return value)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from newsflow.sourcesets import SourceConfigError, set_path
+
+        try:
+            self.sources_path = set_path(self.source_set)
+            stats = super().execute(context)
+        except SourceConfigError as error:
+            raise AirflowFailException(str(error)) from None
+        context["ti"].xcom_push(key="stats", value=stats)
+        return self.warc_file_ids
 
     def run(self, conn: Any) -> Any:
         from newsflow import archives, pipeline
         from newsflow.sources import parse_moment
 
-        path = Path(self.sources_file) if self.sources_file else None
         stats = pipeline.discover(
-            conn, self.batch_key, path,
+            conn, self.batch_key, self.sources_path,
             parse_moment(self.interval_start), parse_moment(self.interval_end),
         )
         self.warc_file_ids = archives.batch_files(conn, self.batch_key)
         return stats
-
-    def execute(self, context: Context) -> list[int]:
-        """Discover; the per-source counts go to the XCom ``stats``.
-
-        Returns:
-            The ids of the run's WARC files (what ``read_warc`` is mapped over: Airflow
-            maps only over a task's return value).
-        """
-        stats = super().execute(context)
-        context["ti"].xcom_push(key="stats", value=stats)
-        return self.warc_file_ids
 
 
 class ReadWarcFileOperator(_BatchStageOperator):

@@ -9,6 +9,7 @@ by the servers are printed.
 """
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -56,6 +57,8 @@ def main() -> int:
     parser.add_argument("--intervals", type=float, nargs="+", default=[1.0, 0.0])
     parser.add_argument("--workers", type=int, nargs="+", default=[settings.FETCH_WORKERS])
     args = parser.parse_args()
+    # The measured servers listen on loopback addresses: allowed as a deployment would.
+    os.environ.setdefault("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.0/8")
 
     work = Path(tempfile.mkdtemp(prefix="newsflow-measure-"))
     socket_dir = dbserver.start(work / "pg", databases=())
@@ -79,8 +82,7 @@ def main() -> int:
                      for n in range(h, args.pages, args.hosts)]
         (work / "urls.txt").write_text("\n".join(urls) + "\n")
         sources = work / "sources.yaml"
-        sources.write_text("sources:\n  - {name: bench, kind: urls, path: urls.txt,"
-                           " allow_private: true}\n")
+        sources.write_text("sources:\n  - {name: bench, kind: urls, path: urls.txt}\n")
 
         print(f"{args.pages} pages on {args.hosts} hosts, {len(body)} bytes each")
         print("interval_s  workers  discover_s  fetch_s  pages/s  min_gap_per_host_s")

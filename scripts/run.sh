@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# `make run`: the embedded PostgreSQL (unless you configured your own databases), the schema,
-# the demo feed on 127.0.0.1, Airflow standalone, and a first news_ingest run.
-# Ctrl-C stops everything this script started. Running it again reuses .data/ and .airflow/.
+# `make run`: the embedded PostgreSQL (unless you configured your own databases), the schema
+# and the database logins, the demo feed on 127.0.0.1, Airflow standalone on 127.0.0.1, and a
+# first news_ingest run. Ctrl-C stops everything this script started. Running it again reuses
+# .data/ and .airflow/.
 #
-# Your own databases: NEWSFLOW_DSN (the news data, a libpq URI) and
+# Your own databases: NEWSFLOW_DSN (the news data, a libpq URI of a role that may create
+# roles, e.g. the server's administrator: it migrates and makes the logins) and
 # AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (Airflow's metadata). With both set, no embedded server.
+# The UI listens on 127.0.0.1; AIRFLOW__API__HOST=0.0.0.0 serves it to the network (put TLS
+# in front). Passwords are written to files under .airflow/ (mode 0600), never printed.
 set -euo pipefail
+# Everything this script creates (databases, logs, password files) is for this user only.
+umask 077
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH"
@@ -17,11 +23,17 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$ROOT/.data/run}"
-DEMO_PORT=8765  # the demo feed's port, as written in include/sources.yaml
+DEMO_PORT=8765  # the demo feed's port, as written in include/sources/default.yaml
+# The demo site is on loopback, which the SSRF guard refuses unless the deployment allows it:
+# its port only (Airflow's API on 127.0.0.1:8080 stays out of reach of what feeds link to).
+export NEWSFLOW_PRIVATE_HOSTS="${NEWSFLOW_PRIVATE_HOSTS:-127.0.0.1:$DEMO_PORT}"
 PGDATA="${NEWSFLOW_PGDATA:-$ROOT/.data/pg}"
 mkdir -p "$AIRFLOW_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+# Folders made by earlier versions of this script were readable by every local user.
+chmod 700 "$AIRFLOW_HOME" "$XDG_RUNTIME_DIR"
+[ -d "$ROOT/.data" ] && chmod 700 "$ROOT/.data"
 
 started_pg=""
 groups=()
@@ -63,8 +75,37 @@ if [ -z "${NEWSFLOW_DSN:-}" ] || [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}"
     export NEWSFLOW_DSN="${NEWSFLOW_DSN:-postgresql://postgres@/news?host=$host}"
     export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-postgresql+psycopg2://postgres@/airflow?host=$host}"
 fi
-export AIRFLOW_CONN_NEWS_DB="$NEWSFLOW_DSN"
+# The schema, as its owner (newsflow migrate: SET ROLE newsflow_owner), then the logins: the
+# pipeline writes as newsflow_pipeline (newsflow_writer), analysts read as analyst
+# (newsflow_reader). Their passwords are generated once into files of mode 0600.
 newsflow migrate
+newsflow login newsflow_pipeline --role writer --password-file "$AIRFLOW_HOME/news_writer_password"
+newsflow login analyst --role reader --password-file "$AIRFLOW_HOME/news_analyst_password"
+login_dsn() {  # the news DSN with another login and its password file's password, as a URI
+    python - "$NEWSFLOW_DSN" "$1" "$2" <<'PY'
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from psycopg2.extensions import parse_dsn
+
+params = parse_dsn(sys.argv[1])
+password = Path(sys.argv[3]).read_text().strip() if sys.argv[3] else ""
+host = params.pop("host", "")
+netloc = "" if host.startswith("/") else host + (f":{params['port']}" if "port" in params else "")
+query = {k: v for k, v in params.items() if k not in ("user", "password", "dbname", "port")}
+if host.startswith("/"):
+    query["host"] = host
+auth = quote(sys.argv[2], safe="") + (":" + quote(password, safe="") if password else "")
+uri = f"postgresql://{auth}@{netloc}/{quote(params['dbname'], safe='')}"
+print(uri + ("?" + urlencode(query) if query else ""))
+PY
+}
+AIRFLOW_CONN_NEWS_DB=$(login_dsn newsflow_pipeline "$AIRFLOW_HOME/news_writer_password")
+export AIRFLOW_CONN_NEWS_DB
+analyst_dsn=$(login_dsn analyst "")
+# Airflow's processes get the writer's connection only, not the administrator's DSN.
+unset NEWSFLOW_DSN
 
 echo "newsflow: serving the demo feed on http://127.0.0.1:$DEMO_PORT/feed.xml"
 start_group python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory "$ROOT/include/demo/site" \
@@ -73,7 +114,7 @@ start_group python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory "$RO
 echo "newsflow: starting Airflow (log: $AIRFLOW_HOME/standalone.log)"
 start_group airflow standalone >"$AIRFLOW_HOME/standalone.log" 2>&1
 
-ui="http://localhost:$AIRFLOW__API__PORT"
+ui="http://127.0.0.1:$AIRFLOW__API__PORT"
 started=$(date +%s)
 until curl -fsS "$ui/api/v2/monitor/health" >/dev/null 2>&1; do
     kill -0 "${groups[-1]}" 2>/dev/null || { echo "Airflow exited; see $AIRFLOW_HOME/standalone.log"; exit 1; }
@@ -93,14 +134,13 @@ airflow dags trigger news_ingest >/dev/null
 echo "newsflow: news_ingest and news_report unpaused and a first run triggered"
 echo "newsflow: reports go to ${NEWSFLOW_REPORT_DIR:-$ROOT/reports}/news-YYYY-MM-DD.html"
 
-password=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' \
-    "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" 2>/dev/null || echo "see $AIRFLOW_HOME")
 cat <<EOT
 
-  Airflow UI:  $ui   (user: admin, password: $password)
-  News data:   $NEWSFLOW_DSN
-               e.g. $(newsflow db psql-path) "$NEWSFLOW_DSN" \\
-                      -c 'SELECT source_name, title FROM v_articles'
+  Airflow UI:  $ui   (user: admin, password in
+               $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated)
+  News data, read-only (login analyst, password in $AIRFLOW_HOME/news_analyst_password):
+               PGPASSWORD="\$(cat $AIRFLOW_HOME/news_analyst_password)" $(newsflow db psql-path) \\
+                   "$analyst_dsn" -c 'SELECT source_name, title FROM v_articles'
   Press Ctrl-C to stop everything.
 
 EOT

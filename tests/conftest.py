@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 DEMO = ROOT / "include" / "demo"
 SEED = DEMO / "drop" / "000_6b0885ebeeff3833.txt"
+DEMO_URLS = ROOT / "include" / "sources" / "demo-urls.txt"
 
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="newsflow-test-airflow-"))
 AIRFLOW_ENV = {
@@ -38,10 +39,27 @@ AIRFLOW_ENV = {
 os.environ.update(AIRFLOW_ENV)
 # Politeness waits scaled down so the suite stays fast but spacing is still measurable;
 # tests that measure spacing set their own values.
+# The local servers of the tests listen on 127.0.0.1, which the deployment setting must
+# allow (other loopback addresses stay refused, for the SSRF tests); drop folders live in
+# the temporary folder.
 for _name, _value in (("NEWSFLOW_HOST_INTERVAL", "0.02"), ("NEWSFLOW_RETRY_BACKOFF", "0.02"),
-                      ("NEWSFLOW_MAX_RETRY_AFTER", "1")):
+                      ("NEWSFLOW_MAX_RETRY_AFTER", "1"), ("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1"),
+                      ("NEWSFLOW_DROP_ROOT", os.path.realpath(tempfile.gettempdir()))):
     os.environ.setdefault(_name, _value)
 (AIRFLOW_HOME / "run").mkdir(mode=0o700)
+
+
+def source_set_env(sources: Path) -> dict[str, str]:
+    """The settings that make a sources file the default named set (its folder, its stem)."""
+    return {"NEWSFLOW_SOURCES_DIR": str(sources.parent), "NEWSFLOW_SOURCE_SET": sources.stem}
+
+
+def demo_drop(tmp_path: Path) -> Path:
+    """A copy of the demo drop folder under the drop root (the temporary folder)."""
+    copy = tmp_path / "demo-drop"
+    if not copy.exists():
+        shutil.copytree(DEMO / "drop", copy)
+    return copy
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -84,20 +102,76 @@ def fresh_database(pg_admin_dsn: str, prefix: str) -> Iterator[str]:
         admin.close()
 
 
+@dataclass(frozen=True)
+class Logins:
+    """This session's logins in the three group roles (roles belong to the whole server)."""
+
+    owner: str
+    writer: str
+    reader: str
+    password: str
+
+    def dsn(self, dsn: str, login: str) -> str:
+        """``dsn`` with ``login`` and its password in place of the administrator."""
+        return make_dsn(dsn, user=login, password=self.password)
+
+
+@pytest.fixture(scope="session")
+def pg_logins(pg_admin_dsn: str) -> Iterator[Logins]:
+    """An owner, a writer and a reader login, made by the server's administrator.
+
+    Named per session, so that sessions sharing a server ($NEWSFLOW_TEST_DSN) do not change
+    each other's passwords; dropped at the end where nothing depends on them any more.
+    """
+    from newsflow import storage
+
+    prefix = f"newsflow_test_{uuid.uuid4().hex[:8]}"
+    logins = Logins(f"{prefix}_owner", f"{prefix}_writer", f"{prefix}_reader",
+                    uuid.uuid4().hex)
+    admin = psycopg2.connect(pg_admin_dsn)
+    for login, group in ((logins.owner, storage.OWNER), (logins.writer, storage.WRITER),
+                         (logins.reader, storage.READER)):
+        storage.create_login(admin, login, group, logins.password)
+    yield logins
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        for login in (logins.owner, logins.writer, logins.reader):
+            with contextlib.suppress(psycopg2.Error):
+                cur.execute(f'DROP ROLE IF EXISTS "{login}"')
+    admin.close()
+
+
 @pytest.fixture
 def news_dsn(pg_admin_dsn: str) -> Iterator[str]:
-    """A fresh, empty database for one test, dropped afterwards."""
+    """A fresh, empty database for one test, dropped afterwards (the administrator's DSN)."""
     with fresh_database(pg_admin_dsn, "newsflow_test") as dsn:
         yield dsn
 
 
-@pytest.fixture
-def news_conn(news_dsn: str) -> Iterator[object]:
-    """A psycopg2 connection to a fresh database with the schema applied."""
+def migrated_for_writer(admin_dsn: str, logins: Logins) -> str:
+    """Apply the migrations to a database as its administrator; returns the writer's DSN."""
     from newsflow import storage
 
-    conn = storage.connect(news_dsn)
-    storage.apply_migrations(conn)
+    conn = storage.connect(admin_dsn)
+    try:
+        storage.apply_migrations(conn)
+    finally:
+        conn.close()
+    return logins.dsn(admin_dsn, logins.writer)
+
+
+@pytest.fixture
+def writer_dsn(news_dsn: str, pg_logins: Logins) -> str:
+    """The fresh database with the schema applied, as the pipeline's writer login."""
+    return migrated_for_writer(news_dsn, pg_logins)
+
+
+@pytest.fixture
+def news_conn(writer_dsn: str) -> Iterator[object]:
+    """A connection to a fresh database with the schema applied, as the pipeline's writer."""
+    from newsflow import storage
+
+    conn = storage.connect(writer_dsn)
     yield conn
     conn.close()
 

@@ -22,7 +22,7 @@ import tempfile
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,10 +71,8 @@ def list_files(
     for location in lists:
         try:
             if key == "paths_url":
-                # The list's URL is configured (filled in from the interval): trusted.
                 body, base = crawler.source_document(
-                    replace(source, location=location), location, "warc-paths",
-                    settings.MAX_WARC_LIST_BYTES,
+                    source, location, "warc-paths", settings.MAX_WARC_LIST_BYTES
                 )
                 text = gunzip_capped(body, settings.MAX_WARC_LIST_BYTES, location)
                 base = source.options.get("base_url") or f"{urlsplit(base).scheme}://{urlsplit(base).netloc}/"
@@ -474,13 +472,12 @@ def _local_copy(
         yield path
         return
     crawler = BatchCrawler(conn, batch_key)
-    allow_private = bool(options.get("allow_private", False))
     with tempfile.NamedTemporaryFile(prefix="newsflow-warc-", suffix=".warc.gz",
                                      dir=settings.WARC_TMPDIR) as copy:
-        with crawler.acting_for(source_name, "warc", allow_private):
+        with crawler.acting_for(source_name, "warc"):
             result = crawler.fetcher.get(
-                location, allow_private=allow_private, max_bytes=settings.MAX_WARC_BYTES,
-                sink=copy, time_limit=settings.WARC_TIME_LIMIT,
+                location, max_bytes=settings.MAX_WARC_BYTES, sink=copy,
+                time_limit=settings.WARC_TIME_LIMIT,
             )
         crawler.fetcher.close()
         if result.error:

@@ -65,7 +65,8 @@ RECOMMENDED_ENV = {
     "NEWSFLOW_CPU_PROCESSES": "2",
 }
 # Settings the caller may not override: the benchmark runs at the default politeness.
-FIXED_SETTINGS = ("NEWSFLOW_HOST_INTERVAL", "NEWSFLOW_MAX_CRAWL_DELAY", "NEWSFLOW_SOURCES")
+FIXED_SETTINGS = ("NEWSFLOW_HOST_INTERVAL", "NEWSFLOW_MAX_CRAWL_DELAY", "NEWSFLOW_SOURCES_DIR",
+                  "NEWSFLOW_SOURCE_SET", "NEWSFLOW_PRIVATE_HOSTS")
 CANONICAL_LINK = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.I)
 SAMPLE_SECONDS = 0.5
 
@@ -202,8 +203,8 @@ def publish_run(site: BenchSite, pages: list[tuple[str, bytes]], count: int, tag
     sources = folder / f"sources-{tag}.yaml"
     sources.write_text(
         "sources:\n"
-        f"  - {{name: bench-feed, kind: feed, url: '{feed}', allow_private: true}}\n"
-        f"  - {{name: bench-sitemap, kind: sitemap, url: '{sitemap}', allow_private: true}}\n"
+        f"  - {{name: bench-feed, kind: feed, url: '{feed}'}}\n"
+        f"  - {{name: bench-sitemap, kind: sitemap, url: '{sitemap}'}}\n"
     )
     return sources, urls
 
@@ -328,6 +329,10 @@ class Deployment:
                 sql.Identifier(name)))
             cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         admin.close()
+        # Migrated at "deployment", as the DAGs only check the schema.
+        conn = storage.connect(self.dsn(name))
+        storage.apply_migrations(conn)
+        conn.close()
         return self.dsn(name)
 
     def start_airflow(self, empty_sources: Path) -> None:
@@ -355,7 +360,11 @@ class Deployment:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
             "AIRFLOW_CONN_NEWS_DB": f"postgresql://postgres@/news?host={socket_dir}",
-            "NEWSFLOW_SOURCES": str(empty_sources),
+            # The runs' source sets live beside the empty default one; the bench site
+            # serves on loopback addresses, which the deployment allows here.
+            "NEWSFLOW_SOURCES_DIR": str(empty_sources.parent),
+            "NEWSFLOW_SOURCE_SET": empty_sources.stem,
+            "NEWSFLOW_PRIVATE_HOSTS": "127.0.0.0/8",
         }
         log("migrating Airflow's metadata database")
         self.run_airflow("db", "migrate")
@@ -444,7 +453,7 @@ def run_pipeline(deployment: Deployment, site: BenchSite, sampler: ProcessSample
     load_before = os.getloadavg()
     log(f"N={count}: triggering {run_id}")
     deployment.run_airflow("dags", "trigger", DAG_ID, "--run-id", run_id,
-                           "--conf", json.dumps({"sources_file": str(sources)}))
+                           "--conf", json.dumps({"source_set": sources.stem}))
     started = time.monotonic()
     # On a terminal one line redrawn every 2 s; into a file a line every 30 s.
     every = 2 if sys.stderr.isatty() else 30
@@ -614,7 +623,7 @@ def _floor_page(fetcher: Any, url: str, nlp: Any) -> dict[str, float]:
 
     took: dict[str, float] = {}
     mark = time.perf_counter()
-    result = fetcher.get(url, allow_private=True, accept=TEXT_TYPES)
+    result = fetcher.get(url, accept=TEXT_TYPES)
     check_article_response(result)
     page = _stored_page(url, result)
     took["fetch"] = time.perf_counter() - mark
@@ -673,7 +682,7 @@ def _peer_article(url: str) -> bool:
     global _PEER_FETCHER
     _PEER_FETCHER = _PEER_FETCHER or Fetcher()
     try:
-        result = _PEER_FETCHER.get(url, allow_private=True, accept=TEXT_TYPES)
+        result = _PEER_FETCHER.get(url, accept=TEXT_TYPES)
         check_article_response(result)
         page = _stored_page(url, result)
         item = storage.BatchItem("peer", url, "peer", {}, None, None, None)
@@ -900,6 +909,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=WORK / "results.json",
                         help="also write the figures here")
     args = parser.parse_args(argv)
+    # The bench site's loopback hosts, for the in-process comparisons too.
+    os.environ["NEWSFLOW_PRIVATE_HOSTS"] = "127.0.0.0/8"
 
     WORK.mkdir(exist_ok=True)
     pages = corpus_pages(args.eval_dir)

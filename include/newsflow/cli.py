@@ -2,6 +2,7 @@
 
     newsflow extract PATH [PATH ...] [--url URL] [--format auto|html|text] [--no-enrich]
     newsflow migrate [--dsn DSN]
+    newsflow login NAME --role owner|writer|reader [--password-file FILE] [--dsn DSN]
     newsflow search "QUERY" [--since DATE] [--source NAME] [--limit N] [--dsn DSN]
     newsflow report [--from DATE] [--to DATE] [--out report.html] [--dsn DSN]
     newsflow db start|stop|psql-path [--pgdata DIR] [--database NAME ...]
@@ -13,6 +14,7 @@ import gzip
 import json
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
@@ -51,6 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
                          help="database URI (default: $NEWSFLOW_DSN)")
     migrate.set_defaults(handler=_migrate)
+
+    login = commands.add_parser(
+        "login", help="create or update a database login in newsflow's owner/writer/reader role"
+    )
+    login.add_argument("name", help="the login's name")
+    login.add_argument("--role", required=True, choices=("owner", "writer", "reader"))
+    login.add_argument("--password-file", type=Path,
+                       help="its password: read from FILE, or generated and written to FILE"
+                       " (mode 0600) when FILE does not exist; default: $NEWSFLOW_LOGIN_PASSWORD,"
+                       " else no password")
+    login.add_argument("--dsn", default=os.environ.get("NEWSFLOW_DSN"),
+                       help="an administrator's database URI (default: $NEWSFLOW_DSN)")
+    login.set_defaults(handler=_login)
 
     search = commands.add_parser("search", help="full-text search: ranked hits with snippets")
     search.add_argument("query", help='web-search syntax: words, "a phrase", or, -word')
@@ -128,17 +143,53 @@ def _read_input(path: str) -> bytes:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    """Apply pending migrations to the configured database."""
+    """Apply pending migrations (as newsflow_owner) and the grants to the configured database."""
     if not args.dsn:
         print("newsflow migrate: no database; pass --dsn or set NEWSFLOW_DSN", file=sys.stderr)
         return 2
     conn = storage.connect(args.dsn)
     try:
         applied = storage.apply_migrations(conn)
+    except storage.MigrationError as error:
+        print(error, file=sys.stderr)
+        return 1
     finally:
         conn.close()
     print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
     return 0
+
+
+def _login(args: argparse.Namespace) -> int:
+    """Create or update a login in a group role; the password is never printed."""
+    if not args.dsn:
+        print("newsflow login: no database; pass --dsn or set NEWSFLOW_DSN", file=sys.stderr)
+        return 2
+    password = os.environ.get("NEWSFLOW_LOGIN_PASSWORD") or None
+    if args.password_file:
+        password = _password_file(args.password_file)
+    group = {"owner": storage.OWNER, "writer": storage.WRITER, "reader": storage.READER}[
+        args.role]
+    conn = storage.connect(args.dsn)
+    try:
+        storage.create_login(conn, args.name, group, password)
+    finally:
+        conn.close()
+    print(f"login {args.name} in {group}"
+          + (f" (password in {args.password_file})" if args.password_file else ""))
+    return 0
+
+
+def _password_file(path: Path) -> str:
+    """The password in ``path``; a new random one, written with mode 0600, if it is missing."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    password = secrets.token_urlsafe(24)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(password + "\n")
+    return password
 
 
 def _date_arg(text: str) -> date:
@@ -190,7 +241,13 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     conn = storage.connect(args.dsn)
     try:
-        path = reporting.write_report(conn, args.out, start, end, refresh=not args.no_refresh)
+        refresh = not args.no_refresh
+        if refresh and not reporting.may_refresh(conn):
+            # An analyst's login reads the views as the pipeline last refreshed them.
+            print("newsflow report: this login may not refresh the reporting views; reading"
+                  " them as last refreshed", file=sys.stderr)
+            refresh = False
+        path = reporting.write_report(conn, args.out, start, end, refresh=refresh)
     finally:
         conn.close()
     print(f"wrote {path} ({start} to {end})")

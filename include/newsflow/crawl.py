@@ -48,6 +48,7 @@ from newsflow.sources import (
     parse_feed,
     parse_url_list,
 )
+from newsflow.sourcesets import read_config_file
 
 LOGGER = logging.getLogger(__name__)
 
@@ -82,15 +83,10 @@ class BatchCrawler:
             self.conn.commit()
 
     @contextmanager
-    def acting_for(
-        self, source_name: str, purpose: str, allow_private: bool = False
-    ) -> Iterator[None]:
-        """Attribute this thread's requests (fetch-log rows) to a source and a purpose.
-
-        ``allow_private`` is the source's, for the robots.txt requests made on its behalf.
-        """
+    def acting_for(self, source_name: str, purpose: str) -> Iterator[None]:
+        """Attribute this thread's requests (fetch-log rows) to a source and a purpose."""
         previous = getattr(self._context, "tag", None)
-        self._context.tag = (source_name, purpose, allow_private)
+        self._context.tag = (source_name, purpose)
         try:
             yield
         finally:
@@ -101,7 +97,7 @@ class BatchCrawler:
             return storage.claim_host_slot(self.conn, host, interval)
 
     def _log_attempt(self, attempt: Attempt) -> None:
-        source_name, purpose, _ = getattr(self._context, "tag", None) or ("", "page", False)
+        source_name, purpose = getattr(self._context, "tag", None) or ("", "page")
         with self.db() as conn:
             storage.log_fetch(
                 conn, self.batch_key, source_name, attempt.url, status=attempt.status,
@@ -115,15 +111,11 @@ class BatchCrawler:
         with self.db() as conn:
             row = storage.robots_file(conn, self.batch_key, robots_url)
         if row is None:
-            source_name, _, allow_private = (
-                getattr(self._context, "tag", None) or ("", "robots", False)
-            )
-            # robots.txt is on the origin of a URL that passed the SSRF guard; where it
-            # redirects to is checked like any redirect.
-            with self.acting_for(source_name, "robots", allow_private):
+            source_name, _ = getattr(self._context, "tag", None) or ("", "robots")
+            # Guarded like every request: its address, the peer it reaches, its redirects.
+            with self.acting_for(source_name, "robots"):
                 result = self.fetcher.get(
-                    robots_url, allow_private=allow_private, trusted=True, use_robots=False,
-                    max_bytes=settings.MAX_ROBOTS_BYTES,
+                    robots_url, use_robots=False, max_bytes=settings.MAX_ROBOTS_BYTES,
                 )
             body = result.content.decode("utf-8", errors="replace")
             with self.db() as conn:
@@ -147,9 +139,12 @@ class BatchCrawler:
                 raise FetchError(str(error)) from error
         if source.kind == "urls":
             try:
-                text = Path(source.location).read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as error:
-                raise FetchError(f"cannot read URL list {source.location}: {error}") from error
+                data = read_config_file(Path(source.location), f"URL list of {source.name}")
+                text = data.decode("utf-8-sig")
+            except SourceConfigError as error:
+                raise FetchError(str(error)) from error
+            except UnicodeDecodeError:
+                raise FetchError(f"URL list of {source.name}: not UTF-8 text") from None
             return parse_url_list(text, source.name)
         if source.kind == "feed":
             body, base = self.source_document(source, source.location, "feed")
@@ -166,11 +161,8 @@ class BatchCrawler:
         with self.db() as conn:
             stored = storage.source_document(conn, url)
         conditional = (stored.etag, stored.last_modified) if stored else None
-        with self.acting_for(source.name, purpose, source.allow_private):
-            result = self.fetcher.get(
-                url, allow_private=source.allow_private, trusted=url == source.location,
-                conditional=conditional, max_bytes=max_bytes,
-            )
+        with self.acting_for(source.name, purpose):
+            result = self.fetcher.get(url, conditional=conditional, max_bytes=max_bytes)
         if result.error:
             raise FetchError(f"{purpose} unreachable: {result.error}")
         base = result.final_url or url
@@ -239,7 +231,7 @@ class BatchCrawler:
 
     # Fetching
 
-    def fetch_page(self, item: storage.BatchItem, options: dict[str, Any]) -> FetchedPage:
+    def fetch_page(self, item: storage.BatchItem) -> FetchedPage:
         """The page of one discovered item, from the web or from its drop folder.
 
         Raises:
@@ -247,9 +239,8 @@ class BatchCrawler:
         """
         if not item.input.startswith(("http://", "https://")):
             return _read_file(item)
-        allow_private = bool(options.get("allow_private", False))
-        with self.acting_for(item.source_name, "page", allow_private):
-            result = self.fetcher.get(item.input, allow_private=allow_private, accept=TEXT_TYPES)
+        with self.acting_for(item.source_name, "page"):
+            result = self.fetcher.get(item.input, accept=TEXT_TYPES)
         check_article_response(result)
         final_url = result.final_url or item.input
         return _stored_as_utf8(FetchedPage(

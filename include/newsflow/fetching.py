@@ -10,6 +10,7 @@ fetch log.
 
 import codecs
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -142,12 +143,81 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def guard_url(url: str, allow_private: bool) -> None:
+@dataclass(frozen=True)
+class PrivateHosts:
+    """The non-public destinations the deployment allows (``NEWSFLOW_PRIVATE_HOSTS``).
+
+    Each entry may name one port (``127.0.0.1:8765``, ``[::1]:8765``, ``intranet:8080``);
+    without one, every port of the host or network is allowed.
+    """
+
+    names: frozenset[tuple[str, int | None]] = frozenset()
+    networks: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None], ...] = ()
+
+    def allows_name(self, host: str, port: int) -> bool:
+        """``host`` (a name from a URL) on ``port`` is allowed whatever it resolves to."""
+        host = host.lower().rstrip(".")
+        return (host, None) in self.names or (host, port) in self.names
+
+    def allows_address(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                       port: int) -> bool:
+        """``ip`` on ``port`` lies in an allowed network."""
+        return any(ip.version == net.version and ip in net and allowed in (None, port)
+                   for net, allowed in self.networks)
+
+
+# An entry with a port: "[v6]:port", "host:port" or "a.b.c.d/n:port".
+_WITH_PORT = re.compile(
+    r"\[(?P<v6>[^\]]+)\]:(?P<port6>[0-9]{1,5})|(?P<host>[^:\[\]]+):(?P<port>[0-9]{1,5})")
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*")
+
+
+@functools.lru_cache(maxsize=8)
+def parse_private_hosts(setting: str) -> PrivateHosts:
+    """The allow-list in a ``NEWSFLOW_PRIVATE_HOSTS`` value: names, addresses, CIDRs.
+
+    Raises:
+        ValueError: an entry is neither (the entry's position is named, not its text).
+    """
+    names: set[tuple[str, int | None]] = set()
+    networks = []
+    for number, entry in enumerate(re.split(r"[\s,]+", setting.strip()), start=1):
+        if not entry:
+            continue
+        port: int | None = None
+        problem = (f"NEWSFLOW_PRIVATE_HOSTS: entry {number} is no host name, address or CIDR"
+                   " network (with an optional :port)")
+        qualified = _WITH_PORT.fullmatch(entry)
+        if qualified:
+            entry = qualified.group("v6") or qualified.group("host")
+            port = int(qualified.group("port6") or qualified.group("port"))
+            if not 0 < port < 65536:
+                raise ValueError(problem)
+        try:
+            networks.append((ipaddress.ip_network(entry.strip("[]"), strict=False), port))
+            continue
+        except ValueError:
+            pass
+        name = entry.lower().rstrip(".")
+        if not _HOST_NAME.fullmatch(name):
+            raise ValueError(problem)
+        names.add((name, port))
+    return PrivateHosts(frozenset(names), tuple(networks))
+
+
+def private_hosts() -> PrivateHosts:
+    """The allow-list in force (the setting, read now)."""
+    return parse_private_hosts(settings.private_hosts())
+
+
+def guard_url(url: str) -> None:
     """Refuse URLs that are not http(s) or whose host resolves to a non-public address.
 
-    Private, loopback, link-local, multicast, reserved and unspecified addresses are
-    refused unless ``allow_private``: a feed or a redirect must not make us read an
-    intranet or a cloud metadata service (SSRF).
+    Private, loopback, link-local, site-local, multicast, reserved and unspecified
+    addresses are refused, and so are IPv6 addresses that embed such an IPv4 address,
+    unless the deployment allows the host or its network (``NEWSFLOW_PRIVATE_HOSTS``): a
+    feed, a sitemap, a robots.txt or a redirect must not make us read an intranet or a
+    cloud metadata service (SSRF).
 
     Raises:
         FetchError: with the reason.
@@ -155,18 +225,27 @@ def guard_url(url: str, allow_private: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url}")
-    if allow_private:
+    allowed = private_hosts()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise FetchError(f"not an http(s) URL: {url}") from error
+    if allowed.allows_name(parts.hostname, port):
         return
     try:
-        addresses = _resolve(parts.hostname, parts.port or 80)
-    except (socket.gaierror, UnicodeError) as error:
+        addresses = _resolve(parts.hostname, port)
+    except (socket.gaierror, UnicodeError, ValueError) as error:
         raise FetchError(f"cannot resolve {parts.hostname}: {error}") from error
     for address in addresses:
-        if not _is_public(address):
-            raise FetchError(
-                f"refused: {parts.hostname} resolves to non-public address {address}"
-                " (set allow_private: true on the source to allow it)"
-            )
+        refused = non_public(address, allowed, port)
+        if refused:
+            raise FetchError(f"refused: {parts.hostname} resolves to {refused}{_HOW_TO_ALLOW}")
+
+
+_HOW_TO_ALLOW = " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)"
+# NAT64 prefixes (RFC 6052, RFC 8215) and where each may carry its IPv4 address.
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -175,9 +254,56 @@ def _resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def _is_public(address: str) -> bool:
-    """A global unicast address (not private, loopback, link-local, reserved, multicast)."""
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for: mapped, compatible, 6to4, NAT64, Teredo.
+
+    A local-use NAT64 address (64:ff9b:1::/48) may carry its IPv4 address at any of RFC
+    6052's positions for prefixes of 48 to 96 bits: every candidate is returned.
+    """
+    value = int(ip)
+    if ip.ipv4_mapped:
+        return [ip.ipv4_mapped]
+    if value >> 32 == 0 and value > 1:  # IPv4-compatible ::a.b.c.d (not :: or ::1)
+        return [ipaddress.IPv4Address(value & 0xFFFFFFFF)]
+    if ip.sixtofour:
+        return [ip.sixtofour]
+    if ip.teredo:
+        return list(ip.teredo)
+    if ip in _NAT64_WELL_KNOWN:
+        return [ipaddress.IPv4Address(value & 0xFFFFFFFF)]
+    if ip in _NAT64_LOCAL:
+        octets = value.to_bytes(16, "big")
+        # Bits 64-71 (octet 8) are always zero in RFC 6052 addresses: skipped.
+        candidates = (octets[6:8] + octets[9:11], octets[7:8] + octets[9:12],
+                      octets[9:13], octets[12:16])
+        return [ipaddress.IPv4Address(candidate) for candidate in candidates]
+    return []
+
+
+def non_public(address: str, allowed: PrivateHosts | None = None, port: int = 0) -> str | None:
+    """Why ``address`` may not be reached (e.g. "non-public address 10.0.0.1"), or None.
+
+    An IPv6 address that embeds IPv4 addresses is judged by them; an address the
+    deployment allows (``allowed``, on ``port``) is fine.
+    """
+    allowed = allowed or PrivateHosts()
     ip = ipaddress.ip_address(address.split("%")[0])
+    if allowed.allows_address(ip, port):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:  # fec0::/10, deprecated (RFC 3879) but still routed by some
+            return f"site-local address {ip}"
+        embedded = embedded_ipv4(ip)
+        for inner in embedded:
+            if not allowed.allows_address(inner, port) and not _is_public(inner):
+                return f"non-public address {inner} (embedded in {ip})"
+        if embedded:
+            return None
+    return None if _is_public(ip) else f"non-public address {ip}"
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address (not private, loopback, link-local, reserved, multicast)."""
     return ip.is_global and not ip.is_multicast
 
 
@@ -186,14 +312,15 @@ class PrivatePeerError(Exception):
 
 
 def _checked_peer(sock: socket.socket, host: str) -> socket.socket:
-    """The socket, if its peer is public; closed and refused otherwise."""
-    address = sock.getpeername()[0]
-    if not _is_public(address):
+    """The socket, if its peer may be reached; closed and refused otherwise."""
+    allowed = private_hosts()
+    address, port = sock.getpeername()[:2]
+    if allowed.allows_name(host, port):
+        return sock
+    refused = non_public(address, allowed, port)
+    if refused:
         sock.close()
-        raise PrivatePeerError(
-            f"refused: {host} connected to non-public address {address}"
-            " (set allow_private: true on the source to allow it)"
-        )
+        raise PrivatePeerError(f"refused: {host} connected to {refused}{_HOW_TO_ALLOW}")
     return sock
 
 
@@ -267,20 +394,19 @@ class Fetcher:
         self.on_attempt = on_attempt or (lambda attempt: None)
         self._local = threading.local()
 
-    def session(self, host: str, guarded: bool = False) -> requests.Session:
+    def session(self, host: str) -> requests.Session:
         """This thread's session for ``host`` (keep-alive per host, no cookies across hosts).
 
-        A ``guarded`` session refuses connections that reach a non-public address.
+        Its connections are refused when they reach an address the SSRF guard refuses.
         """
         sessions = self._local.__dict__.setdefault("sessions", {})
-        if (host, guarded) not in sessions:
+        if host not in sessions:
             session = requests.Session()
             session.headers["User-Agent"] = settings.USER_AGENT
-            if guarded:
-                for prefix in ("http://", "https://"):
-                    session.mount(prefix, GuardedAdapter())
-            sessions[host, guarded] = session
-        return sessions[host, guarded]
+            for prefix in ("http://", "https://"):
+                session.mount(prefix, GuardedAdapter())
+            sessions[host] = session
+        return sessions[host]
 
     def close(self) -> None:
         """Close this thread's sessions."""
@@ -291,8 +417,6 @@ class Fetcher:
         self,
         url: str,
         *,
-        allow_private: bool = False,
-        trusted: bool = False,
         conditional: tuple[str | None, str | None] | None = None,
         max_bytes: int | None = None,
         accept: tuple[str, ...] | None = None,
@@ -300,13 +424,10 @@ class Fetcher:
         sink: BinaryIO | None = None,
         time_limit: float | None = None,
     ) -> HttpResult:
-        """GET ``url`` politely, following redirects.
+        """GET ``url`` politely, following redirects; every hop passes the SSRF guard.
 
         Args:
             url: an absolute http(s) URL.
-            allow_private: the source allows non-public addresses (tests, the demo).
-            trusted: ``url`` itself was configured by the operator, so only redirects
-                from it face the SSRF guard.
             conditional: (ETag, Last-Modified) of the last copy, sent as
                 If-None-Match / If-Modified-Since.
             max_bytes: body cap; defaults to ``settings.MAX_BODY_BYTES``.
@@ -331,10 +452,8 @@ class Fetcher:
                               redirects=tuple(hops))
 
         while True:
-            guarded = not allow_private and not (trusted and current == url)
             try:
-                if guarded:
-                    guard_url(current, allow_private)
+                guard_url(current)
             except FetchError as error:
                 return failed(str(error))
             interval = settings.HOST_INTERVAL
@@ -345,7 +464,7 @@ class Fetcher:
                 if verdict.crawl_delay:
                     interval = max(interval, min(verdict.crawl_delay, settings.MAX_CRAWL_DELAY))
             response = self._get_with_retries(current, headers, cap, accept, deadline, interval,
-                                              guarded, sink)
+                                              sink)
             if response.status not in REDIRECT_STATUSES or response.error:
                 return HttpResult(
                     url, current, response.status, response.content_type, response.content,
@@ -372,7 +491,6 @@ class Fetcher:
         accept: tuple[str, ...] | None,
         deadline: float,
         interval: float,
-        guarded: bool,
         sink: BinaryIO | None = None,
     ) -> HttpResult:
         """One URL, retried on transient failures; a redirect's target is in ``final_url``."""
@@ -381,8 +499,7 @@ class Fetcher:
             self.wait_turn(host, interval)
             if time.monotonic() >= deadline:
                 return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
-            result, retry_after = self._request(url, headers, cap, accept, deadline, guarded,
-                                                sink)
+            result, retry_after = self._request(url, headers, cap, accept, deadline, sink)
             size = len(result.content) if sink is None else sink.tell()
             self.on_attempt(Attempt(
                 url, attempt, result.status, size, result.elapsed_ms,
@@ -408,12 +525,11 @@ class Fetcher:
         cap: int,
         accept: tuple[str, ...] | None,
         deadline: float,
-        guarded: bool,
         sink: BinaryIO | None = None,
     ) -> tuple[HttpResult, float | None]:
         """Send one GET without following redirects; returns the result and Retry-After."""
         started = time.monotonic()
-        session = self.session(host_of(url), guarded)
+        session = self.session(host_of(url))
         read_timeout = max(0.1, min(settings.READ_TIMEOUT, deadline - started))
         try:
             with session.get(

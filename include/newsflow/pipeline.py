@@ -22,9 +22,9 @@ from newsflow import archives, ledger, provenance, settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
 from newsflow.crawl import BatchCrawler, input_key, run_by_host
 from newsflow.duplicates import assign_clusters
-from newsflow.fetching import FetchError
+from newsflow.fetching import FetchError, private_hosts
 from newsflow.fields import build_fields
-from newsflow.sources import Window, load_sources
+from newsflow.sources import SourceConfigError, Window, load_sources
 
 LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def discover(
     Args:
         conn: an open connection.
         batch_key: the batch (one DAG run).
-        sources_file: the YAML sources file; defaults to ``settings.sources_file()``.
+        sources_file: the YAML sources file; defaults to the default named set. Airflow
+            runs pass a named set's file (``sourcesets.set_path``).
         interval_start: start of the run's data interval.
         interval_end: its end. Without a real interval (null or zero-length, as a
             manual run may have) nothing is filtered by date: every input the sources
@@ -64,9 +65,14 @@ def discover(
 
     Raises:
         StageError: every enabled source failed.
+        SourceConfigError: the sources file or the private-host setting cannot be used.
     """
     window = Window.of(interval_start, interval_end)
     sources = [s for s in load_sources(sources_file) if s.enabled]
+    try:
+        private_hosts()
+    except ValueError as error:
+        raise SourceConfigError(str(error)) from None
     storage.save_batch_sources(conn, batch_key, sources, window.start, window.end)
     conn.commit()
     LOGGER.info("discovering for interval %s", window.key)
@@ -171,12 +177,11 @@ def fetch(conn: Any, batch_key: str) -> Stats:
         ``{source_name: {"fetched": n, "rejected": m}}``.
     """
     crawler = BatchCrawler(conn, batch_key)
-    options = storage.batch_source_options(conn, batch_key)
     counts: Counter[tuple[str, str]] = Counter()
 
     def fetch_one(item: storage.BatchItem) -> None:
         try:
-            page = crawler.fetch_page(item, options.get(item.source_name, {}))
+            page = crawler.fetch_page(item)
         except FetchError as error:
             with crawler.db() as db:
                 storage.record_reject(db, batch_key, item.source_name, item.input, "fetch",

@@ -64,6 +64,15 @@ def refresh_views(conn: Any) -> None:
     conn.commit()
 
 
+def may_refresh(conn: Any) -> bool:
+    """Whether this login may refresh the views (the writer may; an analyst's reader may not)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT has_function_privilege('refresh_reporting_views()', 'EXECUTE')")
+        allowed = bool(cur.fetchone()[0])
+    conn.rollback()
+    return allowed
+
+
 def default_period(today: date | None = None) -> tuple[date, date]:
     """The last ``settings.REPORT_DAYS`` days up to and including today (UTC)."""
     end = today or datetime.now(UTC).date()

@@ -6,14 +6,42 @@ from pathlib import Path
 # The project root, used to find the bundled demo sources and the embedded database.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# YAML list of sources; the default is the offline demo bundled with the project.
-DEFAULT_SOURCES_FILE = PROJECT_ROOT / "include" / "sources.yaml"
+# Named source sets: each file NAME.yaml in this folder is a set a run may pick by NAME (the
+# trigger form offers the names); runs never name a file. The folder belongs to the
+# deployment. Read at call time, as are the two settings below.
+DEFAULT_SOURCES_DIR = PROJECT_ROOT / "include" / "sources"
 
 
-def sources_file() -> Path:
-    """The sources file in force: ``$NEWSFLOW_SOURCES``, read at call time, or the default."""
-    return Path(os.environ.get("NEWSFLOW_SOURCES") or DEFAULT_SOURCES_FILE)
+def sources_dir() -> Path:
+    """The folder of source sets: ``$NEWSFLOW_SOURCES_DIR`` or the bundled one."""
+    return Path(os.environ.get("NEWSFLOW_SOURCES_DIR") or DEFAULT_SOURCES_DIR)
 
+
+# The set scheduled runs use (and the trigger form proposes).
+DEFAULT_SOURCE_SET = os.environ.get("NEWSFLOW_SOURCE_SET", "default")
+
+# Folder sources (drop folders) must lie under this folder, symbolic links resolved.
+DEFAULT_DROP_ROOT = PROJECT_ROOT / "include" / "demo"
+
+
+def drop_root() -> Path:
+    """The folder every drop folder lies under: ``$NEWSFLOW_DROP_ROOT`` or the demo's."""
+    return Path(os.environ.get("NEWSFLOW_DROP_ROOT") or DEFAULT_DROP_ROOT)
+
+
+def private_hosts() -> str:
+    """Hosts and networks the fetcher may reach although they are not public.
+
+    ``$NEWSFLOW_PRIVATE_HOSTS``: host names and addresses or CIDR networks, each with an
+    optional port, separated by commas or spaces (e.g. ``127.0.0.1:8765, intranet.example,
+    10.1.0.0/16, [fd00::1]:8080``). Empty (the default): only public addresses. Only the
+    deployment sets it, never a sources file.
+    """
+    return os.environ.get("NEWSFLOW_PRIVATE_HOSTS", "")
+
+
+# The largest source set or URL list read (bytes).
+MAX_CONFIG_BYTES = int(os.environ.get("NEWSFLOW_MAX_CONFIG_BYTES", str(1024 * 1024)))
 
 # Our own PostgreSQL, when the user has not configured one (see dbserver.py).
 EMBEDDED_PGDATA = Path(os.environ.get("NEWSFLOW_PGDATA", PROJECT_ROOT / ".data" / "pg"))

@@ -6,7 +6,11 @@ index, gzipped or not, option ``url``), ``urls`` (a text file with one URL per l
 option ``path``), ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
 articles, gzipped too, option ``path``) and ``warc`` (WARC files: ``path`` to a file,
 folder or glob, or a ``warc.paths.gz``-style list at ``paths_url`` or ``paths_file``;
-read by ``archives``). Paths are relative to the YAML file.
+read by ``archives``). A URL list's path is relative to the YAML file and must lie in its
+folder; a drop folder's, and a warc source's ``path`` and ``paths_file``, are relative to
+``settings.drop_root()`` and must lie under it, symbolic links resolved. Which private
+hosts may be fetched is the deployment's choice (``NEWSFLOW_PRIVATE_HOSTS``), never a
+source's.
 
 Each run covers a data interval (a ``Window``); ``Window.place`` says whether an input
 dated by its source belongs to it. The README's *Sources* section states the rules.
@@ -14,6 +18,7 @@ dated by its source belongs to it. The README's *Sources* section states the rul
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +29,7 @@ import feedparser
 import yaml
 
 from newsflow import settings
+from newsflow.sourcesets import SourceConfigError, contained, read_config_file, set_path
 
 LOGGER = logging.getLogger(__name__)
 
@@ -36,16 +42,19 @@ LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "pat
 WARC_LOCATION_KEYS = ("path", "paths_url", "paths_file")
 # Options each kind understands, with their types, besides name/kind/enabled/location.
 KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "feed": {"allow_private": bool},
-    "sitemap": {"allow_private": bool, "max_depth": int, "max_sitemaps": int},
-    "urls": {"allow_private": bool},
+    "feed": {},
+    "sitemap": {"max_depth": int, "max_sitemaps": int},
+    "urls": {},
     "folder": {},
-    "warc": {"allow_private": bool, "hosts": list, "max_records": int, "base_url": str},
+    "warc": {"hosts": list, "max_records": int, "base_url": str},
 }
-
-
-class SourceConfigError(ValueError):
-    """The sources file cannot be used as it is."""
+# Options a source may not set: what they asked for is the deployment's to decide.
+REFUSED_OPTIONS = {
+    "allow_private": "private hosts are allowed by the deployment (NEWSFLOW_PRIVATE_HOSTS),"
+                     " not by a source",
+}
+# A source's name: it shows in messages, rejects and reports.
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,6 @@ class Source:
     location: str  # feed or sitemap URL, or absolute path of a URL list or folder
     enabled: bool = True
     options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def allow_private(self) -> bool:
-        """URLs of this source may resolve to private/loopback addresses (tests, demo)."""
-        return bool(self.options.get("allow_private", False))
 
 
 @dataclass(frozen=True)
@@ -133,60 +137,85 @@ def _utc(moment: datetime) -> datetime:
 
 
 def load_sources(path: Path | None = None) -> list[Source]:
-    """Read and validate the sources file.
+    """Read and validate a sources file.
 
     Args:
-        path: the YAML file; defaults to ``settings.sources_file()``.
+        path: the YAML file; defaults to the set ``settings.DEFAULT_SOURCE_SET``. Runs
+            pass a named set's file (``sourcesets.set_path``).
 
     Returns:
         Every source in the file, enabled or not, in file order.
 
     Raises:
-        SourceConfigError: the file is missing, malformed or names a source twice.
+        SourceConfigError: the file is missing, no regular file, too large or malformed, a
+            source asks for what only the deployment may allow, a drop folder lies outside
+            the drop root, or a name is used twice. The one-line message never quotes the
+            file's contents.
     """
-    path = Path(path or settings.sources_file())
+    path = Path(path or set_path(settings.DEFAULT_SOURCE_SET))
+    what = f"sources file {path.name}"
+    data = read_config_file(path, what)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise SourceConfigError(f"cannot read sources file {path}: {error}") from error
+        document = yaml.safe_load(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SourceConfigError(f"{what}: not UTF-8 text") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise SourceConfigError(f"{what}: not valid YAML{where}") from None
     entries = (document or {}).get("sources") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise SourceConfigError(f"{path}: expected a top-level 'sources:' list")
-    sources = [_parse_source(entry, path.parent) for entry in entries]
+        raise SourceConfigError(f"{what}: expected a top-level 'sources:' list")
+    sources = [_parse_source(entry, number, path.parent, what)
+               for number, entry in enumerate(entries, start=1)]
     names = [s.name for s in sources]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise SourceConfigError(f"{path}: source names used twice: {', '.join(duplicates)}")
+        raise SourceConfigError(f"{what}: source names used twice: {', '.join(duplicates)}")
     return sources
 
 
-def _parse_source(entry: Any, base: Path) -> Source:
-    """Turn one YAML mapping into a Source, resolving paths against ``base``."""
+def _parse_source(entry: Any, number: int, base: Path, what: str) -> Source:
+    """Turn one YAML mapping into a Source, resolving and confining its path."""
     if not isinstance(entry, dict) or not entry.get("name") or not entry.get("kind"):
-        raise SourceConfigError(f"each source needs a name and a kind, got: {entry!r}")
+        raise SourceConfigError(f"{what}: source {number} needs a name and a kind")
+    if not SOURCE_NAME.fullmatch(str(entry["name"])):
+        raise SourceConfigError(f"{what}: source {number}: a name is letters, digits and"
+                                " '_.:-', at most 100 characters")
     name, kind = str(entry["name"]), str(entry["kind"])
     if kind not in KINDS:
-        raise SourceConfigError(f"source {name}: unknown kind {kind!r} (known: {KINDS})")
+        raise SourceConfigError(f"{what}: source {name}: unknown kind (known: {', '.join(KINDS)})")
     key = LOCATION_KEYS[kind]
     if kind == "warc":
         key = next((k for k in WARC_LOCATION_KEYS if entry.get(k)), key)
         entry = {**entry, "location_key": key}
     if not entry.get(key):
-        raise SourceConfigError(f"source {name}: kind {kind} needs '{key}'")
+        raise SourceConfigError(f"{what}: source {name}: kind {kind} needs '{key}'")
     location = str(entry[key])
-    if key in ("path", "paths_file"):
-        location = str((base / location).resolve())
+    if kind == "folder" or (kind == "warc" and key != "paths_url"):
+        root = settings.drop_root()
+        location = str(contained(root / location, root, f"{what}: source {name}: its folder"))
+    elif kind == "urls":
+        location = str(contained(base / location, base,
+                                 f"{what}: source {name}: its URL list"))
+        # A missing list is this source's failure at discovery; a FIFO or a device is a
+        # configuration error (reading it would block or never end).
+        if Path(location).exists() and not Path(location).is_file():
+            raise SourceConfigError(f"{what}: source {name}: its URL list is no regular file")
     elif urlsplit(location).scheme not in ("http", "https") or not urlsplit(location).netloc:
-        raise SourceConfigError(f"source {name}: url must be an http(s) URL, got {location!r}")
+        raise SourceConfigError(f"{what}: source {name}: url must be an http(s) URL")
     options = {k: v for k, v in entry.items() if k not in ("name", "kind", "enabled", key)}
     for option, value in options.items():
+        if option in REFUSED_OPTIONS:
+            raise SourceConfigError(
+                f"{what}: source {name}: option {option} refused: {REFUSED_OPTIONS[option]}")
         expected = KIND_OPTIONS[kind].get(option)
         # Unknown options are kept for later stages (e.g. language); known ones are checked.
         if expected is not None and (not isinstance(value, expected) or (
                 expected is int and isinstance(value, bool))):
             raise SourceConfigError(
-                f"source {name}: option {option} must be {getattr(expected, '__name__', expected)}"
-                f", got {value!r}"
+                f"{what}: source {name}: option {option} must be"
+                f" {getattr(expected, '__name__', expected)}"
             )
     return Source(name, kind, location, bool(entry.get("enabled", True)), options)
 

@@ -27,7 +27,7 @@ def test_every_dag_has_docs_tags_and_retries(dagbag: DagBag) -> None:
 
 def test_news_ingest_runs_the_stages_in_order_nightly(dagbag: DagBag) -> None:
     dag = dagbag.dags["news_ingest"]
-    order = ["apply_migrations", "discover", "fetch", "clean", "extract_fields", "enrich",
+    order = ["check_schema", "discover", "fetch", "clean", "extract_fields", "enrich",
              "load"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         if upstream == "discover":  # fetch URLs and files, read WARC files beside it

@@ -11,7 +11,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from tests.conftest import AIRFLOW_ENV, ROOT
 
-STAGES = ["apply_migrations", "stage_pages", "clean", "extract_fields", "enrich", "load"]
+STAGES = ["check_schema", "stage_pages", "clean", "extract_fields", "enrich", "load"]
 
 
 def test_news_reprocess_is_manual_and_updates_the_articles_asset(dagbag: DagBag) -> None:
@@ -85,7 +85,7 @@ def test_news_maintenance_prunes_daily_before_the_nightly_ingest(dagbag: DagBag)
     dag = dagbag.dags["news_maintenance"]
     assert dag.timetable.expression == "15 3 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
-    assert dag.get_task("apply_migrations").downstream_task_ids == {"prune_raw_pages"}
+    assert dag.get_task("check_schema").downstream_task_ids == {"prune_raw_pages"}
     assert dag.get_task("prune_raw_pages").retention_days is None  # the setting, at run time
 
 

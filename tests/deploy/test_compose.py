@@ -10,13 +10,16 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
+import psycopg2.errors
 import pytest
 import yaml
+from psycopg2.extensions import make_dsn
 
 from tests.conftest import AIRFLOW_ENV, ROOT, airflow_conn_uri, fresh_database
 
@@ -189,9 +192,14 @@ def test_news_database_is_a_server_of_its_own_with_its_own_volume(
     meta = urlsplit(_interpolate(env_example["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     assert (news.hostname, news.path) == ("news-postgres", "/news")
     assert (meta.hostname, meta.path) == ("postgres", "/airflow")
-    environment = compose["x-airflow-common"]["environment"]
-    assert environment["AIRFLOW_CONN_NEWS_DB"].startswith("${NEWSFLOW_DSN:?")
-    assert environment["NEWSFLOW_DSN"].startswith("${NEWSFLOW_DSN:?")
+    writer = urlsplit(_interpolate(env_example["NEWS_DB_WRITER_DSN"]))
+    assert (writer.hostname, writer.path, writer.username) == (
+        "news-postgres", "/news", "newsflow_pipeline")
+    services = compose["services"]
+    assert services["airflow-init"]["environment"]["NEWSFLOW_DSN"].startswith("${NEWSFLOW_DSN:?")
+    for name in ("airflow-worker", "airflow-worker-enrichment", "airflow-init"):
+        assert services[name]["environment"]["AIRFLOW_CONN_NEWS_DB"].startswith(
+            "${NEWS_DB_WRITER_DSN:?"), name
 
 
 def test_no_secret_is_written_in_the_compose_file(
@@ -202,6 +210,9 @@ def test_no_secret_is_written_in_the_compose_file(
     checked = 0
     for block in blocks:
         for name, value in block.items():
+            # A newsflow setting without a value is passed by name from .env, if set there.
+            if value is None and name.startswith("NEWSFLOW_") and "DSN" not in name:
+                continue
             if SECRET_NAME.search(name) and not name.endswith("_FILE"):
                 assert REQUIRED_REFERENCE.match(str(value)), f"{name}: {value}"
                 checked += 1
@@ -213,6 +224,53 @@ def test_no_secret_is_written_in_the_compose_file(
     for name in secrets:
         assert env_example[name] == "", f".env.example gives {name} a value"
     assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_each_service_gets_only_the_secrets_it_uses(compose: dict) -> None:
+    services = compose["services"]
+    assert not any("env_file" in service for service in
+                   [compose["x-airflow-common"], *services.values()])
+    common = compose["x-airflow-common"]["environment"]
+    assert not {"NEWSFLOW_DSN", "AIRFLOW_CONN_NEWS_DB", "AIRFLOW_ADMIN_PASSWORD",
+                "NEWS_DB_ANALYST_PASSWORD"} & set(common)
+    holders: dict[str, set[str]] = {}
+    for name, service in _airflow_services(compose).items():
+        for variable in ("NEWSFLOW_DSN", "AIRFLOW_CONN_NEWS_DB", "AIRFLOW_ADMIN_PASSWORD",
+                         "NEWS_DB_ANALYST_PASSWORD"):
+            if variable in service.get("environment", {}):
+                holders.setdefault(variable, set()).add(name)
+    assert holders == {
+        # The news database's administrator: the init job and the operator's CLI.
+        "NEWSFLOW_DSN": {"airflow-init", "airflow-cli"},
+        # The pipeline's writer login: where tasks run, and the init job's check.
+        "AIRFLOW_CONN_NEWS_DB": {"airflow-worker", "airflow-worker-enrichment", "airflow-init"},
+        "AIRFLOW_ADMIN_PASSWORD": {"airflow-init"},
+        "NEWS_DB_ANALYST_PASSWORD": {"airflow-init"},
+    }
+    # Every newsflow setting reaches the Airflow services by name, unset unless .env sets it.
+    library = "\n".join(path.read_text() for path in (ROOT / "include" / "newsflow").glob("*.py"))
+    settings = set(re.findall(r"environ(?:\.get\(|\[)\"(NEWSFLOW_[A-Z0-9_]+)\"", library))
+    passed = {name for name in common if name.startswith("NEWSFLOW_")}
+    # Not settings of a deployed worker: the administrator's DSN, the embedded server's
+    # folder, the password of `newsflow login`.
+    assert settings - passed == {"NEWSFLOW_DSN", "NEWSFLOW_PGDATA", "NEWSFLOW_LOGIN_PASSWORD"}
+
+
+def test_nothing_listens_beyond_this_host_by_default_and_redis_needs_a_password(
+    compose: dict,
+) -> None:
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert _interpolate(str(port)).startswith("127.0.0.1:"), (name, port)
+    assert compose["services"]["airflow-apiserver"]["ports"] == [
+        "${AIRFLOW_API_BIND:-127.0.0.1}:${AIRFLOW_API_PORT:-8080}:8080"]
+    redis = compose["services"]["redis"]
+    assert REQUIRED_REFERENCE.match(redis["environment"]["REDISCLI_AUTH"])
+    assert "${REDIS_PASSWORD:?" in redis["environment"]["REDISCLI_AUTH"]
+    command = " ".join(redis["command"])
+    assert "requirepass" in command and "redis-server /tmp/redis.conf" in command
+    broker = compose["x-airflow-common"]["environment"]["AIRFLOW__CELERY__BROKER_URL"]
+    assert REQUIRED_REFERENCE.match(broker)
 
 
 def test_env_example_lists_every_setting_and_every_compose_variable(
@@ -266,10 +324,16 @@ def _tables(dsn: str) -> set[str]:
     return tables
 
 
-def test_init_script_migrates_both_databases_and_writes_the_login(
+# Two runs of `airflow db migrate`: minutes on a busy machine.
+@pytest.mark.timeout(900)
+def test_init_script_migrates_both_databases_and_writes_the_logins(
     meta_dsn: str, news_dsn: str, tmp_path: Path
 ) -> None:
     passwords = tmp_path / "passwords.json"
+    tag = uuid.uuid4().hex[:8]
+    writer, writer_password = f"newsflow_deploy_{tag}", f"w-{uuid.uuid4().hex}"
+    analyst_password = f"a-{uuid.uuid4().hex}"
+    writer_dsn = make_dsn(news_dsn, user=writer, password=writer_password)
     env = {
         **os.environ, **AIRFLOW_ENV,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -277,7 +341,8 @@ def test_init_script_migrates_both_databases_and_writes_the_login(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN":
             airflow_conn_uri(meta_dsn).replace("postgresql://", "postgresql+psycopg2://", 1),
         "NEWSFLOW_DSN": news_dsn,
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_dsn),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_dsn),
+        "NEWS_DB_ANALYST_PASSWORD": analyst_password,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW_ADMIN_PASSWORD": "a-test-password",
     }
@@ -287,7 +352,20 @@ def test_init_script_migrates_both_databases_and_writes_the_login(
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert "airflow-init: news_db reaches database" in result.stdout
         assert result.stdout.rstrip().endswith("airflow-init: done")
+        for secret in (writer_password, analyst_password, "a-test-password"):
+            assert secret not in result.stdout + result.stderr
     assert {"dag", "dag_run", "task_instance", "alembic_version"} <= _tables(meta_dsn)
     assert {"articles", "rejects", "schema_migrations"} <= _tables(news_dsn)
+    analyst = psycopg2.connect(make_dsn(news_dsn, user="analyst", password=analyst_password))
+    with analyst.cursor() as cur:
+        cur.execute("SELECT count(*) FROM v_articles")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("SELECT count(*) FROM articles")
+    analyst.close()
+    pipeline = psycopg2.connect(writer_dsn)
+    with pipeline.cursor() as cur:
+        cur.execute("SELECT pg_has_role(current_user, 'newsflow_writer', 'MEMBER')")
+        assert cur.fetchone() == (True,)
+    pipeline.close()
     assert json.loads(passwords.read_text()) == {"admin": "a-test-password"}
     assert passwords.stat().st_mode & 0o777 == 0o600

@@ -24,7 +24,15 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.conftest import AIRFLOW_ENV, DEMO, LocalSite, airflow_conn_uri
+from tests.conftest import (
+    AIRFLOW_ENV,
+    DEMO,
+    LocalSite,
+    Logins,
+    airflow_conn_uri,
+    migrated_for_writer,
+    source_set_env,
+)
 from tests.e2e.test_celery import (
     AIRFLOW,
     ProcessGroups,
@@ -89,8 +97,7 @@ def _write_sitemap(site: LocalSite, tmp_path: Path) -> Path:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
-        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}',"
-        " allow_private: true}\n"
+        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}'}}\n"
     )
     return sources
 
@@ -140,12 +147,14 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     local_site: LocalSite,
     tmp_path: Path,
     processes: ProcessGroups,  # noqa: F811
+    pg_logins: Logins,
 ) -> None:
     timings: dict[str, float] = {}
     started = began = time.monotonic()
     tag = uuid.uuid4().hex[:10]
     meta = create_database(f"backfill_airflow_{tag}")
     news = create_database(f"backfill_news_{tag}")
+    writer = migrated_for_writer(news, pg_logins)
     api = f"http://127.0.0.1:{_free_port()}"
     password = secrets.token_urlsafe(16)
     (tmp_path / "passwords.json").write_text(json.dumps({"newsflow-check": password}))
@@ -162,8 +171,8 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "newsflow-check:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news),
-        "NEWSFLOW_SOURCES": str(_write_sitemap(local_site, tmp_path)),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer),
+        **source_set_env(_write_sitemap(local_site, tmp_path)),
         "NEWSFLOW_REPORT_DIR": str(tmp_path / "reports"),
     }
     processes.run("db-migrate", [AIRFLOW, "db", "migrate"], env)
@@ -247,7 +256,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
               "the dry run")
     assert _query(meta, "SELECT task_id, state FROM task_instance WHERE run_id = %s"
                   " ORDER BY task_id", (run["dag_run_id"],)) == [
-        ("apply_migrations", "success"), ("clean", "skipped"), ("enrich", "skipped"),
+        ("check_schema", "success"), ("clean", "skipped"), ("enrich", "skipped"),
         ("extract_fields", "skipped"), ("load", "skipped"), ("stage_pages", "skipped")]
     quoted = urllib.parse.quote(run["dag_run_id"], safe="")
     status, xcom = _request(api, "GET", f"/api/v2/dags/news_reprocess/dagRuns/{quoted}"

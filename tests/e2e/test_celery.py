@@ -44,7 +44,16 @@ import yaml
 from airflow.utils.net import get_hostname
 from psycopg2.extensions import make_dsn
 
-from tests.conftest import AIRFLOW_ENV, DEMO, ROOT, LocalSite, airflow_conn_uri
+from tests.conftest import (
+    AIRFLOW_ENV,
+    DEMO,
+    ROOT,
+    LocalSite,
+    Logins,
+    airflow_conn_uri,
+    migrated_for_writer,
+    source_set_env,
+)
 from tests.warc_fixtures import HOSTS, write_days
 
 pytestmark = pytest.mark.e2e
@@ -288,7 +297,7 @@ def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"
-        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n"
         f"  - {{name: archive, kind: warc, path: '{warcs.folder}', hosts: {HOSTS}}}\n"
     )
     return sources
@@ -397,7 +406,7 @@ def _run_finished(meta_dsn: str, run_id: str, processes: ProcessGroups) -> bool:
 @pytest.mark.timeout(900)
 def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     create_database: Callable[..., str], local_site: LocalSite, tmp_path: Path,
-    processes: ProcessGroups, redis_url: str, queue: str,
+    processes: ProcessGroups, redis_url: str, queue: str, pg_logins: Logins,
 ) -> None:
     timings: dict[str, float] = {}
     started_all = started = time.monotonic()
@@ -410,10 +419,13 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     meta_local = create_database(f"check_airflow_{tag}")
     news_celery = create_database(f"check_news_celery_{tag}")
     news_local = create_database(f"check_news_local_{tag}")
+    # Migrated at deployment, as the administrator; the pipeline connects as the writer.
+    writer_celery = migrated_for_writer(news_celery, pg_logins)
+    writer_local = migrated_for_writer(news_local, pg_logins)
     # Both runs read the same sources from the setting, as a scheduled run does.
     common = {
         **os.environ, **AIRFLOW_ENV,
-        "NEWSFLOW_SOURCES": str(_write_inputs(local_site, tmp_path)),
+        **source_set_env(_write_inputs(local_site, tmp_path)),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
         "NEWSFLOW_ENRICH_QUEUE": enrich_queue,
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
@@ -424,7 +436,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
         "AIRFLOW_HOME": str(tmp_path / "airflow-local"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(meta_local),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_local),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_local),
     }
     processes.run("db-migrate", [AIRFLOW, "db", "migrate"], local_env)
     # The Celery deployment's metadata database: a copy of the freshly migrated one.
@@ -453,7 +465,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(_free_port()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "newsflow-check:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_celery),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_celery),
     }
     (tmp_path / "airflow-celery" / "config").mkdir(parents=True)
     (tmp_path / "airflow-celery" / "config" / "airflow_local_settings.py").write_text(

@@ -58,7 +58,7 @@ def _query(dsn: str, sql: str) -> list[tuple]:
 
 
 def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
-    news_dsn: str, local_site: LocalSite, tmp_path: Path
+    news_dsn: str, writer_dsn: str, local_site: LocalSite, tmp_path: Path
 ) -> None:
     _write_site(local_site)
     drop = tmp_path / "drop"
@@ -70,22 +70,24 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     dropped_at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
     for path in drop.iterdir():
         os.utime(path, (dropped_at, dropped_at))
-    sources = tmp_path / "sources.yaml"
+    (tmp_path / "sets").mkdir()
+    sources = tmp_path / "sets" / "e2e.yaml"
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: {drop}}}\n"
-        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}',"
-        " allow_private: true}\n"
+        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}'}}\n"
         "  - {name: switched-off, kind: feed, url: 'http://127.0.0.1:9/none', enabled: false}\n"
     )
     env = {
         **os.environ, **AIRFLOW_ENV,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_dsn),
+        # The schema was migrated at deployment (writer_dsn); the pipeline is the writer.
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_dsn),
+        "NEWSFLOW_SOURCES_DIR": str(sources.parent),
     }
-    env.pop("NEWSFLOW_SOURCES", None)
     _airflow(["db", "migrate"], env)
-    conf = json.dumps({"sources_file": str(sources)})
+    # The trigger form offers the sets of the folder; this run picks one by name.
+    conf = json.dumps({"source_set": "e2e"})
 
     _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
 

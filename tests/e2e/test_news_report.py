@@ -19,15 +19,14 @@ pytestmark = pytest.mark.e2e
 
 
 def test_news_report_refreshes_the_views_and_writes_the_days_report(
-    news_dsn: str, tmp_path: Path
+    news_dsn: str, writer_dsn: str, tmp_path: Path
 ) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(SEED, drop)
     sources = tmp_path / "sources.yaml"
     sources.write_text(f"sources:\n  - {{name: drop, kind: folder, path: '{drop}'}}\n")
-    conn = storage.connect(news_dsn)
-    storage.apply_migrations(conn)
+    conn = storage.connect(writer_dsn)
     run_batch(conn, "b1", sources)
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM v_entity_days")
@@ -38,7 +37,7 @@ def test_news_report_refreshes_the_views_and_writes_the_days_report(
     env = {
         **os.environ, **AIRFLOW_ENV,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(news_dsn),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_dsn),
         "NEWSFLOW_REPORT_DIR": str(reports),
     }
     airflow = str(Path(sys.executable).parent / "airflow")

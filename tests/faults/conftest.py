@@ -84,7 +84,7 @@ def url_list(tmp_path: Path, name: str, urls: list[str]) -> str:
     """A URL-list source of ``urls`` (a sources.yaml entry)."""
     path = tmp_path / f"{name}.txt"
     path.write_text("".join(f"{url}\n" for url in urls))
-    return f"  - {{name: {name}, kind: urls, path: '{path}', allow_private: true}}\n"
+    return f"  - {{name: {name}, kind: urls, path: '{path}'}}\n"
 
 
 def run_stages(conn: object, batch_key: str, sources: Path,

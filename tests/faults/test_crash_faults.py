@@ -1,7 +1,6 @@
 """Crashes: PostgreSQL stopped in the middle of a load, a task's process killed with SIGKILL."""
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -10,7 +9,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from psycopg2.extensions import make_dsn
 
 from newsflow import dbserver, pipeline, storage
-from tests.conftest import AIRFLOW_ENV, ROOT, airflow_conn_uri
+from tests.conftest import AIRFLOW_ENV, ROOT, Logins, airflow_conn_uri, source_set_env
 from tests.faults import hostile as h
 from tests.faults.conftest import (
     article,
@@ -168,14 +166,18 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     blocker.close()
 
 
-def _airflow_env(tmp_path: Path, dsn: str) -> dict[str, str]:
-    """An Airflow home of the test's own, its news_db connection pointing at ``dsn``."""
+def _airflow_env(tmp_path: Path, dsn: str, sources: Path) -> dict[str, str]:
+    """An Airflow home of the test's own, news_db a writer login on the migrated ``dsn``,
+    ``sources`` the default source set."""
+    admin = storage.connect(dsn)
+    storage.apply_migrations(admin)
+    storage.create_login(admin, "newsflow_faults_writer", storage.WRITER)
+    admin.close()
     env = {
-        **os.environ, **AIRFLOW_ENV,
+        **os.environ, **AIRFLOW_ENV, **source_set_env(sources),
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(dsn),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(make_dsn(dsn, user="newsflow_faults_writer")),
     }
-    env.pop("NEWSFLOW_SOURCES", None)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=300)
     return env
@@ -189,10 +191,9 @@ def test_airflow_load_task_fails_when_postgres_stops_and_its_retry_loads_the_bat
     pgdata, dsn = own_server
     urls = [hostile.route(f"story-{n}", h.reply(body=article(f"Story {n}"))) for n in range(6)]
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
-    env = _airflow_env(tmp_path, dsn)
-    conf = json.dumps({"sources_file": str(sources)})
+    env = _airflow_env(tmp_path, dsn, sources)
     # The DAG run up to enrich; its load task is marked done without running, to be run below.
-    run = subprocess.run([AIRFLOW, "dags", "test", "news_ingest", "2026-11-25", "--conf", conf,
+    run = subprocess.run([AIRFLOW, "dags", "test", "news_ingest", "2026-11-25",
                           "--mark-success-pattern", "^load$"],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
@@ -244,26 +245,23 @@ def test_airflow_load_task_fails_when_postgres_stops_and_its_retry_loads_the_bat
 @pytest.mark.faults_slow
 @pytest.mark.timeout(900)
 def test_airflow_task_killed_with_sigkill_mid_fetch_then_retried(
-    news_dsn: str, hostile: h.HostileServer, tmp_path: Path
+    news_dsn: str, writer_dsn: str, pg_logins: Logins, hostile: h.HostileServer, tmp_path: Path
 ) -> None:
     # Each page drips for about a second, so the fetch task is mid-batch when it is killed.
     urls = [hostile.route(f"story-{n}", h.drip(article(f"Story {n}"), 0.05, 64))
             for n in range(10)]
     urls.append(hostile.url("missing"))
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls + ["not a url"]))
-    secret = f"pw-{uuid.uuid4().hex}"
+    # The writer's password is in the connection: it must show up in no log.
+    secret = pg_logins.password
     env = {
-        **os.environ, **AIRFLOW_ENV,
+        **os.environ, **AIRFLOW_ENV, **source_set_env(sources),
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        # A password in the connection: it must show up in no log (the server trusts
-        # local connections, so it is sent but not needed).
-        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(make_dsn(news_dsn, password=secret)),
+        "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_dsn),
     }
-    env.pop("NEWSFLOW_SOURCES", None)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=300)
-    conf = json.dumps({"sources_file": str(sources)})
-    command = [AIRFLOW, "dags", "test", "news_ingest", "2026-11-25", "--conf", conf]
+    command = [AIRFLOW, "dags", "test", "news_ingest", "2026-11-25"]
     outputs = []
 
     with open(tmp_path / "killed.log", "wb") as log:

@@ -55,7 +55,7 @@ def test_feed_faults(news_conn: object, hostile: h.HostileServer, tmp_path: Path
     urls = {name: hostile.route(f"{name}.xml", h.reply(body=body, content_type=XML))
             for name, body in feeds.items()}
     sources = write_sources(tmp_path, "".join(
-        f"  - {{name: {name}, kind: feed, url: '{url}', allow_private: true}}\n"
+        f"  - {{name: {name}, kind: feed, url: '{url}'}}\n"
         for name, url in urls.items()))
     # The broken item's link is inside its unclosed title: an item without a link.
     expected = {pages[0], f"{urls['malformed']}#item-2", pages[2], pages[3], pages[4],
@@ -111,8 +111,7 @@ def test_sitemap_faults(news_conn: object, hostile: h.HostileServer, tmp_path: P
     }
     for name, body in bodies.items():
         hostile.route(name, h.reply(body=body, content_type=XML))
-    sources = write_sources(tmp_path, f"  - {{name: map, kind: sitemap, url: '{index}',"
-                                      " allow_private: true}\n")
+    sources = write_sources(tmp_path, f"  - {{name: map, kind: sitemap, url: '{index}'}}\n")
     expected = {pages[0], pages[1], pages[2], pages[3], "ftp://files.example/x.html",
                 hostile.url("plain.xml#url-3"), "http://127.0.0.1:9/",
                 hostile.url("xxe.xml#url-2"), hostile.url("broken.xml#url-2"),
@@ -183,9 +182,9 @@ def test_drop_folder_faults(news_conn: object, tmp_path: Path) -> None:
 def test_sitemap_of_100000_urls(news_conn: object, hostile: h.HostileServer,
                                 tmp_path: Path) -> None:
     # Fetching 100,000 pages politely would take hours; these links point at a private
-    # address on a source without allow_private, so fetch refuses each one without a
+    # address the deployment does not allow, so fetch refuses each one without a
     # request, and the scenario measures discovery, staging and rejecting at this size.
-    locs = [f"http://127.0.0.1:9/news/{n:06d}.html" for n in range(100_000)]
+    locs = [f"http://127.0.0.2:9/news/{n:06d}.html" for n in range(100_000)]
     body = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             + "".join(f"<url><loc>{loc}</loc></url>" for loc in locs) + "</urlset>").encode()
     sitemap = hostile.route("big.xml.gz", h.reply(body=gzip.compress(body),
@@ -193,4 +192,4 @@ def test_sitemap_of_100000_urls(news_conn: object, hostile: h.HostileServer,
     sources = write_sources(tmp_path, f"  - {{name: big, kind: sitemap, url: '{sitemap}'}}\n")
     entries = run_scenario(news_conn, "sitemap of 100,000 URLs", sources, set(locs))
     assert {e.reject_reason.split(" resolves")[0] for e in entries.values()} == {
-        "refused: 127.0.0.1"}
+        "refused: 127.0.0.2"}

@@ -92,7 +92,7 @@ def test_http_floods(news_conn: object, hostile: h.HostileServer, tmp_path: Path
 def test_redirect_to_private_address(news_conn: object, hostile: h.HostileServer,
                                      tmp_path: Path) -> None:
     ok = hostile.route("ok", h.reply(body=article("Fine")))
-    sitemap = hostile.route("sitemap.xml", h.redirect("http://127.0.0.1:1/sitemap.xml"))
+    sitemap = hostile.route("sitemap.xml", h.redirect("http://127.0.0.2:1/sitemap.xml"))
     feed = hostile.route("feed.xml", h.redirect("http://169.254.169.254/latest/meta-data/"))
     sources = write_sources(tmp_path, url_list(tmp_path, "good", [ok]) + (
         f"  - {{name: sitemap, kind: sitemap, url: '{sitemap}'}}\n"
@@ -100,11 +100,11 @@ def test_redirect_to_private_address(news_conn: object, hostile: h.HostileServer
     ))
     entries = run_scenario(news_conn, "redirect to a private address", sources,
                            {ok, sitemap, feed})
-    why = " (set allow_private: true on the source to allow it)"
+    why = " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)"
     assert outcomes(entries) == {
         ok: "article",
-        sitemap: "discover: sitemap unreachable: refused: 127.0.0.1 resolves to non-public"
-                 " address 127.0.0.1" + why,
+        sitemap: "discover: sitemap unreachable: refused: 127.0.0.2 resolves to non-public"
+                 " address 127.0.0.2" + why,
         feed: "discover: feed unreachable: refused: 169.254.169.254 resolves to non-public"
               " address 169.254.169.254" + why,
     }

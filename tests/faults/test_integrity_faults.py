@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from newsflow import storage
-from tests.conftest import fresh_database
+from tests.conftest import Logins, fresh_database, migrated_for_writer
 from tests.faults import hostile as h
 from tests.faults.conftest import (
     PARAGRAPH,
@@ -49,7 +49,7 @@ def test_sql_injection_text_is_stored_verbatim(news_conn: object, hostile: h.Hos
     odd_file = drop / "o'brien \"quoted\" \\ back; DROP TABLE pages;--.txt"
     odd_file.write_text(f"{INJECTIONS[0]}\n\n{PARAGRAPH}\n\n{PARAGRAPH}\n")
     sources = write_sources(tmp_path, (
-        f"  - {{name: feed, kind: feed, url: '{feed}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{feed}'}}\n"
         + url_list(tmp_path, "odd", [odd_url])
         + f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"))
     entries = run_scenario(news_conn, "SQL-injection text, quotes, backslashes", sources,
@@ -85,7 +85,7 @@ def _mixed_sources(hostile: h.HostileServer, tmp_path: Path) -> tuple[Path, set[
     # The list repeats the feed's tracked link and links its canonical form too.
     listed = [good[1], good[2], short, tracked, good[3], "not a url"]
     sources = write_sources(tmp_path, (
-        f"  - {{name: feed, kind: feed, url: '{feed}', allow_private: true}}\n"
+        f"  - {{name: feed, kind: feed, url: '{feed}'}}\n"
         + url_list(tmp_path, "list", listed)
         + f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"))
     # Both list the tracked link: two inputs, one per source.
@@ -146,13 +146,14 @@ def test_same_interval_twice_in_a_row(news_conn: object, hostile: h.HostileServe
     assert outcomes(first) == outcomes(again) == outcomes(second)
 
 
-def test_two_runs_of_an_interval_at_once(pg_admin_dsn: str, news_dsn: str, news_conn: object,
+def test_two_runs_of_an_interval_at_once(pg_admin_dsn: str, pg_logins: Logins, writer_dsn: str,
+                                         news_conn: object,
                                          hostile: h.HostileServer, tmp_path: Path) -> None:
     sources, inputs = _mixed_sources(hostile, tmp_path)
     errors: list[BaseException] = []
 
     def run(batch_key: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             run_stages(conn, batch_key, sources)
         except BaseException as error:  # re-raised below, in the test's thread
@@ -171,9 +172,8 @@ def test_two_runs_of_an_interval_at_once(pg_admin_dsn: str, news_dsn: str, news_
     assert outcomes(a) == outcomes(b)
     parallel = snapshot(news_conn)
     with fresh_database(pg_admin_dsn, "newsflow_once") as dsn:
-        conn = storage.connect(dsn)
+        conn = storage.connect(migrated_for_writer(dsn, pg_logins))
         try:
-            storage.apply_migrations(conn)
             run_scenario(conn, "one run alone", sources, inputs, batch_key="alone")
             assert snapshot(conn) == parallel
         finally:

@@ -11,7 +11,7 @@ import yaml
 from newsflow import settings
 from newsflow.fetching import Fetcher
 from newsflow.sitemaps import parse_sitemap
-from newsflow.sources import load_sources, parse_feed
+from newsflow.sources import SourceConfigError, load_sources, parse_feed
 from tests.conftest import ROOT
 from tests.faults import hostile as h
 
@@ -45,7 +45,9 @@ ALLOWED_PLACEHOLDERS = {
 }
 # SQL passed as a bare name bound by a for loop: (file, name) -> why it is safe.
 ALLOWED_SQL_NAMES = {
-    ("include/newsflow/storage.py", "sql"): "the text of a bundled migration file (sql/*.sql)",
+    ("include/newsflow/storage.py", "script"):
+        "the text of a bundled migration or privileges file (sql/*.sql, sql/privileges/*.sql),"
+        " or a statement composed with psycopg2.sql",
     ("include/newsflow/benchmark.py", "query"):
         "the benchmark's query helpers; every caller passes a literal query and its values"
         " as args",
@@ -178,7 +180,8 @@ def _secrets(text: str) -> list[str]:
 
 def test_no_credentials_in_code_dags_or_the_settings_example() -> None:
     texts = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
-             for p in [*_python_files(), ROOT / ".env.example", ROOT / "include" / "sources.yaml"]}
+             for p in [*_python_files(), ROOT / ".env.example",
+                       *(ROOT / "include" / "sources").glob("*.yaml")]}
     found = [(name, secret) for name, text in texts.items() for secret in _secrets(text)]
     assert found == []
 
@@ -201,22 +204,24 @@ def test_tasks_take_a_connection_id_and_no_secret_in_arguments_or_params() -> No
             for field in task.template_fields:
                 value = str(getattr(task, field, ""))
                 assert not _secrets(value), (task.task_id, field)
-                assert "://" not in value or field == "sources_file", (task.task_id, field)
+                assert "://" not in value, (task.task_id, field)
 
 
 # SSRF guard
 
 
-def test_ssrf_guard_is_on_unless_a_source_turns_it_off(
-    tmp_path: Path, hostile: h.HostileServer
+def test_ssrf_guard_is_on_unless_the_deployment_allows_a_host(
+    tmp_path: Path, hostile: h.HostileServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sources = tmp_path / "sources.yaml"
-    sources.write_text(yaml.safe_dump({"sources": [
-        {"name": "feed", "kind": "feed", "url": hostile.url("feed.xml")},
-        {"name": "map", "kind": "sitemap", "url": hostile.url("map.xml")},
-        {"name": "list", "kind": "urls", "path": "list.txt"},
-    ]}))
-    assert [s.allow_private for s in load_sources(sources)] == [False, False, False]
+    for kind, location in (("feed", {"url": hostile.url("feed.xml")}),
+                           ("sitemap", {"url": hostile.url("map.xml")}),
+                           ("urls", {"path": "list.txt"})):
+        entry = {"name": "s", "kind": kind, **location, "allow_private": True}
+        sources.write_text(yaml.safe_dump({"sources": [entry]}))
+        with pytest.raises(SourceConfigError, match="option allow_private refused"):
+            load_sources(sources)
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
     page = hostile.route("story", h.reply(body=b"<p>private</p>"))
     result = Fetcher().get(page)
     assert result.error is not None and result.error.startswith("refused: 127.0.0.1")

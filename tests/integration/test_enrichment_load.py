@@ -158,7 +158,7 @@ def test_wire_copies_cluster_across_runs_with_the_earliest_as_canonical(
 
 
 def test_two_loads_at_once_put_copies_of_a_story_in_one_cluster(
-    news_dsn: str, news_conn: object, tmp_path: Path
+    writer_dsn: str, news_conn: object, tmp_path: Path
 ) -> None:
     folders = {
         "a": _folder(tmp_path, "a", {"strike.html": _page(*ORIGINAL)}),
@@ -167,7 +167,7 @@ def test_two_loads_at_once_put_copies_of_a_story_in_one_cluster(
     errors: list[BaseException] = []
 
     def run(name: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             run_batch(conn, f"parallel-{name}", _drop_sources(tmp_path / name, **{
                 name: folders[name]}))

@@ -34,7 +34,7 @@ def fetcher(attempts: list[Attempt]) -> Fetcher:
 
 def test_get_returns_status_type_and_content(local_site: LocalSite, fetcher: Fetcher) -> None:
     (local_site.root / "story.html").write_bytes(ARTICLE.read_bytes())
-    result = fetcher.get(local_site.url("story.html"), allow_private=True)
+    result = fetcher.get(local_site.url("story.html"))
     assert result.error is None
     assert result.status == 200
     assert result.content_type == "text/html"
@@ -47,7 +47,7 @@ def test_get_returns_status_type_and_content(local_site: LocalSite, fetcher: Fet
 def test_404_is_a_status_not_an_error_and_is_not_retried(
     local_site: LocalSite, fetcher: Fetcher, attempts: list[Attempt]
 ) -> None:
-    result = fetcher.get(local_site.url("missing.html"), allow_private=True)
+    result = fetcher.get(local_site.url("missing.html"))
     assert result.error is None
     assert result.status == 404
     assert local_site.requests == ["/missing.html"]
@@ -62,7 +62,7 @@ def test_redirect_chain_is_followed_and_every_hop_logged(
     local_site.route("old", Reply(301, headers={"Location": "/older"}))
     local_site.route("older", Reply(302, headers={"Location": local_site.url("final")}))
     local_site.route("final", Reply(200, b"<html><body>here</body></html>", HTML))
-    result = fetcher.get(local_site.url("old"), allow_private=True)
+    result = fetcher.get(local_site.url("old"))
     assert result.status == 200
     assert result.final_url == local_site.url("final")
     assert result.redirects == (local_site.url("old"), local_site.url("older"))
@@ -75,7 +75,7 @@ def test_redirect_chain_is_followed_and_every_hop_logged(
 def test_redirect_loop_is_detected(local_site: LocalSite, fetcher: Fetcher) -> None:
     local_site.route("a", Reply(301, headers={"Location": "/b"}))
     local_site.route("b", Reply(301, headers={"Location": "/a"}))
-    result = fetcher.get(local_site.url("a"), allow_private=True)
+    result = fetcher.get(local_site.url("a"))
     assert result.error == f"redirect loop: {local_site.url('b')} -> {local_site.url('a')}"
     assert local_site.requests == ["/a", "/b"]
 
@@ -86,25 +86,26 @@ def test_redirect_chain_longer_than_the_bound_is_cut(
     monkeypatch.setattr(settings, "MAX_REDIRECTS", 3)
     for n in range(6):
         local_site.route(f"hop{n}", Reply(307, headers={"Location": f"/hop{n + 1}"}))
-    result = fetcher.get(local_site.url("hop0"), allow_private=True)
+    result = fetcher.get(local_site.url("hop0"))
     assert result.error == "too many redirects (more than 3)"
     assert local_site.requests == ["/hop0", "/hop1", "/hop2", "/hop3"]
 
 
-def test_redirect_to_a_private_address_is_refused_without_allow_private(
+def test_redirect_to_a_private_address_the_deployment_did_not_allow_is_refused(
     local_site: LocalSite, fetcher: Fetcher
 ) -> None:
-    # The configured URL is trusted; where it redirects to is not.
-    local_site.route("feed", Reply(301, headers={"Location": "http://127.0.0.1:1/x"}))
-    result = fetcher.get(local_site.url("feed"), trusted=True)
-    assert result.error is not None
-    assert result.error.startswith("refused: 127.0.0.1 resolves to non-public address 127.0.0.1")
+    # 127.0.0.1 is allowed (NEWSFLOW_PRIVATE_HOSTS in tests/conftest.py); 127.0.0.2 is not.
+    local_site.route("feed", Reply(301, headers={"Location": "http://127.0.0.2:1/x"}))
+    result = fetcher.get(local_site.url("feed"))
+    assert result.error == ("refused: 127.0.0.2 resolves to non-public address 127.0.0.2"
+                            " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)")
     assert local_site.requests == ["/feed"]
 
 
 def test_private_address_is_refused_before_any_request(
-    local_site: LocalSite, fetcher: Fetcher
+    local_site: LocalSite, fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
     result = fetcher.get(local_site.url("story.html"))
     assert result.error is not None and result.error.startswith("refused: ")
     assert local_site.requests == []
@@ -117,11 +118,12 @@ def test_dns_answer_that_changes_after_the_check_is_refused_at_connect(
 ) -> None:
     # DNS rebinding: the name resolves to a public address when checked, then to
     # loopback when connecting. The connected peer is checked too.
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
     monkeypatch.setattr(fetching, "_resolve", lambda host, port: ["93.184.216.34"])
     result = fetcher.get(local_site.url("story.html"))
     assert result.error == (
         "refused: 127.0.0.1 connected to non-public address 127.0.0.1"
-        " (set allow_private: true on the source to allow it)"
+        " (a deployment allows it with NEWSFLOW_PRIVATE_HOSTS)"
     )
     assert local_site.requests == []
     assert len(attempts) == 1  # refused, not retried as a connection failure
@@ -135,7 +137,7 @@ def test_429_is_retried_after_retry_after_seconds(
         Reply(429, b"slow down", {"Retry-After": "1"}),
         Reply(200, b"<html><body>ok</body></html>", HTML),
     ])
-    result = fetcher.get(local_site.url("busy"), allow_private=True)
+    result = fetcher.get(local_site.url("busy"))
     assert result.status == 200
     first, second = local_site.hits("busy")
     assert second - first >= 0.95  # Retry-After, not the 0.01 s backoff
@@ -148,7 +150,7 @@ def test_retry_after_is_capped(
     monkeypatch.setattr(settings, "MAX_RETRY_AFTER", 0.2)
     local_site.route("busy", [Reply(503, headers={"Retry-After": "3600"}), Reply(200, b"x")])
     started = time.monotonic()
-    result = fetcher.get(local_site.url("busy"), allow_private=True)
+    result = fetcher.get(local_site.url("busy"))
     assert result.status == 200
     assert time.monotonic() - started < 2
     first, second = local_site.hits("busy")
@@ -161,7 +163,7 @@ def test_500_then_200_is_retried_with_exponential_backoff(
 ) -> None:
     monkeypatch.setattr(settings, "RETRY_BACKOFF", 0.1)
     local_site.route("flaky", [Reply(500), Reply(502), Reply(200, b"<html>fine</html>", HTML)])
-    result = fetcher.get(local_site.url("flaky"), allow_private=True)
+    result = fetcher.get(local_site.url("flaky"))
     assert result.status == 200 and result.content == b"<html>fine</html>"
     times = local_site.hits("flaky")
     assert times[1] - times[0] >= 0.1
@@ -174,7 +176,7 @@ def test_retries_give_up_after_the_configured_count(
 ) -> None:
     monkeypatch.setattr(settings, "FETCH_RETRIES", 2)
     local_site.route("down", Reply(503))
-    result = fetcher.get(local_site.url("down"), allow_private=True)
+    result = fetcher.get(local_site.url("down"))
     assert result.status == 503
     assert len(local_site.hits("down")) == 3
 
@@ -184,7 +186,7 @@ def test_other_4xx_are_not_retried(
     local_site: LocalSite, fetcher: Fetcher, status: int
 ) -> None:
     local_site.route("no", Reply(status))
-    assert fetcher.get(local_site.url("no"), allow_private=True).status == status
+    assert fetcher.get(local_site.url("no")).status == status
     assert len(local_site.hits("no")) == 1
 
 
@@ -194,7 +196,7 @@ def test_connection_refused_is_retried_then_an_error(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = fetcher.get(f"http://127.0.0.1:{port}/story.html", allow_private=True)
+    result = fetcher.get(f"http://127.0.0.1:{port}/story.html")
     assert result.status is None
     assert result.content == b""
     assert result.error is not None and result.error.startswith("ConnectionError: ")
@@ -207,7 +209,7 @@ def test_body_larger_than_cap_is_an_error_with_no_content(
     local_site: LocalSite, fetcher: Fetcher
 ) -> None:
     (local_site.root / "big.html").write_bytes(b"x" * 5000)
-    result = fetcher.get(local_site.url("big.html"), allow_private=True, max_bytes=4999)
+    result = fetcher.get(local_site.url("big.html"), max_bytes=4999)
     assert result.status == 200
     assert result.content == b""
     assert result.error == "body larger than 4999 bytes"
@@ -217,7 +219,7 @@ def test_body_larger_than_cap_is_an_error_with_no_content(
 
 def test_body_exactly_at_cap_is_accepted(local_site: LocalSite, fetcher: Fetcher) -> None:
     (local_site.root / "big.html").write_bytes(b"x" * 5000)
-    result = fetcher.get(local_site.url("big.html"), allow_private=True, max_bytes=5000)
+    result = fetcher.get(local_site.url("big.html"), max_bytes=5000)
     assert result.error is None
     assert result.content == b"x" * 5000
 
@@ -227,7 +229,7 @@ def test_gzip_bomb_is_stopped_at_the_cap_after_decoding(
 ) -> None:
     bomb = gzip.compress(b"\0" * 20_000_000)
     local_site.route("bomb.html", Reply(200, bomb, {**HTML, "Content-Encoding": "gzip"}))
-    result = fetcher.get(local_site.url("bomb.html"), allow_private=True, max_bytes=1_000_000)
+    result = fetcher.get(local_site.url("bomb.html"), max_bytes=1_000_000)
     assert result.error == "body larger than 1000000 bytes"
 
 
@@ -238,7 +240,7 @@ def test_slow_body_is_cut_at_the_page_time_limit(
     # 40 KB at 1 KB per 0.05 s: two seconds in all, each gap far below the read timeout.
     local_site.route("slow.html", Reply(200, b"y" * 40_000, HTML, chunk_delay=0.05))
     started = time.monotonic()
-    result = fetcher.get(local_site.url("slow.html"), allow_private=True)
+    result = fetcher.get(local_site.url("slow.html"))
     assert time.monotonic() - started < 1.5
     assert result.error == "time limit of 0.5 s per page exceeded"
     assert result.content == b""
@@ -249,7 +251,7 @@ def test_pdf_is_rejected_by_its_content_type_without_reading_it(
 ) -> None:
     (local_site.root / "report.pdf").write_bytes(b"%PDF-1.7\n" + b"0" * 100_000)
     result = fetcher.get(
-        local_site.url("report.pdf"), allow_private=True, accept=("text/html", "text/plain")
+        local_site.url("report.pdf"), accept=("text/html", "text/plain")
     )
     assert result.status == 200
     assert result.content == b""
@@ -261,7 +263,7 @@ def test_pdf_is_rejected_by_its_content_type_without_reading_it(
 
 def test_empty_page_from_server_is_rejected(local_site: LocalSite, fetcher: Fetcher) -> None:
     (local_site.root / "empty.html").write_bytes(b"")
-    result = fetcher.get(local_site.url("empty.html"), allow_private=True)
+    result = fetcher.get(local_site.url("empty.html"))
     assert result.status == 200
     with pytest.raises(FetchError, match="^empty response body$"):
         check_article_response(result)
@@ -269,7 +271,7 @@ def test_empty_page_from_server_is_rejected(local_site: LocalSite, fetcher: Fetc
 
 def test_user_agent_sent_names_newsflow(local_site: LocalSite, fetcher: Fetcher) -> None:
     (local_site.root / "story.html").write_bytes(ARTICLE.read_bytes())
-    fetcher.get(local_site.url("story.html"), allow_private=True)
+    fetcher.get(local_site.url("story.html"))
     user_agent = local_site.headers[0]["User-Agent"]
     assert user_agent == settings.USER_AGENT
     assert user_agent.startswith("newsflow/")
@@ -283,12 +285,12 @@ def test_conditional_get_sends_validators_and_reports_304(
     local_site.route("feed.xml", lambda headers: (
         Reply(304) if headers.get("If-None-Match") == '"v1"' else Reply(200, b"<rss/>", validators)
     ))
-    first = fetcher.get(local_site.url("feed.xml"), allow_private=True)
+    first = fetcher.get(local_site.url("feed.xml"))
     assert (first.status, first.etag, first.last_modified) == (
         200, '"v1"', "Tue, 24 Nov 2026 10:00:00 GMT"
     )
     second = fetcher.get(
-        local_site.url("feed.xml"), allow_private=True,
+        local_site.url("feed.xml"),
         conditional=(first.etag, first.last_modified),
     )
     assert second.not_modified and second.content == b""
@@ -306,11 +308,11 @@ def test_robots_verdict_is_obeyed_and_crawl_delay_spaces_requests(local_site: Lo
     fetcher = Fetcher(robots=robots)
     for name in ("a", "b"):
         local_site.route(name, Reply(200, b"<html>x</html>", HTML))
-    assert fetcher.get(local_site.url("private/x"), allow_private=True).error == (
+    assert fetcher.get(local_site.url("private/x")).error == (
         "disallowed by robots.txt"
     )
-    fetcher.get(local_site.url("a"), allow_private=True)
-    fetcher.get(local_site.url("b"), allow_private=True)
+    fetcher.get(local_site.url("a"))
+    fetcher.get(local_site.url("b"))
     assert local_site.requests == ["/a", "/b"]
     assert local_site.times[1] - local_site.times[0] >= 0.3 - SPACING_JITTER
 
@@ -323,8 +325,7 @@ def test_host_interval_holds_across_threads_of_one_fetcher(
     for n in range(4):
         local_site.route(f"p{n}", Reply(200, b"<html>x</html>", HTML))
     threads = [
-        threading.Thread(target=fetcher.get, args=(local_site.url(f"p{n}"),),
-                         kwargs={"allow_private": True})
+        threading.Thread(target=fetcher.get, args=(local_site.url(f"p{n}"),))
         for n in range(4)
     ]
     for thread in threads:
@@ -340,7 +341,7 @@ def test_page_without_content_type_is_read_as_html(
     local_site: LocalSite, fetcher: Fetcher
 ) -> None:
     local_site.route("bare", Reply(200, b"<html><body><p>no type</p></body></html>"))
-    result = fetcher.get(local_site.url("bare"), allow_private=True,
+    result = fetcher.get(local_site.url("bare"),
                          accept=("text/html", "text/plain"))
     assert result.content_type is None
     assert result.content == b"<html><body><p>no type</p></body></html>"

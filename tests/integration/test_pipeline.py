@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import pipeline, storage
-from tests.conftest import DEMO, LocalSite
+from tests.conftest import DEMO, LocalSite, demo_drop
 from tests.integration.conftest import rows, run_batch
 
 
@@ -31,7 +31,7 @@ def test_feed_articles_are_loaded_with_feed_and_page_metadata(
 ) -> None:
     feed_url = demo_site.url("feed.xml")
     sources = _sources(
-        tmp_path, f"  - {{name: gazette, kind: feed, url: '{feed_url}', allow_private: true}}\n"
+        tmp_path, f"  - {{name: gazette, kind: feed, url: '{feed_url}'}}\n"
     )
     summary = run_batch(news_conn, "b1", sources)
 
@@ -72,12 +72,9 @@ def test_unusable_inputs_end_as_rejects_with_their_reason(
     )
     sources = _sources(
         tmp_path,
-        f"  - {{name: bad, kind: feed, url: '{demo_site.url('bad-feed.xml')}',"
-        " allow_private: true}\n"
-        f"  - {{name: not-a-feed, kind: feed, url: '{demo_site.url('home.html')}',"
-        " allow_private: true}\n"
-        f"  - {{name: missing-feed, kind: feed, url: '{demo_site.url('nope.xml')}',"
-        " allow_private: true}\n",
+        f"  - {{name: bad, kind: feed, url: '{demo_site.url('bad-feed.xml')}'}}\n"
+        f"  - {{name: not-a-feed, kind: feed, url: '{demo_site.url('home.html')}'}}\n"
+        f"  - {{name: missing-feed, kind: feed, url: '{demo_site.url('nope.xml')}'}}\n",
     )
     run_batch(news_conn, "b1", sources)
 
@@ -102,18 +99,17 @@ def test_discovery_fails_loudly_when_every_source_fails(
 
 
 def test_two_runs_at_once_leave_the_same_rows_as_one(
-    news_dsn: str, news_conn: object, demo_site: LocalSite, tmp_path: Path
+    writer_dsn: str, news_conn: object, demo_site: LocalSite, tmp_path: Path
 ) -> None:
     sources = _sources(
         tmp_path,
-        f"  - {{name: gazette, kind: feed, url: '{demo_site.url('feed.xml')}',"
-        " allow_private: true}\n"
-        f"  - {{name: drop, kind: folder, path: '{DEMO / 'drop'}'}}\n",
+        f"  - {{name: gazette, kind: feed, url: '{demo_site.url('feed.xml')}'}}\n"
+        f"  - {{name: drop, kind: folder, path: '{demo_drop(tmp_path)}'}}\n",
     )
     errors: list[BaseException] = []
 
     def run(batch_key: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             run_batch(conn, batch_key, sources)
         except BaseException as error:  # collected and re-raised in the main thread

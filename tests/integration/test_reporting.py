@@ -20,7 +20,15 @@ import psycopg2
 import pytest
 
 from newsflow import cli, reporting, storage
-from tests.conftest import DEMO, FIXTURES, SEED, fresh_database, serve_site
+from tests.conftest import (
+    DEMO,
+    FIXTURES,
+    SEED,
+    Logins,
+    fresh_database,
+    migrated_for_writer,
+    serve_site,
+)
 from tests.integration.conftest import rows, run_batch
 
 WIRE = FIXTURES / "enrichment"
@@ -77,7 +85,7 @@ BACKDATE_NIGHT_1 = (
 
 
 @pytest.fixture(scope="module")
-def report_db(pg_admin_dsn: str) -> Iterator[str]:
+def report_db(pg_admin_dsn: str, pg_logins: Logins) -> Iterator[str]:
     """The module's database after two nights of ingestion; yields its DSN."""
     work = Path(tempfile.mkdtemp(prefix="newsflow-report-"))
     site, server = serve_site(work / "site")
@@ -103,10 +111,9 @@ def report_db(pg_admin_dsn: str) -> Iterator[str]:
         sources.write_text("sources:\n" + "".join(
             f"  - {{name: {name}, kind: folder, path: '{work / name}'}}\n"
             for name in ("newswire", "harbourdaily", "citypaper", "seed")
-        ) + f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', allow_private: true}}\n")
+        ) + f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n")
         with fresh_database(pg_admin_dsn, "newsflow_report") as dsn:
-            conn = storage.connect(dsn)
-            storage.apply_migrations(conn)
+            conn = storage.connect(migrated_for_writer(dsn, pg_logins))
             run_batch(conn, "night-1", sources)
             with conn.cursor() as cur:
                 for statement in BACKDATE_NIGHT_1:

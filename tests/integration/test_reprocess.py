@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import pipeline, provenance, reprocess, retention, settings, storage
-from tests.conftest import DEMO
+from tests.conftest import DEMO, demo_drop
 from tests.integration.conftest import rows, run_batch
 
 ARTICLES = ("SELECT article_id, article_key, fields_sha256, extractor_version, batch_key,"
@@ -16,7 +16,8 @@ ARTICLES = ("SELECT article_id, article_key, fields_sha256, extractor_version, b
 
 def _loaded(news_conn: object, tmp_path: Path) -> list[tuple]:
     sources = tmp_path / "sources.yaml"
-    sources.write_text(f"sources:\n  - {{name: drop, kind: folder, path: '{DEMO / 'drop'}'}}\n")
+    drop = demo_drop(tmp_path)
+    sources.write_text(f"sources:\n  - {{name: drop, kind: folder, path: '{drop}'}}\n")
     assert run_batch(news_conn, "ingest-1", sources) == {"drop": {"loaded": 4}}
     return rows(news_conn, ARTICLES)
 
@@ -191,14 +192,14 @@ def test_sources_param_limits_the_pages(news_conn: object, tmp_path: Path) -> No
 
 
 def test_two_reprocess_runs_at_once_keep_each_replaced_version_once(
-    news_dsn: str, news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    writer_dsn: str, news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _loaded(news_conn, tmp_path)
     monkeypatch.setattr(settings, "ENRICH_MAX_CHARS", 300)
     errors: list[BaseException] = []
 
     def run(batch_key: str) -> None:
-        conn = storage.connect(news_dsn)
+        conn = storage.connect(writer_dsn)
         try:
             _reprocess(conn, batch_key, stages="enrichment")
         except BaseException as error:  # collected and re-raised in the main thread

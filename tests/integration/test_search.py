@@ -9,7 +9,7 @@ import pytest
 
 from newsflow import storage
 from newsflow.search import search
-from tests.conftest import fresh_database
+from tests.conftest import Logins, fresh_database, migrated_for_writer
 from tests.integration.conftest import run_batch
 
 FILLER = ("The item was one of several on an agenda that also covered parking permits, a"
@@ -49,7 +49,8 @@ def _page(language: str, published: str, title: str, paragraphs: list[str]) -> s
 
 
 @pytest.fixture(scope="module")
-def search_conn(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def search_conn(pg_admin_dsn: str, pg_logins: Logins,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     work = tmp_path_factory.mktemp("search")
     for name, (source, language, published, title, paragraphs) in ARTICLES.items():
         folder = work / source
@@ -61,8 +62,7 @@ def search_conn(pg_admin_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> 
         f"  - {{name: {name}, kind: folder, path: '{work / name}'}}\n"
         for name in ("gazette", "courier")))
     with fresh_database(pg_admin_dsn, "newsflow_search") as dsn:
-        conn = storage.connect(dsn)
-        storage.apply_migrations(conn)
+        conn = storage.connect(migrated_for_writer(dsn, pg_logins))
         run_batch(conn, "b1", sources)
         yield conn
         conn.close()

@@ -1,11 +1,13 @@
 import codecs
 import gzip
+import ipaddress
 import time
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 
+from newsflow import fetching
 from newsflow.fetching import (
     FetchedPage,
     FetchError,
@@ -326,31 +328,113 @@ def test_canonical_link_in_body_is_ignored() -> None:
 # guard_url
 
 
+@pytest.fixture
+def no_private_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment allows no private host (the tests' default allows 127.0.0.1)."""
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "")
+
+
 @pytest.mark.parametrize(
     "url",
     [
         "http://127.0.0.1/x", "http://localhost:8080/x", "http://10.1.2.3/", "http://192.168.0.1/",
         "http://172.16.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
-        "http://0.0.0.0/", "http://224.0.0.1/", "http://[fe80::1]/",
+        "http://0.0.0.0/", "http://224.0.0.1/", "http://[fe80::1]/", "http://100.64.0.1/",
     ],
 )
-def test_non_public_addresses_are_refused(url: str) -> None:
+def test_non_public_addresses_are_refused(url: str, no_private_hosts: None) -> None:
     with pytest.raises(FetchError, match="^refused: .* resolves to non-public address "):
-        guard_url(url, allow_private=False)
-    guard_url(url, allow_private=True)
+        guard_url(url)
 
 
-def test_public_addresses_pass() -> None:
+# Each IPv6 form that carries an IPv4 address, as bytes around the 4 bytes of the IPv4 one.
+EMBEDDINGS = {
+    "IPv4-mapped": lambda v4: bytes(10) + b"\xff\xff" + v4,
+    "IPv4-compatible": lambda v4: bytes(12) + v4,
+    "6to4 2002::/16": lambda v4: b"\x20\x02" + v4 + bytes(9) + b"\x01",
+    "NAT64 64:ff9b::/96": lambda v4: bytes.fromhex("0064ff9b") + bytes(8) + v4,
+    # Local-use NAT64 (RFC 8215): the IPv4 address sits where the network's prefix length
+    # (48 to 96 bits) puts it (RFC 6052), octet 8 always skipped.
+    "NAT64 64:ff9b:1::/48, /96 layout": lambda v4: bytes.fromhex("0064ff9b0001") + bytes(6) + v4,
+    "NAT64 64:ff9b:1::/48, /48 layout":
+        lambda v4: bytes.fromhex("0064ff9b0001") + v4[:2] + b"\0" + v4[2:] + bytes(5),
+}
+
+
+def _embed(form: str, ipv4: str) -> str:
+    return str(ipaddress.IPv6Address(EMBEDDINGS[form](ipaddress.IPv4Address(ipv4).packed)))
+
+
+@pytest.mark.parametrize("form", list(EMBEDDINGS))
+@pytest.mark.parametrize("private", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "192.168.1.1"])
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_embed(
+    form: str, private: str, no_private_hosts: None
+) -> None:
+    address = _embed(form, private)
+    assert private in [str(a) for a in fetching.embedded_ipv4(ipaddress.IPv6Address(address))]
+    with pytest.raises(FetchError) as refused:
+        guard_url(f"http://[{address}]/")
+    assert str(refused.value).startswith(f"refused: {address} resolves to non-public address ")
+    assert f"(embedded in {address})" in str(refused.value)
+
+
+@pytest.mark.parametrize("form", [f for f in EMBEDDINGS if "64:ff9b:1::" not in f])
+def test_ipv6_forms_around_a_public_ipv4_address_pass(form: str, no_private_hosts: None) -> None:
+    # Local-use NAT64 addresses are judged at every layout and pass only when all are public.
+    assert guard_url(f"http://[{_embed(form, '93.184.216.34')}]/x") is None
+
+
+def test_site_local_ipv6_is_refused(no_private_hosts: None) -> None:
+    with pytest.raises(FetchError, match="^refused: fec0::1 resolves to site-local address"):
+        guard_url("http://[fec0::1]/")
+    with pytest.raises(FetchError, match="site-local"):
+        guard_url("http://[fefe:1::2]/")
+
+
+def test_the_deployment_allows_private_hosts_by_network_or_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1, 10.1.0.0/16 intranet.example")
+    guard_url("http://127.0.0.1:8765/feed.xml")
+    guard_url("http://[::ffff:127.0.0.1]/")  # the embedded address is the allowed one
+    guard_url("http://10.1.200.3/")
+    guard_url("http://intranet.example/")  # not even resolved
+    for url in ("http://127.0.0.2/", "http://10.2.0.1/", "http://169.254.169.254/"):
+        with pytest.raises(FetchError, match="NEWSFLOW_PRIVATE_HOSTS"):
+            guard_url(url)
+
+
+def test_a_private_host_may_be_allowed_on_one_port_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", "127.0.0.1:8765 [::1]:8765 intranet.example:8080")
+    guard_url("http://127.0.0.1:8765/feed.xml")
+    guard_url("http://[::1]:8765/")
+    guard_url("http://intranet.example:8080/")
+    for url in ("http://127.0.0.1:8080/api/v2/", "http://127.0.0.1/", "http://[::1]:5432/",
+                "https://127.0.0.1/"):
+        with pytest.raises(FetchError, match="^refused: "):
+            guard_url(url)
+    with pytest.raises(FetchError, match="^cannot resolve intranet.example"):
+        guard_url("http://intranet.example/")  # another port: judged by its address
+
+
+def test_a_bad_private_hosts_setting_names_the_entry_not_its_text() -> None:
+    with pytest.raises(ValueError, match="^NEWSFLOW_PRIVATE_HOSTS: entry 2 is no host name"):
+        fetching.parse_private_hosts("127.0.0.1, sec/ret:word")
+    with pytest.raises(ValueError, match="^NEWSFLOW_PRIVATE_HOSTS: entry 1 is no host name"):
+        fetching.parse_private_hosts("127.0.0.1:99999")
+
+
+def test_public_addresses_pass(no_private_hosts: None) -> None:
     # Passing means not raising FetchError.
-    assert guard_url("http://93.184.216.34/news", allow_private=False) is None
-    assert guard_url("https://[2606:4700::1111]/", allow_private=False) is None
+    assert guard_url("http://93.184.216.34/news") is None
+    assert guard_url("https://[2606:4700::1111]/") is None
 
 
 @pytest.mark.parametrize("url", ["ftp://g.example/a", "file:///etc/passwd", "javascript:x()",
                                  "http:///nohost"])
 def test_non_http_urls_are_refused_even_when_private_is_allowed(url: str) -> None:
     with pytest.raises(FetchError, match="^not an http\\(s\\) URL: "):
-        guard_url(url, allow_private=True)
+        guard_url(url)
 
 
 # Retry-After, gunzip_capped, LocalLimiter
