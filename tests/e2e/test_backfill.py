@@ -5,7 +5,7 @@ PostgreSQL) run ``airflow backfill create`` of ``news_ingest`` over three past d
 local sitemap whose entries are dated, then the same backfill again; ``news_reprocess`` is
 triggered through the REST API (what the UI's trigger form calls) for a dry run and with
 bad params, and run with a changed extraction setting by ``airflow dags test``; last, two
-days of CC-NEWS-style WARC files are backfilled with a sources file given as the run conf.
+days of CC-NEWS-style WARC files are backfilled with a source set of their own named in the run conf.
 """
 
 import json
@@ -47,7 +47,7 @@ from tests.e2e.test_celery import (
 # own (logs kept on failure), and databases dropped once those processes are gone.
 from tests.e2e.test_celery import create_database as create_database  # noqa: F401
 from tests.e2e.test_celery import processes as processes  # noqa: F401
-from tests.warc_fixtures import HOSTS, write_days
+from tests.warc_fixtures import HOSTS, WarcDays, write_days
 
 pytestmark = pytest.mark.e2e
 
@@ -172,9 +172,12 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "newsflow-check:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
         "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer),
-        **source_set_env(_write_sitemap(local_site, tmp_path)),
+        **source_set_env(_write_sitemap(local_site, tmp_path)),  # the set "sources"
         "NEWSFLOW_REPORT_DIR": str(tmp_path / "reports"),
     }
+    # A second source set beside it, "warc" (step 7), there before the DAG is parsed: the
+    # source_set param's choices are the sets found then.
+    warc_days = _write_warc_set(tmp_path)
     processes.run("db-migrate", [AIRFLOW, "db", "migrate"], env)
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
@@ -338,7 +341,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
 
     # 7. Two past days of CC-NEWS-style WARC files, backfilled with their own sources file.
     started = time.monotonic()
-    warc_summary = _backfill_warc_days(tmp_path, env, meta, news, processes)
+    warc_summary = _backfill_warc_days(warc_days, env, meta, news, processes)
     timings["WARC backfill of 2 days"] = round(time.monotonic() - started, 1)
 
     timings["total"] = round(time.monotonic() - began, 1)
@@ -357,22 +360,26 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     print("backfill e2e timings (s): " + json.dumps(timings))
 
 
-def _backfill_warc_days(tmp_path: Path, env: dict[str, str], meta: str, news: str,
+def _write_warc_set(tmp_path: Path) -> WarcDays:
+    """WARC files of 5 and 6 November 2026 (runs' intervals) and the source set "warc"."""
+    days = write_days(tmp_path / "warc", datetime(2026, 11, 5, 4, 30, tzinfo=UTC))
+    (tmp_path / "warc.yaml").write_text(
+        f"sources:\n  - {{name: archive, kind: warc, path: '{days.folder}', hosts: {HOSTS}}}\n")
+    return days
+
+
+def _backfill_warc_days(days: WarcDays, env: dict[str, str], meta: str, news: str,
                         processes: ProcessGroups) -> str:
-    """WARC files (CC-NEWS style) of two past days, backfilled with a sources file of their
+    """WARC files (CC-NEWS style) of two past days, backfilled with a source set of their
     own (the DAG param, as --dag-run-conf): read_warc is mapped over each day's files, and
     every response record ends as an article or a reject, with provenance. Returns what
     the test prints."""
-    days = write_days(tmp_path / "warc", datetime(2026, 11, 5, 4, 30, tzinfo=UTC))
-    warc_sources = tmp_path / "warc-sources.yaml"
-    warc_sources.write_text("sources:\n  - {name: archive, kind: warc, path: '"
-                            f"{days.folder}', hosts: {HOSTS}}}\n")
     warc_runs = {"day1": "backfill__2026-11-06T04:30:00+00:00",
                  "day2": "backfill__2026-11-07T04:30:00+00:00"}
     processes.run("backfill-warc", [
         AIRFLOW, "backfill", "create", "--dag-id", "news_ingest", "--from-date", "2026-11-05",
         "--to-date", "2026-11-06T23:59:59", "--max-active-runs", "1",
-        "--dag-run-conf", json.dumps({"sources_file": str(warc_sources)})], env)
+        "--dag-run-conf", json.dumps({"source_set": "warc"})], env)
     in_warc_runs = "r.dag_id = 'news_ingest' AND r.run_id = ANY(%s)"
     _wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
               600, processes, "the WARC backfill")

@@ -130,13 +130,16 @@ def test_a_link_out_of_the_folder_is_rejected_unread(news_conn: object, tmp_path
         (0,)]
 
 
-@pytest.mark.parametrize("allow_private", [True, False])
+@pytest.mark.parametrize("base", ["list's own site", "another loopback host"])
 def test_a_paths_list_over_http_reads_the_month_and_guards_downloads(
-    news_conn: object, tmp_path: Path, local_site: object, allow_private: bool
+    news_conn: object, tmp_path: Path, local_site: object, base: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``paths_url`` with ``{year}/{month}``: the list of March 2025 (and, for the straddling
-    file, February's), relative entries joined to ``base_url``; without allow_private the
-    loopback WARC locations are refused by the SSRF guard and rejected with the reason."""
+    file, February's), relative entries joined to ``base_url``. The deployment allows only
+    the list's host and port (``NEWSFLOW_PRIVATE_HOSTS``): WARC locations on another
+    loopback host are refused by the SSRF guard and rejected with the reason."""
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", f"127.0.0.1:{local_site.port}")
     days = write_days(local_site.root / "crawl-data")
     listing = "\n".join(f"crawl-data/{path.name}" for path in days.files[:2]) + "\n"
     march = local_site.root / "lists" / "2025" / "03"
@@ -145,17 +148,18 @@ def test_a_paths_list_over_http_reads_the_month_and_guards_downloads(
     february = local_site.root / "lists" / "2025" / "02"
     february.mkdir(parents=True)
     (february / "warc.paths.gz").write_bytes(gzip.compress(b""))
+    allowed = base == "list's own site"
+    base_url = local_site.url() if allowed else f"http://127.0.0.2:{local_site.port}/"
     sources = warc_source(
         tmp_path, f"paths_url: '{local_site.url('lists/{year}/{month}/warc.paths.gz')}'",
-        f", base_url: '{local_site.url()}', allow_private: {str(allow_private).lower()}",
+        f", base_url: '{base_url}'",
     )
-    # Only the loopback list URL itself is trusted (configured); its entries are not.
     run_day(news_conn, "listed", sources, DAY_1)
     assert "/lists/2025/02/warc.paths.gz" in local_site.requests
     assert "/lists/2025/03/warc.paths.gz" in local_site.requests
     balance = ledger.batch_ledger(news_conn, "listed")
     assert balance.balanced
-    if allow_private:
+    if allowed:
         assert (balance.articles, balance.rejects) == (4, 2)  # no hosts filter here
         # Downloaded by the polite fetcher: one fetch-log row per WARC request.
         assert rows(news_conn, "SELECT bytes FROM fetch_log WHERE purpose = 'warc'"
@@ -165,5 +169,5 @@ def test_a_paths_list_over_http_reads_the_month_and_guards_downloads(
         assert f"/crawl-data/{days.files[0].name}" not in local_site.requests
         reasons = {r for (r,) in rows(news_conn, "SELECT reason FROM batch_rejects")}
         assert len(reasons) == 1 and next(iter(reasons)).startswith(
-            "WARC download failed: refused: 127.0.0.1 resolves to non-public address")
+            "WARC download failed: refused: 127.0.0.2")
         assert (balance.inputs, balance.rejects) == (2, 2)
