@@ -5,7 +5,7 @@ PostgreSQL) run ``airflow backfill create`` of ``news_ingest`` over three past d
 local sitemap whose entries are dated, then the same backfill again; ``news_reprocess`` is
 triggered through the REST API (what the UI's trigger form calls) for a dry run and with
 bad params, and run with a changed extraction setting by ``airflow dags test``; last, two
-days of CC-NEWS-style WARC files are backfilled with a source set of their own named in the run conf.
+days of CC-NEWS-style WARC files are backfilled with a source set of their own (run conf).
 """
 
 import json
