@@ -57,12 +57,10 @@ NEWSPLEASE_VENV = WORK / "newsplease-venv"
 DAG_ID = "news_ingest"
 STAGES = {"discover": "discover", "fetch": "fetch", "clean": "clean",
           "fields": "extract_fields", "enrichment": "enrich", "load": "load"}
-# Recommended for 2 cores (README "Performance"): one fetch thread per host of the run,
-# CPU stages over both cores.
+# Airflow as `make run` configures it; newsflow's own settings stay at their defaults (a
+# fetch thread per host of the batch, the CPU stages over every core).
 RECOMMENDED_ENV = {
     "AIRFLOW__CORE__PARALLELISM": "4",
-    "NEWSFLOW_FETCH_WORKERS": "40",
-    "NEWSFLOW_CPU_PROCESSES": "2",
 }
 # Settings the caller may not override: the benchmark runs at the default politeness.
 FIXED_SETTINGS = ("NEWSFLOW_HOST_INTERVAL", "NEWSFLOW_MAX_CRAWL_DELAY", "NEWSFLOW_SOURCES_DIR",
@@ -571,8 +569,10 @@ def _politeness(served: list[tuple[str, str, float, float]], fetch_task: Any, wa
 # The component floor: the stages' own functions in this process
 
 
-def component_floor(urls: list[str], nlp: Any) -> dict[str, Any]:
+def component_floor(urls: list[str], nlp: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fetch, clean, fields, enrichment of each URL, one after another in this process.
+
+    Returns the figures and the extracted fields of the articles.
 
     Fetching honours the default per-host interval in process (the URLs go round the
     hosts, so it rarely waits). Enrichment runs per page (``enrich_fields``), so that the
@@ -589,14 +589,14 @@ def component_floor(urls: list[str], nlp: Any) -> dict[str, Any]:
     cpu_started = time.process_time()
     started = time.perf_counter()
     slowest: tuple[float, str, dict[str, float]] = (0.0, "", {})
-    articles = 0
+    articles = []
     for done, url in enumerate(urls, start=1):
         try:
-            took = _floor_page(fetcher, url, nlp)
+            took, fields = _floor_page(fetcher, url, nlp)
         except (FetchError, pipeline.CleaningError) as error:
             log(f"floor: {url} rejected: {error}")
             continue
-        articles += 1
+        articles.append(fields)
         seconds.update(took)
         if sum(took.values()) > slowest[0]:
             slowest = (sum(took.values()), url, took)
@@ -606,18 +606,19 @@ def component_floor(urls: list[str], nlp: Any) -> dict[str, Any]:
     wall = time.perf_counter() - started
     fetcher.close()
     return {
-        "pages": len(urls), "articles": articles, "seconds": round(wall, 1),
+        "pages": len(urls), "articles": len(articles), "seconds": round(wall, 1),
         "cpu_seconds": round(time.process_time() - cpu_started, 1),
-        "articles_per_s": round(articles / wall, 2),
+        "articles_per_s": round(len(articles) / wall, 2),
         "stages": {k: {"seconds": round(v, 1), "items_per_s": round(len(urls) / v, 1)}
                    for k, v in seconds.items()},
         "slowest_page": {"url": slowest[1], "seconds": round(slowest[0], 2),
                          "stages": {k: round(v, 2) for k, v in slowest[2].items()}},
-    }
+    }, articles
 
 
-def _floor_page(fetcher: Any, url: str, nlp: Any) -> dict[str, float]:
-    """Seconds each stage's functions took on one page (FetchError, CleaningError pass)."""
+def _floor_page(fetcher: Any, url: str, nlp: Any) -> tuple[dict[str, float], dict[str, Any]]:
+    """Seconds each stage's functions took on one page (FetchError, CleaningError pass),
+    and its fields."""
     from newsflow import enrichment, pipeline
     from newsflow.fetching import TEXT_TYPES, check_article_response
 
@@ -638,7 +639,7 @@ def _floor_page(fetcher: Any, url: str, nlp: Any) -> dict[str, float]:
     mark = time.perf_counter()
     enrichment.enrich_fields(fields, nlp)
     took["enrichment"] = time.perf_counter() - mark
-    return took
+    return took, fields
 
 
 def _stored_page(url: str, result: Any) -> Any:
@@ -812,13 +813,19 @@ def print_report(figures: dict[str, Any]) -> None:
         f"  load average during the run: {main['load_average_before']} before,"
         f" {main['load_average_after']} after",
         f"  {'stage':<12}{'seconds':>9}{'items':>7}{'items/s':>9}{'CPU s':>8}"
-        f"{'peak RSS MiB: task process':>28}{'with its workers':>18}",
+        f"{'CPU s/article':>14}{'peak RSS MiB: task process':>28}{'with its workers':>18}",
     ]
     for name, stage in main["stages"].items():
         lines.append(f"  {name:<12}{stage['seconds']:>9}{stage['items']:>7}"
                      f"{stage['items_per_s']:>9}{stage['cpu_seconds']:>8}"
+                     f"{stage['cpu_seconds'] / max(main['articles'], 1):>14.4f}"
                      f"{stage['peak_rss_mib'] or '-':>28}"
                      f"{stage['peak_rss_all_processes_mib'] or '-':>18}")
+    lines.append(
+        f"  CPU per article, every process of the deployment: {main['cpu_seconds']} s /"
+        f" {main['articles']} = {main['cpu_seconds'] / max(main['articles'], 1):.3f} s"
+        f" ({main['cpu']}; target <= 0.12 s): "
+        + ("MET" if main["cpu_seconds"] <= 0.12 * main["articles"] else "NOT MET"))
     lines.append(f"  {'between tasks (scheduling)':<28}{main['between_tasks_seconds']:>9}")
     polite = main["politeness"]
     if polite:
@@ -848,6 +855,20 @@ def print_report(figures: dict[str, Any]) -> None:
             f"  slowest page: {floor['slowest_page']['url']} {floor['slowest_page']['seconds']} s"
             f" {floor['slowest_page']['stages']}",
         ]
+    compared = figures.get("enrichment_cpu_by_stage")
+    if compared:
+        runs = compared["per_article"]
+        lines += ["", f"enrichment CPU s per article by stage, before/after (the floor's"
+                      f" {compared['articles']} articles, in this process, mean of"
+                      f" {compared['rounds']} rounds; same results:"
+                      f" {'yes' if compared['same_results'] else 'NO'}):"]
+        for stage in [*dict.fromkeys(stage for run in runs.values() for stage in run
+                                     if stage != "total"), "total"]:
+            lines.append(f"  {stage:<28}" + "".join(
+                f"{name} {runs[name].get(stage, '-')}  " for name in runs))
+        before = runs["before"]["total"]
+        lines += [f"  {name}: {run['total'] / before:.0%} of before's CPU per article"
+                  f" (target <= 50%)" for name, run in runs.items() if name != "before"]
     load = figures.get("load_alone")
     if load:
         lines += [
@@ -950,19 +971,20 @@ def main(argv: list[str] | None = None) -> int:
         deployment.stop()
         sampler.stop()
         if not args.no_floor:
+            from newsflow import enrichment_bench
             from newsflow.enrichment import load_model
 
             floor_urls = main_urls[: args.floor_pages or len(pages)]
             log(f"component floor over {len(floor_urls)} pages in this process")
-            figures["floor"] = component_floor(floor_urls, load_model())
+            figures["floor"], floor_fields = component_floor(floor_urls, load_model())
+            log("enrichment CPU by stage, spaCy's pipeline before issue 18 and now")
+            figures["enrichment_cpu_by_stage"] = enrichment_bench.compare(floor_fields)
         if not args.no_peer:
             peer_urls = main_urls[: args.peer_pages]
             figures["peer"] = {
                 "newsplease": newsplease_peer(peer_urls),
                 "newsflow_one_process": extract_without_enrichment(peer_urls),
-                "newsflow": extract_without_enrichment(peer_urls, int(
-                    os.environ.get("NEWSFLOW_CPU_PROCESSES")
-                    or RECOMMENDED_ENV["NEWSFLOW_CPU_PROCESSES"])),
+                "newsflow": extract_without_enrichment(peer_urls, settings.CPU_PROCESSES),
             }
     finally:
         deployment.stop()

@@ -297,6 +297,7 @@ def run_by_host(
 ) -> None:
     """Run ``work`` on each item: hosts in parallel, each host's items one after another.
 
+    One thread per distinct host (files count as one host), at most ``workers``.
     Re-raises the first unexpected exception once every host has finished.
     """
     groups: dict[str, list[storage.BatchItem]] = {}
@@ -308,7 +309,14 @@ def run_by_host(
         for item in group:
             work(item)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
+    threads = fetch_threads(len(groups), workers)
+    LOGGER.info("%d items on %d hosts: %d threads", len(items), len(groups), threads)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fetch") as pool:
         futures = [pool.submit(run_group, group) for group in groups.values()]
     for future in futures:
         future.result()
+
+
+def fetch_threads(hosts: int, ceiling: int) -> int:
+    """Threads for fetching from ``hosts`` distinct hosts: one each, at most ``ceiling``."""
+    return max(1, min(hosts, ceiling))

@@ -72,16 +72,17 @@ class Entity:
         }
 
 
-def find_entities(doc: Doc) -> list[Entity]:
+def find_entities(doc: Doc, text: str | None = None) -> list[Entity]:
     """The merged entities of a parsed article body, in order of first mention.
 
     Args:
         doc: the body parsed by spaCy (NER and parser).
+        text: ``doc.text`` when the caller has it (spaCy rebuilds it from every token).
 
     Returns:
         One ``Entity`` per person, organisation, place or group, each with its mentions.
     """
-    text = doc.text  # built on each access: read it once
+    text = doc.text if text is None else text
     mentions = [m for m in (clean_mention(span, text) for span in doc.ents) if m is not None]
     return merge_mentions(mentions)
 

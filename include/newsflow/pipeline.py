@@ -166,8 +166,9 @@ def _first_per_key(
 def fetch(conn: Any, batch_key: str) -> Stats:
     """Fetch (URLs) or read (files) every discovered item and store its page.
 
-    Hosts are fetched in parallel (``settings.FETCH_WORKERS``), each host's pages one
-    after another at the host's interval, which PostgreSQL enforces across tasks.
+    Hosts are fetched in parallel (a thread per host, at most ``settings.FETCH_WORKERS``),
+    each host's pages one after another at the host's interval, which PostgreSQL enforces
+    across tasks.
 
     Args:
         conn: an open connection.

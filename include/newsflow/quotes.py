@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+from spacy.attrs import LOWER
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Token
 
 from newsflow.entities import Entity, entity_at, entity_named
@@ -51,6 +54,7 @@ def _forms(verb: str) -> set[str]:
 
 
 SPEECH_VERBS = frozenset(set(_IRREGULAR).union(*(_forms(v) for v in _REGULAR)))
+SPEECH_VERB_IDS = np.array(sorted(get_string_id(verb) for verb in SPEECH_VERBS), dtype=np.uint64)
 DOUBLE_OPEN = "“«"
 DOUBLE_CLOSE = "”»"
 SINGLE_QUOTE = re.compile(r"(?<![\w'’])['‘](?=[^\s'’])(.+?)(?<=\S)['’](?!\w)")
@@ -164,9 +168,9 @@ def find_quotes(doc: Doc, entities: list[Entity], text: str | None = None) -> li
     Returns:
         One ``Quote`` per quotation, split quotes joined, in order.
     """
-    parsed = doc.text  # built on each access: read it once
-    text = parsed if text is None else text
-    if len(text) != len(parsed):
+    if text is None:
+        text = doc.text  # rebuilt from every token on each access: only when not given
+    elif len(text) != _parsed_length(doc):
         raise ValueError("text and parsed text differ in length")
     spans = find_quote_spans(text)
     verbs = _speech_verbs(doc, spans)
@@ -182,6 +186,11 @@ def find_quotes(doc: Doc, entities: list[Entity], text: str | None = None) -> li
         else:
             quotes.append(quote)
     return quotes
+
+
+def _parsed_length(doc: Doc) -> int:
+    """The length of the text spaCy parsed, without building it."""
+    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
 
 
 def _attribute(
@@ -222,10 +231,11 @@ def _outside(position: int, spans: list[QuoteSpan]) -> bool:
 
 def _speech_verbs(doc: Doc, spans: list[QuoteSpan]) -> list[Token]:
     """The speech verbs of a text outside its quotations."""
+    candidates = np.flatnonzero(np.isin(doc.to_array(LOWER), SPEECH_VERB_IDS)).tolist()
+    tokens = (doc[i] for i in candidates)  # Token objects only for the words in the list
     return [
-        t for t in doc
-        if t.lower_ in SPEECH_VERBS and (t.tag_.startswith("VB") or t.lower_ == "according")
-        and _outside(t.idx, spans)
+        t for t in tokens
+        if (t.tag_.startswith("VB") or t.lower_ == "according") and _outside(t.idx, spans)
     ]
 
 

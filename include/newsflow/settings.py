@@ -86,8 +86,10 @@ MAX_RETRY_AFTER = float(os.environ.get("NEWSFLOW_MAX_RETRY_AFTER", "60"))
 PAGE_TIME_LIMIT = float(os.environ.get("NEWSFLOW_PAGE_TIME_LIMIT", "120"))
 MAX_REDIRECTS = int(os.environ.get("NEWSFLOW_MAX_REDIRECTS", "10"))
 
-# Hosts fetched at once by one fetch task (each host's pages one after another).
-FETCH_WORKERS = int(os.environ.get("NEWSFLOW_FETCH_WORKERS", "4"))
+# Most hosts one fetch task fetches at once. A task runs one thread per distinct host of its
+# batch (each host's pages one after another, at the host's interval), up to this ceiling:
+# the threads mostly sleep out the interval, so 40 hosts want 40 threads, not fewer.
+FETCH_WORKERS = int(os.environ.get("NEWSFLOW_FETCH_WORKERS", "64"))
 
 # Worker processes of the CPU-bound stages (clean, extract, enrich) in one task, each taking
 # chunks of the batch; 0 means one per core. A batch of one chunk stays in the task's process.

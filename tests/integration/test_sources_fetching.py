@@ -653,3 +653,53 @@ def test_a_source_that_cannot_be_read_is_rejected_and_the_others_go_on(
     assert gone[2] == f"source gone: {missing} is not a folder"
     assert nolist[:2] == ("nolist", str(tmp_path / "missing.txt"))
     assert nolist[2] == "URL list of nolist: cannot open (No such file or directory)"
+
+
+@pytest.fixture
+def six_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[LocalSite]]:
+    """Six servers on six loopback addresses (six hosts for politeness), all allowed."""
+    addresses = [f"127.0.0.{20 + n}" for n in range(6)]
+    monkeypatch.setenv("NEWSFLOW_PRIVATE_HOSTS", ", ".join(addresses))
+    served = [serve_site(tmp_path / f"host{n}", address) for n, address in enumerate(addresses)]
+    yield [site for site, _ in served]
+    for _, server in served:
+        server.shutdown()
+        server.server_close()
+
+
+def _fetch_six_hosts(news_conn: object, sites: list[LocalSite], tmp_path: Path) -> None:
+    urls = [url for n, site in enumerate(sites) for url in _pages(site, 3, f"h{n}-")]
+    (tmp_path / "urls.txt").write_text("\n".join(urls))
+    sources = sources_file(tmp_path, "  - {name: l, kind: urls, path: urls.txt}\n")
+    pipeline.discover(news_conn, "six", sources)
+    assert pipeline.fetch(news_conn, "six") == {"l": {"fetched": 18}}
+
+
+def test_fetch_runs_a_thread_per_host_of_the_batch_without_tuning(
+    news_conn: object, six_sites: list[LocalSite], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "HOST_INTERVAL", 0.3)
+    assert settings.FETCH_WORKERS >= 6  # the default ceiling, not a value set for the test
+    _fetch_six_hosts(news_conn, six_sites, tmp_path)
+    # Every host starts at once: its first request (robots.txt) before any host's second.
+    firsts = [site.times[0] for site in six_sites]
+    seconds = [site.times[1] for site in six_sites]
+    assert max(firsts) < min(seconds)
+    for site in six_sites:  # and each keeps its own interval
+        gaps = [b - a for a, b in zip(site.times, site.times[1:], strict=False)]
+        assert len(site.times) == 4 and min(gaps) >= 0.3 - SPACING_JITTER
+
+
+def test_the_fetch_workers_setting_is_a_ceiling_on_the_threads(
+    news_conn: object, six_sites: list[LocalSite], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "HOST_INTERVAL", 0.2)
+    monkeypatch.setattr(settings, "FETCH_WORKERS", 3)
+    _fetch_six_hosts(news_conn, six_sites, tmp_path)
+    starts = sorted(site.times[0] for site in six_sites)
+    ends = sorted(site.times[-1] for site in six_sites)
+    # Three threads: the last three hosts start only when one of the first three is done.
+    assert starts[3] >= ends[0] - SPACING_JITTER
+    assert starts[2] < ends[0]

@@ -77,3 +77,16 @@ def test_newsflow_extract_can_skip_enrichment(capsys: pytest.CaptureFixture[str]
     assert cli.main(["extract", "--no-enrich", str(SEED)]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["entities"] == record["quotes"] == record["numbers"] == record["dates"] == []
+
+
+def test_the_bench_times_each_stage_of_the_same_enrichment() -> None:
+    from newsflow.enrichment_bench import compare, cpu_by_stage
+
+    articles = [seed_fields(), {"body": fixture_body("wire_original")}]
+    results, cpu = cpu_by_stage(load_model(), articles, 8)
+    assert results == list(enrich_many(articles))
+    assert {"tokenizer", "tok2vec", "parser", "ner", "rules and MinHash"} <= set(cpu)
+    compared = compare(articles, rounds=1)
+    assert compared["same_results"] is True  # spaCy's pipeline as it was, and ours
+    assert set(compared["per_article"]) == {"before", f"after (batch {settings.ENRICH_BATCH_SIZE})"}
+    assert "attribute_ruler" in compared["per_article"]["before"]

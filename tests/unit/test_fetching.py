@@ -471,3 +471,10 @@ def test_local_limiter_spaces_one_host_not_two() -> None:
     assert time.monotonic() - started < 0.1
     limiter("a.example", 0.2)
     assert time.monotonic() - started >= 0.19
+
+
+def test_fetch_threads_follow_the_hosts_up_to_the_ceiling() -> None:
+    from newsflow.crawl import fetch_threads
+
+    assert [fetch_threads(hosts, 64) for hosts in (0, 1, 40, 64, 200)] == [1, 1, 40, 64, 64]
+    assert fetch_threads(40, 4) == 4
