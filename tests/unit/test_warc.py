@@ -56,6 +56,9 @@ def test_a_file_cut_anywhere_gives_the_records_before_and_one_reject(
     for cut in range(offsets[1] + 1, len(whole) - 4, 7):
         path.write_bytes(whole[:cut])
         got = summary(read(path))
+        if cut in offsets:  # cut between two records: a whole, shorter WARC, nothing lost
+            assert got == [("WarcPage", o, None) for o in offsets if o < cut]
+            continue
         # Whatever the cut, each record is a page or part of the one lost rest; the pages
         # are the records wholly before the cut.
         kept = [o for o in offsets if got and ("WarcPage", o, None) in got]
