@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint clean celery-check compose-check eval bench-enrich bench faults
+.PHONY: install run test lint clean celery-check compose-check eval bench-enrich bench bench-warc faults
 
 install: $(STAMP)
 
@@ -57,9 +57,17 @@ faults: install
 # eval corpora served on 40 loopback hosts, against its own components in one process, load
 # alone and news-please in its own venv; N = 500, 1,000, 2,000 (not part of `make test`;
 # 11 min on 2 quiet cores, ~20 when shared): make bench [BENCH_ARGS="--pages 1000 --scale --no-peer"]
+# Then the WARC run (newsflow.warc_bench): one generated WARC of the eval pages, records/s
+# read, articles/s with and without enrichment, news-please's CC-NEWS extractor on the
+# same file: make bench-warc [WARC_BENCH_ARGS="--records 2000 --enrich-records 500"]
 BENCH_ARGS ?=
+WARC_BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m newsflow.benchmark --eval-dir $(EVAL_DIR) $(BENCH_ARGS)
+	$(BIN)/python -m newsflow.warc_bench --eval-dir $(EVAL_DIR) $(WARC_BENCH_ARGS)
+
+bench-warc: install
+	$(BIN)/python -m newsflow.warc_bench --eval-dir $(EVAL_DIR) $(WARC_BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -3,8 +3,9 @@
 
 Nightly ingestion of a named source set (a file `NAME.yaml` in `$NEWSFLOW_SOURCES_DIR`,
 default `include/sources/`; scheduled runs take `$NEWSFLOW_SOURCE_SET`, default `default`):
-check the schema → discover → fetch → clean → extract fields → enrich (entities, quotes,
-numbers, dates, near-duplicates) → load into PostgreSQL.
+check the schema → discover → fetch (and read_warc, one mapped task per WARC file of the
+interval) → clean → extract fields → enrich (entities, quotes, numbers, dates,
+near-duplicates) → load into PostgreSQL.
 
 Discovery takes the inputs of the run's data interval: sitemap entries and feed items by
 their dates, dropped files by their modification times, and undated inputs once (see
@@ -21,7 +22,7 @@ ingest it once. A set that cannot be used fails `discover` at once, without retr
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, TriggerRule
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow import settings, sourcesets
@@ -34,6 +35,7 @@ from newsflow_operators import (
     ExtractFieldsOperator,
     FetchPagesOperator,
     LoadArticlesOperator,
+    ReadWarcFileOperator,
 )
 
 BATCH_KEY = "{{ run_id }}"
@@ -86,7 +88,15 @@ with DAG(
         task_id="fetch", batch_key=BATCH_KEY,
         execution_timeout=timedelta(seconds=settings.SOURCE_FETCH_SECONDS) + timedelta(hours=1),
     )
-    clean = CleanPagesOperator(task_id="clean", batch_key=BATCH_KEY)
+    # One task per WARC file of the interval (none without warc sources: then skipped);
+    # a CC-NEWS file is about 1 GB to download and read.
+    read_warc = ReadWarcFileOperator.partial(
+        task_id="read_warc", batch_key=BATCH_KEY, execution_timeout=timedelta(hours=2)
+    ).expand(warc_file_id=discover.output)
+    # Runs when fetch succeeded and read_warc succeeded or was skipped (no WARC files).
+    clean = CleanPagesOperator(
+        task_id="clean", batch_key=BATCH_KEY, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    )
     extract = ExtractFieldsOperator(task_id="extract_fields", batch_key=BATCH_KEY)
     # spaCy work: a CeleryExecutor deployment can route it to workers of its own.
     enrich = EnrichArticlesOperator(
@@ -95,4 +105,4 @@ with DAG(
     )
     load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
 
-    check >> discover >> fetch >> clean >> extract >> enrich >> load
+    check >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load

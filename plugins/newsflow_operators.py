@@ -85,6 +85,10 @@ class DiscoverArticlesOperator(_BatchStageOperator):
     file that is no regular file or too large, a source asking for what only the
     deployment may allow, a folder outside the drop root) fails the task at once, without
     retries, with a one-line reason.
+
+    WARC sources' files are listed (``warc_files``), not read: the task returns their
+    ids, one ``ReadWarcFileOperator`` instance per id; the per-source counts go to the
+    XCom ``stats``.
     """
 
     template_fields: Sequence[str] = ("batch_key", "source_set", "interval_start",
@@ -103,25 +107,56 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         self.interval_start = interval_start
         self.interval_end = interval_end
 
-    def execute(self, context: Context) -> Any:
+    def execute(self, context: Context) -> list[int]:
+        """Discover; returns the ids of the run's WARC files (what ``read_warc`` is mapped
+        over: Airflow maps only over a task's return value)."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from newsflow.sourcesets import SourceConfigError, set_path
 
         try:
             self.sources_path = set_path(self.source_set)
-            return super().execute(context)
+            stats = super().execute(context)
         except SourceConfigError as error:
             raise AirflowFailException(str(error)) from None
+        context["ti"].xcom_push(key="stats", value=stats)
+        return self.warc_file_ids
 
     def run(self, conn: Any) -> Any:
-        from newsflow import pipeline
+        from newsflow import archives, pipeline
         from newsflow.sources import parse_moment
 
-        return pipeline.discover(
+        stats = pipeline.discover(
             conn, self.batch_key, self.sources_path,
             parse_moment(self.interval_start), parse_moment(self.interval_end),
         )
+        self.warc_file_ids = archives.batch_files(conn, self.batch_key)
+        return stats
+
+
+class ReadWarcFileOperator(_BatchStageOperator):
+    """Read one WARC file of the batch (listed by discover) into its staged pages.
+
+    Map it over discover's XCom ``warc_files``: one task instance per file, so workers
+    share a day's files and a failed file retries alone. On its last try, a file that
+    cannot be downloaded is rejected instead of failing the run.
+    """
+
+    template_fields: Sequence[str] = ("batch_key", "warc_file_id")
+
+    def __init__(self, *, warc_file_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.warc_file_id = warc_file_id
+
+    def execute(self, context: Context) -> Any:
+        self.last_try = context["ti"].try_number > self.retries
+        return super().execute(context)
+
+    def run(self, conn: Any) -> Any:
+        from newsflow import archives
+
+        return archives.read_file(conn, self.batch_key, int(self.warc_file_id),
+                                  last_try=self.last_try)
 
 
 class FetchPagesOperator(_BatchStageOperator):

@@ -750,8 +750,8 @@ def _one(conn: Any, query: str, args: tuple = ()) -> tuple:
 # The peer
 
 
-def newsplease_peer(urls: list[str]) -> dict[str, Any]:
-    """news-please ``from_urls`` over ``urls``, installed in its own venv on first use."""
+def newsplease_python() -> Path:
+    """The Python of news-please's own venv, made (from PyPI) on first use."""
     python = NEWSPLEASE_VENV / "bin" / "python"
     if not python.exists() or subprocess.run(
         [str(python), "-c", "import newsplease"], capture_output=True).returncode:
@@ -762,6 +762,12 @@ def newsplease_peer(urls: list[str]) -> dict[str, Any]:
         installer = ([str(uv), "pip", "install", "--quiet", "--python", str(python)]
                      if uv.exists() else [str(python), "-m", "pip", "install", "--quiet"])
         subprocess.run([*installer, f"news-please=={NEWSPLEASE_VERSION}"], check=True)
+    return python
+
+
+def newsplease_peer(urls: list[str]) -> dict[str, Any]:
+    """news-please ``from_urls`` over ``urls``, installed in its own venv on first use."""
+    python = newsplease_python()
     log(f"news-please {NEWSPLEASE_VERSION}: from_urls over {len(urls)} URLs")
     result = subprocess.run(
         [str(python), str(ROOT / "scripts" / "newsplease_peer.py")], input=json.dumps(urls),

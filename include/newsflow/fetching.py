@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -429,6 +430,8 @@ class Fetcher:
         max_bytes: int | None = None,
         accept: tuple[str, ...] | None = None,
         use_robots: bool = True,
+        sink: BinaryIO | None = None,
+        time_limit: float | None = None,
     ) -> HttpResult:
         """GET ``url`` politely, following redirects; every hop passes the SSRF guard.
 
@@ -439,13 +442,16 @@ class Fetcher:
             max_bytes: body cap; defaults to ``settings.MAX_BODY_BYTES``.
             accept: media types worth downloading; a 2xx of another type is not read.
             use_robots: consult robots.txt (off only to fetch robots.txt itself).
+            sink: a file the body is streamed into instead of ``content`` (a WARC file);
+                emptied before each try.
+            time_limit: seconds for the whole GET; defaults to ``settings.PAGE_TIME_LIMIT``.
 
         Returns:
             The result. Failures come back with ``error`` set (never raised), so the
             caller can reject the input with that reason.
         """
         started = time.monotonic()
-        deadline = started + settings.PAGE_TIME_LIMIT
+        deadline = started + (time_limit or settings.PAGE_TIME_LIMIT)
         cap = max_bytes or settings.MAX_BODY_BYTES
         headers = _conditional_headers(conditional)
         current, hops = url, []
@@ -470,7 +476,8 @@ class Fetcher:
                     return failed(verdict.reason or "disallowed by robots.txt")
                 if verdict.crawl_delay:
                     interval = max(interval, min(verdict.crawl_delay, settings.MAX_CRAWL_DELAY))
-            response = self._get_with_retries(current, headers, cap, accept, deadline, interval)
+            response = self._get_with_retries(current, headers, cap, accept, deadline, interval,
+                                              sink)
             if response.status not in REDIRECT_STATUSES or response.error:
                 return HttpResult(
                     url, current, response.status, response.content_type, response.content,
@@ -497,6 +504,7 @@ class Fetcher:
         accept: tuple[str, ...] | None,
         deadline: float,
         interval: float,
+        sink: BinaryIO | None = None,
     ) -> HttpResult:
         """One URL, retried on transient failures; a redirect's target is in ``final_url``."""
         host = host_of(url)
@@ -506,10 +514,11 @@ class Fetcher:
             self.wait_turn(host, interval)
             if time.monotonic() >= deadline:
                 return HttpResult(url, url, None, None, b"", 0, _time_limit_message())
-            result, retry_after = self._request(url, headers, cap, accept, deadline)
+            result, retry_after = self._request(url, headers, cap, accept, deadline, sink)
             self.breaker.record(host, _is_timeout(result))
+            size = len(result.content) if sink is None else sink.tell()
             self.on_attempt(Attempt(
-                url, attempt, result.status, len(result.content), result.elapsed_ms,
+                url, attempt, result.status, size, result.elapsed_ms,
                 result.error, result.final_url if result.status in REDIRECT_STATUSES else None,
                 result.not_modified,
             ))
@@ -532,6 +541,7 @@ class Fetcher:
         cap: int,
         accept: tuple[str, ...] | None,
         deadline: float,
+        sink: BinaryIO | None = None,
     ) -> tuple[HttpResult, float | None]:
         """Send one GET without following redirects; returns the result and Retry-After."""
         started = time.monotonic()
@@ -567,7 +577,7 @@ class Fetcher:
                 # No Content-Type at all is read as HTML, as browsers do.
                 if accept and 200 <= status < 300 and media_type and media_type not in accept:
                     return result(error=f"not an article page: content type {media_type}"), None
-                content, error = _read_body(response, cap, deadline)
+                content, error = _read_body(response, cap, deadline, sink)
                 return result(content, error), retry_after
         except PrivatePeerError as error:
             return HttpResult(url, None, None, None, b"", _ms_since(started), str(error)), None
@@ -581,10 +591,15 @@ class Fetcher:
             return HttpResult(url, None, None, None, b"", _ms_since(started), message), None
 
 
-def _read_body(response: requests.Response, cap: int, deadline: float) -> tuple[bytes, str | None]:
-    """Stream a body, stopping past ``cap`` bytes or the deadline."""
+def _read_body(
+    response: requests.Response, cap: int, deadline: float, sink: BinaryIO | None = None
+) -> tuple[bytes, str | None]:
+    """Stream a body, stopping past ``cap`` bytes or the deadline; into ``sink`` if given."""
     chunks: list[bytes] = []
     size = 0
+    if sink is not None:
+        sink.seek(0)
+        sink.truncate()
     while True:
         chunk = response.raw.read1(65536, decode_content=True)
         if not chunk:
@@ -594,7 +609,10 @@ def _read_body(response: requests.Response, cap: int, deadline: float) -> tuple[
             return b"", f"body larger than {cap} bytes"
         if time.monotonic() > deadline:
             return b"", _time_limit_message()
-        chunks.append(chunk)
+        if sink is None:
+            chunks.append(chunk)
+        else:
+            sink.write(chunk)
 
 
 class HostBreaker:

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsflow import ledger, provenance, settings, storage
+from newsflow import archives, ledger, provenance, settings, storage
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
 from newsflow.crawl import BatchCrawler, input_key, internal_error, run_by_host
 from newsflow.duplicates import assign_clusters
@@ -87,6 +87,11 @@ def discover(
     failed = 0
     for source in sources:
         try:
+            if source.kind == "warc":  # files, each read by a mapped task: see archives
+                stats[source.name] = archives.stage_files(conn, batch_key, source, window,
+                                                          crawler)
+                conn.commit()
+                continue
             found, invalid = crawler.discover_source(source, window)
             stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
                                                   found, invalid, window)

@@ -135,3 +135,12 @@ REPORT_DIR = Path(os.environ.get("NEWSFLOW_REPORT_DIR", PROJECT_ROOT / "reports"
 # news_maintenance DAG drops the content of pages fetched more than this many days ago
 # (their articles stay). 0 keeps them forever.
 RAW_PAGE_RETENTION_DAYS = int(os.environ.get("NEWSFLOW_RAW_PAGE_RETENTION_DAYS", "180"))
+
+# WARC sources (see archives.py). A WARC file downloaded from a paths list is streamed to a
+# temporary file (in NEWSFLOW_WARC_TMPDIR, default the system's) up to this size
+# (CC-NEWS files are about 1 GB); a warc.paths list, gzipped or not, up to the other.
+MAX_WARC_BYTES = int(os.environ.get("NEWSFLOW_MAX_WARC_BYTES", str(4 * 1024**3)))
+MAX_WARC_LIST_BYTES = int(os.environ.get("NEWSFLOW_MAX_WARC_LIST_BYTES", str(50 * 1024**2)))
+# Seconds one WARC file's download may take, retries included (1 GB at 2 MB/s: ~8 min).
+WARC_TIME_LIMIT = float(os.environ.get("NEWSFLOW_WARC_TIME_LIMIT", "3600"))
+WARC_TMPDIR = os.environ.get("NEWSFLOW_WARC_TMPDIR") or None

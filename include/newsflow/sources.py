@@ -3,11 +3,14 @@
 A source has a ``name``, a ``kind`` and options; ``enabled: false`` switches it off.
 Kinds: ``feed`` (RSS/Atom, option ``url``), ``sitemap`` (XML/text sitemap or sitemap
 index, gzipped or not, option ``url``), ``urls`` (a text file with one URL per line,
-option ``path``) and ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
-articles, gzipped too, option ``path``). A URL list's path is relative to the YAML file
-and must lie in its folder; a drop folder's is relative to ``settings.drop_root()`` and
-must lie under it, symbolic links resolved. Which private hosts may be fetched is the
-deployment's choice (``NEWSFLOW_PRIVATE_HOSTS``), never a source's.
+option ``path``), ``folder`` (a drop folder of saved ``.html``/``.htm``/``.txt``
+articles, gzipped too, option ``path``) and ``warc`` (WARC files: ``path`` to a file,
+folder or glob, or a ``warc.paths.gz``-style list at ``paths_url`` or ``paths_file``;
+read by ``archives``). A URL list's path is relative to the YAML file and must lie in its
+folder; a drop folder's, and a warc source's ``path`` and ``paths_file``, are relative to
+``settings.drop_root()`` and must lie under it, symbolic links resolved. Which private
+hosts may be fetched is the deployment's choice (``NEWSFLOW_PRIVATE_HOSTS``), never a
+source's.
 
 Each run covers a data interval (a ``Window``); ``Window.place`` says whether an input
 dated by its source belongs to it. The README's *Sources* section states the rules.
@@ -33,9 +36,13 @@ from newsflow.weburls import http_url, join_url
 
 LOGGER = logging.getLogger(__name__)
 
-KINDS = ("feed", "sitemap", "urls", "folder")
+KINDS = ("feed", "sitemap", "urls", "folder", "warc")
 # The option naming each kind's location.
-LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path"}
+LOCATION_KEYS = {"feed": "url", "sitemap": "url", "urls": "path", "folder": "path",
+                 "warc": "path"}
+# A warc source names its files one of these ways (the first given is used): recorded
+# in its options as ``location_key``.
+WARC_LOCATION_KEYS = ("path", "paths_url", "paths_file")
 # Options each kind understands, with their types, besides name/kind/enabled/location.
 # trust_canonical (every kind) believes the pages' <link rel=canonical> whatever site it
 # names: for a mirror or saved copies of a site you run. Without it a web page's canonical
@@ -45,6 +52,7 @@ KIND_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sitemap": {"max_depth": int, "max_sitemaps": int, "trust_canonical": bool},
     "urls": {"trust_canonical": bool},
     "folder": {"trust_canonical": bool},
+    "warc": {"hosts": list, "max_records": int, "base_url": str, "trust_canonical": bool},
 }
 # What the extract stage loads from a source (option ``accept``, any kind): articles only
 # (the default; other page types are rejected as "not an article (<type>)"), or any page.
@@ -187,10 +195,13 @@ def _parse_source(entry: Any, number: int, base: Path, what: str) -> Source:
     if kind not in KINDS:
         raise SourceConfigError(f"{what}: source {name}: unknown kind (known: {', '.join(KINDS)})")
     key = LOCATION_KEYS[kind]
+    if kind == "warc":
+        key = next((k for k in WARC_LOCATION_KEYS if entry.get(k)), key)
+        entry = {**entry, "location_key": key}
     if not entry.get(key):
         raise SourceConfigError(f"{what}: source {name}: kind {kind} needs '{key}'")
     location = str(entry[key])
-    if kind == "folder":
+    if kind == "folder" or (kind == "warc" and key != "paths_url"):
         root = settings.drop_root()
         location = str(contained(root / location, root, f"{what}: source {name}: its folder"))
     elif kind == "urls":

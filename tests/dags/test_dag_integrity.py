@@ -33,6 +33,10 @@ def test_news_ingest_runs_the_stages_in_order_nightly(dagbag: DagBag) -> None:
     order = ["check_schema", "discover", "fetch", "clean", "extract_fields", "enrich",
              "load"]
     for upstream, downstream in zip(order, order[1:], strict=False):
+        if upstream == "discover":  # fetch URLs and files, read WARC files beside it
+            assert dag.get_task(upstream).downstream_task_ids == {"fetch", "read_warc"}
+            assert dag.get_task("read_warc").downstream_task_ids == {"clean"}
+            continue
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     assert dag.catchup is False
     assert dag.timetable.expression == "30 4 * * *"
@@ -46,6 +50,22 @@ def test_stage_tasks_pass_only_the_run_id_as_batch_key(dagbag: DagBag) -> None:
         assert task.batch_key == "{{ run_id }}"
         assert task.news_conn_id == "news_db"
     assert [outlet.name for outlet in dag.get_task("load").outlets] == ["news_articles"]
+
+
+def test_read_warc_is_mapped_over_discover_and_clean_runs_without_warc_files(
+    dagbag: DagBag,
+) -> None:
+    dag = dagbag.dags["news_ingest"]
+    read_warc = dag.get_task("read_warc")
+    # One task instance per WARC file id that discover returns.
+    [(name, arg)] = read_warc.expand_input.value.items()
+    assert name == "warc_file_id" and arg.operator.task_id == "discover"
+    assert arg.key == "return_value"
+    assert read_warc.partial_kwargs["batch_key"] == "{{ run_id }}"
+    # An empty list skips read_warc; clean must still run after fetch, and must not run
+    # when either failed.
+    assert dag.get_task("clean").trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("extract_fields").trigger_rule == "all_success"
 
 
 def test_enrich_runs_on_the_configured_queue(dagbag: DagBag) -> None:

@@ -29,11 +29,22 @@ def sets(tmp_path: Path, writer_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Pa
     return folder
 
 
+class _PushedXComs(dict):
+    """What the operator pushes through its task instance's ``xcom_push``, by key."""
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self[key] = value
+
+
 def _discover(source_set: str) -> object:
+    """The discover stage's per-source counts (its XCom ``stats``); its return value is the
+    run's WARC file ids, none here."""
     from newsflow_operators import DiscoverArticlesOperator
 
     task = DiscoverArticlesOperator(task_id="discover", batch_key="run-1", source_set=source_set)
-    return task.execute({})
+    pushed = _PushedXComs()
+    assert task.execute({"ti": pushed}) == []
+    return pushed["stats"]
 
 
 def _refused(source_set: str) -> str:

@@ -4,7 +4,8 @@ An API server, a scheduler and a DAG processor (LocalExecutor, metadata in a rea
 PostgreSQL) run ``airflow backfill create`` of ``news_ingest`` over three past days of a
 local sitemap whose entries are dated, then the same backfill again; ``news_reprocess`` is
 triggered through the REST API (what the UI's trigger form calls) for a dry run and with
-bad params, and run with a changed extraction setting by ``airflow dags test``.
+bad params, and run with a changed extraction setting by ``airflow dags test``; last, two
+days of CC-NEWS-style WARC files are backfilled with a source set of their own (run conf).
 """
 
 import json
@@ -46,6 +47,7 @@ from tests.e2e.test_celery import (
 # own (logs kept on failure), and databases dropped once those processes are gone.
 from tests.e2e.test_celery import create_database as create_database  # noqa: F401
 from tests.e2e.test_celery import processes as processes  # noqa: F401
+from tests.warc_fixtures import HOSTS, WarcDays, write_days
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +141,7 @@ def _trigger(api: str, token: str, conf: dict) -> tuple[int, dict]:
                     {"logical_date": None, "conf": conf})
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     create_database: Callable[..., str],  # noqa: F811 (the imported fixture)
     local_site: LocalSite,
@@ -170,9 +172,12 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "newsflow-check:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
         "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer),
-        **source_set_env(_write_sitemap(local_site, tmp_path)),
+        **source_set_env(_write_sitemap(local_site, tmp_path)),  # the set "sources"
         "NEWSFLOW_REPORT_DIR": str(tmp_path / "reports"),
     }
+    # A second source set beside it, "warc" (step 7), there before the DAG is parsed: the
+    # source_set param's choices are the sets found then.
+    warc_days = _write_warc_set(tmp_path)
     processes.run("db-migrate", [AIRFLOW, "db", "migrate"], env)
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
@@ -334,6 +339,11 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert "skipped {'pruned': 1}" in processes.tail("reprocess-dry", chars=10**6)
     timings["retention + dry run (dags test)"] = round(time.monotonic() - started, 1)
 
+    # 7. Two past days of CC-NEWS-style WARC files, backfilled with their own sources file.
+    started = time.monotonic()
+    warc_summary = _backfill_warc_days(warc_days, env, meta, news, processes)
+    timings["WARC backfill of 2 days"] = round(time.monotonic() - started, 1)
+
     timings["total"] = round(time.monotonic() - began, 1)
     print(f"\nbackfill e2e: runs {[row[0] for row in runs]}; articles after the backfill:"
           f" {len(loaded)}; rows unchanged by the second backfill:"
@@ -346,4 +356,59 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
           f" {len(changed)} of {len(articles)} articles changed, {len(versions)} version rows,"
           f" {len(diff)} changed fields in v_article_field_changes:"
           f" {sorted({field for _, field in diff})}")
+    print(f"backfill e2e: WARC {warc_summary}")
     print("backfill e2e timings (s): " + json.dumps(timings))
+
+
+def _write_warc_set(tmp_path: Path) -> WarcDays:
+    """WARC files of 5 and 6 November 2026 (runs' intervals) and the source set "warc"."""
+    days = write_days(tmp_path / "warc", datetime(2026, 11, 5, 4, 30, tzinfo=UTC))
+    (tmp_path / "warc.yaml").write_text(
+        f"sources:\n  - {{name: archive, kind: warc, path: '{days.folder}', hosts: {HOSTS}}}\n")
+    return days
+
+
+def _backfill_warc_days(days: WarcDays, env: dict[str, str], meta: str, news: str,
+                        processes: ProcessGroups) -> str:
+    """WARC files (CC-NEWS style) of two past days, backfilled with a source set of their
+    own (the DAG param, as --dag-run-conf): read_warc is mapped over each day's files, and
+    every response record ends as an article or a reject, with provenance. Returns what
+    the test prints."""
+    warc_runs = {"day1": "backfill__2026-11-06T04:30:00+00:00",
+                 "day2": "backfill__2026-11-07T04:30:00+00:00"}
+    processes.run("backfill-warc", [
+        AIRFLOW, "backfill", "create", "--dag-id", "news_ingest", "--from-date", "2026-11-05",
+        "--to-date", "2026-11-06T23:59:59", "--max-active-runs", "1",
+        "--dag-run-conf", json.dumps({"source_set": "warc"})], env)
+    in_warc_runs = "r.dag_id = 'news_ingest' AND r.run_id = ANY(%s)"
+    _wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
+              600, processes, "the WARC backfill")
+    assert _query(meta, "SELECT run_id, state FROM dag_run WHERE run_id = ANY(%s) ORDER BY 1",
+                  (list(warc_runs.values()),)) == [(run, "success") for run in warc_runs.values()]
+    # One read_warc task instance per file: each day reads two of the three files.
+    mapped = _query(meta, "SELECT run_id, count(*) FROM task_instance WHERE task_id ="
+                    " 'read_warc' AND state = 'success' AND run_id = ANY(%s) GROUP BY 1"
+                    " ORDER BY 1", (list(warc_runs.values()),))
+    assert mapped == [(run, 2) for run in warc_runs.values()]
+    warc_articles = _query(news, "SELECT url, batch_key, warc_file, warc_offset FROM v_articles"
+                           " WHERE source_name = 'archive'")
+    assert {(url, batch) for url, batch, *_ in warc_articles} == {
+        (url, warc_runs[day]) for day, urls in days.articles.items() for url in urls}
+    assert all(days.offsets[url] == (file, offset) for url, _, file, offset in warc_articles)
+    ledgers = {day: _query(news, "SELECT inputs, articles, rejects, lost, duplicates FROM"
+                           " v_batch_ledger_summary WHERE batch_key = %s", (run,))[0]
+               for day, run in warc_runs.items()}
+    assert ledgers == {"day1": (5, 3, 2, 0, 0), "day2": (3, 2, 1, 0, 0)}
+    reasons = {day: {reason for (reason,) in _query(
+        news, "SELECT reason FROM batch_rejects WHERE batch_key = %s", (run,))}
+        for day, run in warc_runs.items()}
+    assert reasons == days.rejects
+    warc_files = _query(news, "SELECT batch_key, state, records_read, responses, pages_staged,"
+                        " rejects FROM warc_files ORDER BY batch_key, location")
+    assert [row[:2] for row in warc_files] == [(warc_runs["day1"], "done")] * 2 + [
+        (warc_runs["day2"], "done")] * 2
+
+    return (f"backfill runs {list(warc_runs.values())}: read_warc instances {mapped};"
+            f" warc_files (batch, state, records, responses, pages, rejects) {warc_files};"
+            f" ledgers (inputs, articles, rejects, lost, duplicates) {ledgers};"
+            f" {len(warc_articles)} articles with provenance")

@@ -35,6 +35,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -53,6 +54,7 @@ from tests.conftest import (
     migrated_for_writer,
     source_set_env,
 )
+from tests.warc_fixtures import HOSTS, write_days
 
 pytestmark = pytest.mark.e2e
 
@@ -270,7 +272,8 @@ def _query(dsn: str, sql: str, args: tuple = ()) -> list[tuple]:
 
 
 def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
-    """A feed with the demo articles, a 404 and a PDF; the demo drop folder; their sources file."""
+    """A feed with the demo articles, a 404 and a PDF; the demo drop folder; WARC files; their
+    sources file."""
     shutil.copytree(DEMO / "site" / "articles", site.root / "articles")
     (site.root / "report.pdf").write_bytes(b"%PDF-1.4\n%binary report\n")
     links = sorted(f"articles/{page.name}" for page in (site.root / "articles").iterdir())
@@ -284,11 +287,18 @@ def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
     drop = tmp_path / "drop"
     shutil.copytree(DEMO / "drop", drop)
     (drop / "scan.pdf").write_bytes(b"%PDF-1.4")
+    # CC-NEWS-style WARC files of the interval the unpaused DAG runs (the latest one that
+    # has ended: 04:30 to 04:30 UTC), so read_warc has task instances to place too.
+    now = datetime.now(UTC)
+    end = now.replace(hour=4, minute=30, second=0, microsecond=0)
+    end -= timedelta(days=1) if end > now else timedelta(0)
+    warcs = write_days(tmp_path / "warc", end - timedelta(days=1))
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: '{drop}'}}\n"
         f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}'}}\n"
+        f"  - {{name: archive, kind: warc, path: '{warcs.folder}', hosts: {HOSTS}}}\n"
     )
     return sources
 

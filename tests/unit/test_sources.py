@@ -153,7 +153,7 @@ def test_file_without_sources_list_is_a_config_error(tmp_path: Path, text: str) 
 
 def test_unknown_kind_is_named(tmp_path: Path) -> None:
     message = _load_error(tmp_path, "sources:\n  - name: wire\n    kind: rss\n    url: http://x\n")
-    assert message == "source wire: unknown kind (known: feed, sitemap, urls, folder)"
+    assert message == "source wire: unknown kind (known: feed, sitemap, urls, folder, warc)"
 
 
 def test_feed_without_url_is_a_config_error(tmp_path: Path) -> None:
@@ -545,3 +545,32 @@ def test_accept_option_takes_article_or_any(tmp_path: Path) -> None:
     assert load_sources(_write(tmp_path, text))[0].options["accept"] == "any"
     with pytest.raises(SourceConfigError, match="option accept must be one of"):
         load_sources(_write(tmp_path, text.replace("accept: any", "accept: products")))
+
+
+def test_warc_sources_name_their_files_three_ways(tmp_path: Path) -> None:
+    sources = load_sources(_write(tmp_path, """\
+sources:
+  - {name: crawls, kind: warc, path: archive/*.warc.gz, hosts: [example.com], max_records: 9}
+  - {name: listed, kind: warc, paths_file: lists/warc.paths.gz}
+  - {name: cc-news, kind: warc, paths_url: 'https://data.example/{year}/{month}/warc.paths.gz'}
+"""))
+    crawls, listed, cc_news = sources
+    # Local WARC paths are under the drop root (here tmp_path), like drop folders.
+    assert crawls.location == str((tmp_path / "archive" / "*.warc.gz").resolve())
+    assert crawls.options == {"hosts": ["example.com"], "max_records": 9, "location_key": "path"}
+    assert listed.location == str((tmp_path / "lists" / "warc.paths.gz").resolve())
+    assert listed.options["location_key"] == "paths_file"
+    assert cc_news.location == "https://data.example/{year}/{month}/warc.paths.gz"
+    assert cc_news.options["location_key"] == "paths_url"
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("{name: w, kind: warc}", "kind warc needs 'path'"),
+    ("{name: w, kind: warc, paths_url: 'file:///etc/passwd'}", "url must be an http(s) URL"),
+    ("{name: w, kind: warc, path: a.warc, max_records: '10'}", "option max_records must be int"),
+    ("{name: w, kind: warc, path: a.warc, hosts: example.com}", "option hosts must be list"),
+    ("{name: w, kind: warc, path: ../../a.warc}", "source w: its folder is outside"),
+    ("{name: w, kind: warc, path: a.warc, allow_private: true}", "option allow_private refused"),
+])
+def test_bad_warc_sources_are_config_errors(tmp_path: Path, entry: str, message: str) -> None:
+    assert message in _load_error(tmp_path, f"sources:\n  - {entry}\n")
