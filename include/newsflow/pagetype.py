@@ -85,6 +85,7 @@ class PageSignals:
     url_path: str = ""
     has_date: bool = False  # a publication date from structured data or meta tags
     has_author: bool = False
+    headed_article: bool = False  # one <article> element, holding the page's <h1>
     words: int = 0
     prose_words: int = 0  # words in prose lines (see PROSE_MIN_WORDS)
     lines: int = 0
@@ -142,6 +143,13 @@ def _chars(element: lxml_html.HtmlElement) -> int:
     return len("".join(element.text_content().split()))
 
 
+def headed_article(tree: lxml_html.HtmlElement) -> bool:
+    """The page marks up one ``<article>`` and its ``<h1>`` is inside it: the HTML way of
+    saying "this page is one article" (a listing holds many, a service page none)."""
+    articles = tree.xpath("//article")
+    return len(articles) == 1 and bool(articles[0].xpath(".//h1"))
+
+
 def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", url: str | None) -> str:
     """Decide the type of an HTML page.
 
@@ -159,7 +167,8 @@ def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", url: str | None) ->
         schema_types=meta.schema_types, og_type=meta.og_type.strip().lower(),
         url_path=url_path(url or meta.canonical_url),
         has_date=meta.published_source not in (None, "htmldate"),
-        has_author=bool(meta.authors), words=words, prose_words=prose, lines=len(lines),
+        has_author=bool(meta.authors), headed_article=headed_article(tree), words=words,
+        prose_words=prose, lines=len(lines),
         link_share=link_share(tree),
     )
     return classify(signals)
@@ -170,7 +179,8 @@ def classify(signals: PageSignals) -> str:
 
     Losing an article costs more than loading a section front, so any sign of an
     article keeps the page: an Article-family type, a publication date in structured
-    data or in the URL, ``og:type`` article, a named author. Without one, the page is an
+    data or in the URL, ``og:type`` article, a named author, one ``<article>`` holding the
+    page's ``<h1>``. Without one, the page is an
     article only when it holds ``MIN_PROSE_WORDS`` words of prose.
     """
     types = signals.schema_types
@@ -182,7 +192,7 @@ def classify(signals: PageSignals) -> str:
     if signals.og_type.startswith(PRODUCT_OG):
         return "product"
     if (signals.has_date or signals.has_author or signals.og_type in ARTICLE_OG
-            or DATE_PATH.search(signals.url_path)):
+            or signals.headed_article or DATE_PATH.search(signals.url_path)):
         return "article"
     if signals.prose_words >= MIN_PROSE_WORDS:
         return "article"
