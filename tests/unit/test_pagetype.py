@@ -69,3 +69,15 @@ def test_unspaced_scripts_count_words_by_characters_and_reviews_are_articles() -
     assert text_shape([chinese]) == (30, 30)
     head = _ld('{"@type": "Review", "itemReviewed": {"@type": "Product", "name": "Game"}}')
     assert _type(head, "<p>Short.</p>") == "article"
+
+
+def test_one_article_element_holding_the_h1_marks_a_short_article() -> None:
+    text = "<p>The council met on Tuesday and agreed the plan for the harbour wall.</p>"
+    one = lxml_html.fromstring(f"<html><body><article><h1>Wall plan agreed</h1>{text}"
+                               "</article></body></html>")
+    cards = lxml_html.fromstring("<html><body><h1>News</h1>" + "".join(
+        f"<article><h2>Story {n}</h2>{text}</article>" for n in range(3)) + "</body></html>")
+    bare = lxml_html.fromstring(f"<html><body><h1>Wall plan agreed</h1>{text}</body></html>")
+    assert page_type(one, extract_metadata(one), None) == "article"
+    assert page_type(cards, extract_metadata(cards), None) != "article"
+    assert page_type(bare, extract_metadata(bare), None) != "article"
