@@ -97,7 +97,9 @@ def _write_sitemap(site: LocalSite, tmp_path: Path) -> Path:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         "sources:\n"
-        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}'}}\n"
+        # The local site serves gazette.example's pages: its canonical links are believed.
+        f"  - {{name: gazette, kind: sitemap, url: '{site.url('sitemap.xml')}',"
+        " trust_canonical: true}\n"
     )
     return sources
 

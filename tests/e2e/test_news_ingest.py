@@ -75,7 +75,9 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     sources.write_text(
         "sources:\n"
         f"  - {{name: drop, kind: folder, path: {drop}}}\n"
-        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}'}}\n"
+        # The local site serves gazette.example's pages: its canonical links are believed.
+        f"  - {{name: feed, kind: feed, url: '{local_site.url('feed.xml')}',"
+        " trust_canonical: true}\n"
         "  - {name: switched-off, kind: feed, url: 'http://127.0.0.1:9/none', enabled: false}\n"
     )
     env = {
