@@ -8,6 +8,7 @@ backwards. ``scrub`` removes them from what is stored (newlines and tabs stay);
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 # C0 controls except tab/newline/carriage return, DEL, C1 controls (8-bit CSI is one),
@@ -17,15 +18,21 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string in it (lists, tuples, dicts)."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {_each_string(key, change): _each_string(item, change)
+                for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_each_string(item, change) for item in value)
+    return value
+
+
 def scrub(value: Any) -> Any:
     """``value`` with control characters removed from every string in it (lists, dicts)."""
-    if isinstance(value, str):
-        return _CONTROLS.sub("", value)
-    if isinstance(value, dict):
-        return {scrub(key): scrub(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(scrub(item) for item in value)
-    return value
+    return _each_string(value, lambda text: _CONTROLS.sub("", text))
 
 
 def without_nul(value: Any) -> Any:
@@ -34,13 +41,7 @@ def without_nul(value: Any) -> Any:
     For names that must stay as they are (a dropped file's path may hold an escape
     sequence and is still that file's name).
     """
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(without_nul(item) for item in value)
-    return value
+    return _each_string(value, lambda text: text.replace("\x00", ""))
 
 
 def finite(value: Any) -> Any:
