@@ -26,7 +26,7 @@ from airflow.sdk import DAG, Param, TriggerRule
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow import settings, sourcesets
-from newsflow_assets import ARTICLES
+from newsflow_assets import ARTICLES_CHANGED
 from newsflow_operators import (
     CheckSchemaOperator,
     CleanPagesOperator,
@@ -103,6 +103,7 @@ with DAG(
         task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE,
         execution_timeout=timedelta(hours=2),
     )
-    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
+    # Emits the news_articles event (news_report's trigger) only when articles changed.
+    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES_CHANGED])
 
     check >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load
