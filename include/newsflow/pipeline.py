@@ -88,7 +88,8 @@ def discover(
         private_hosts()
     except ValueError as error:
         raise SourceConfigError(str(error)) from None
-    storage.save_batch_sources(conn, batch_key, sources, window.start, window.end)
+    # The run's data interval (a manual run's too: what it was triggered for).
+    storage.save_batch_sources(conn, batch_key, sources, interval.start, interval.end)
     conn.commit()
     LOGGER.info("discovering for %s", _describe(window))
     crawler = BatchCrawler(conn, batch_key)
@@ -137,8 +138,8 @@ MODES = ("interval", "new")
 LEFT_OUT_REASONS = {
     "dated_before_interval": "dated before this interval — backfill to take them",
     "dated_after_interval": "dated after this interval — a later run takes them",
-    "taken_by_other_interval": "already taken by an earlier run (another interval or"
-                               " manual run) — re-run that run to take them again",
+    "taken_by_other_interval": "already taken by an earlier run (each input is taken"
+                               " once; re-running that run takes them again)",
     "over_source_cap": "over the per-run cap NEWSFLOW_MAX_SOURCE_INPUTS — the next run"
                        " takes them",
     "repeated": "repeats of another input (same content or canonical URL) — see rejects",
