@@ -183,6 +183,7 @@ def test_first_hour_in_the_ui_my_page_then_a_backfill_of_two_demo_days(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=60_000)  # a loaded machine renders slowly
     timings: dict[str, float] = {}
     began = time.monotonic()
     with ui_stack(tmp_path, create_database, processes, pg_logins) as stack, \

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import pipeline, settings, storage
+from newsflow.sourcesets import SourceConfigError
 from tests.conftest import (
     DEMO,
     DEMO_URLS,
@@ -697,6 +698,25 @@ def test_a_source_that_cannot_be_read_is_rejected_and_the_others_go_on(
     assert gone[2] == f"source gone: {missing} is not a folder"
     assert nolist[:2] == ("nolist", str(tmp_path / "missing.txt"))
     assert nolist[2] == "URL list of nolist: cannot open (No such file or directory)"
+
+
+def test_a_set_whose_every_source_is_misconfigured_fails_without_a_retry(
+    news_conn: object, tmp_path: Path
+) -> None:
+    sources = sources_file(tmp_path, (
+        "  - {name: gone, kind: folder, path: no-such-folder}\n"
+        "  - {name: nolist, kind: urls, path: missing.txt}\n"
+    ))
+    # A configuration error (the operator fails the task at once), not a StageError
+    # (retried): no retry makes the folder or the list appear. One line, both reasons.
+    with pytest.raises(SourceConfigError) as raised:
+        pipeline.discover(news_conn, "b", sources)
+    assert not isinstance(raised.value, pipeline.StageError)
+    assert "\n" not in str(raised.value)
+    assert str(raised.value) == (
+        f"source gone: {settings.drop_root() / 'no-such-folder'} is not a folder;"
+        " URL list of nolist: cannot open (No such file or directory)")
+    assert len(rows(news_conn, "SELECT 1 FROM rejects WHERE stage = 'discover'")) == 2
 
 
 @pytest.fixture
