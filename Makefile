@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint clean celery-check compose-check eval bench-enrich bench bench-warc faults
+ARGS ?=
+
+.PHONY: install run airflow test lint clean celery-check compose-check eval bench-enrich bench bench-warc faults
 
 install: $(STAMP)
 
@@ -20,6 +22,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: install
 	bash scripts/run.sh
+
+# The Airflow CLI against the running `make run`: make airflow ARGS="dags list-runs news_ingest"
+airflow: install
+	scripts/airflow $(ARGS)
 
 test: install
 	$(BIN)/ruff check .

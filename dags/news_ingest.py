@@ -7,9 +7,29 @@ check the schema → discover → fetch (and read_warc, one mapped task per WARC
 interval) → clean → extract fields → enrich (entities, quotes, numbers, dates,
 near-duplicates) → load into PostgreSQL.
 
-Discovery takes the inputs of the run's data interval: sitemap entries and feed items by
-their dates, dropped files by their modification times, and undated inputs once (see
-"Sources" in the README); a manual run without an interval takes everything listed now.
+**What a run takes.** A scheduled or backfill run takes the inputs of its data interval
+(04:30 to 04:30 UTC): sitemap entries and feed items by their dates, dropped files by
+their modification times, undated inputs once (see "Sources" in the README). A **manual**
+run (the Trigger form, defaults and all) takes what is new: every input its sources list
+that no earlier run took, however recent (a page dropped a minute ago too); only sitemap
+entries dated before its interval are left to a backfill. Re-running a run takes the same
+inputs again and leaves the same rows. Whatever a run leaves out is counted, with the
+reason, in `discover`'s and `load`'s logs ("left out: demo-sitemap: 12 dated before this
+interval — backfill to take them") and in `discover`'s XCom `left_out`.
+
+**Backfill: which run covers which day.** A run's *logical date* is the start of its
+interval; Airflow names the run (and the grid shows it) by its *run after* time, the end
+of the interval, when it can run. Worked example: Trigger → Backfill, From 2026-11-19 To
+2026-11-21 (the form makes To the end of that day) creates three runs:
+
+| logical date (interval start) | covers (UTC) | run id / "run after" in the grid |
+|---|---|---|
+| 2026-11-19 04:30 | 19 Nov 04:30 → 20 Nov 04:30 | `backfill__2026-11-20T04:30:00+00:00` |
+| 2026-11-20 04:30 | 20 Nov 04:30 → 21 Nov 04:30 | `backfill__2026-11-21T04:30:00+00:00` |
+| 2026-11-21 04:30 | 21 Nov 04:30 → 22 Nov 04:30 | `backfill__2026-11-22T04:30:00+00:00` |
+
+So the runs named 20, 21, 22 November load the articles of 19, 20 and 21 November: pick
+the days whose articles you want. The nightly run named D 04:30 covers the day before.
 
 Each task works on one batch, keyed by the run id; pages and intermediate results are
 staged in the `news_db` database, so tasks pass nothing but that key. Loads are upserts
@@ -17,7 +37,10 @@ keyed by canonical URL, so re-running an interval (or two runs at once) gives th
 rows. Inputs that do not become articles are in `rejects` with their reason.
 
 Trigger with another set (the form lists the sets found when the DAG was parsed) to
-ingest it once. A set that cannot be used fails `discover` at once, without retries.
+ingest it once. A configuration error (no such set, a set that breaks a rule, every
+source's folder missing, a bad interval) fails `discover` at once, without retries, with
+a one-line reason. The `news_articles` Asset event (which renders the report) is emitted
+only when `load` inserted or changed articles.
 """
 
 from datetime import datetime, timedelta
@@ -26,7 +49,7 @@ from airflow.sdk import DAG, Param, TriggerRule
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from newsflow import settings, sourcesets
-from newsflow_assets import ARTICLES
+from newsflow_assets import ARTICLES_CHANGED
 from newsflow_operators import (
     CheckSchemaOperator,
     CleanPagesOperator,
@@ -76,9 +99,9 @@ with DAG(
         execution_timeout=timedelta(hours=1),
         batch_key=BATCH_KEY,
         source_set="{{ params.source_set }}",
-        # Sitemap dates and file times pick the inputs of this interval. A manual run
-        # has no interval (Airflow 3 leaves the names out of its context): it takes
-        # everything its sources list now.
+        # Sitemap dates and file times pick the inputs of this interval; a manual run
+        # (the operator reads dag_run.run_type) takes what no run took, from its
+        # interval's start on. Without an interval the names are left out of the context.
         interval_start="{{ data_interval_start | default('', true) }}",
         interval_end="{{ data_interval_end | default('', true) }}",
     )
@@ -103,6 +126,7 @@ with DAG(
         task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE,
         execution_timeout=timedelta(hours=2),
     )
-    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
+    # Emits the news_articles event (news_report's trigger) only when articles changed.
+    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES_CHANGED])
 
     check >> discover >> [fetch, read_warc] >> clean >> extract >> enrich >> load

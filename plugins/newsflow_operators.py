@@ -76,15 +76,18 @@ class _BatchStageOperator(_NewsDatabaseOperator):
 
 
 class DiscoverArticlesOperator(_BatchStageOperator):
-    """Stage the inputs of the enabled sources that belong to the run's data interval.
+    """Stage the inputs of the enabled sources that the run takes.
 
     ``source_set`` names a source set in ``$NEWSFLOW_SOURCES_DIR`` (templated from the
     run's params); a run cannot name a file. ``interval_start``/``interval_end`` are ISO
-    8601 strings (templated from the run's data interval); empty or equal ones (a manual
-    run without an interval) mean no date filter. A configuration error (no such set, a
-    file that is no regular file or too large, a source asking for what only the
-    deployment may allow, a folder outside the drop root) fails the task at once, without
-    retries, with a one-line reason.
+    8601 strings (templated from the run's data interval). Scheduled and backfill runs
+    take the inputs of their interval; a manual run (``dag_run.run_type``, read here)
+    takes what is new: every input no other run took, dated from its interval's start on
+    (see ``newsflow.pipeline.discover``). What is left out, and why, is logged and pushed
+    as the XCom ``left_out``. A configuration error (no such set, a file that is no
+    regular file or too large, a source asking for what only the deployment may allow,
+    every source's folder missing or outside the drop root, an interval that is no
+    time) fails the task at once, without retries, with a one-line reason.
 
     WARC sources' files are listed (``warc_files``), not read: the task returns their
     ids, one ``ReadWarcFileOperator`` instance per id; the per-source counts go to the
@@ -112,26 +115,40 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         over: Airflow maps only over a task's return value)."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from newsflow import pipeline
+        from newsflow.sources import parse_moment
         from newsflow.sourcesets import SourceConfigError, set_path
 
+        self.run_type = run_type(context)
+        # A manual run takes what is new; scheduled and backfill runs their interval.
+        self.mode = "new" if self.run_type == "manual" else "interval"
         try:
+            self.interval = (parse_moment(self.interval_start), parse_moment(self.interval_end))
+        except ValueError as error:
+            raise AirflowFailException(f"bad data interval: {error}") from None
+        try:  # no retry can fix these
             self.sources_path = set_path(self.source_set)
             stats = super().execute(context)
         except SourceConfigError as error:
-            raise AirflowFailException(str(error)) from None
+            raise AirflowFailException(" ".join(str(error).split())) from None
         context["ti"].xcom_push(key="stats", value=stats)
+        context["ti"].xcom_push(key="left_out", value=pipeline.left_out(stats))
         return self.warc_file_ids
 
     def run(self, conn: Any) -> Any:
         from newsflow import archives, pipeline
-        from newsflow.sources import parse_moment
 
-        stats = pipeline.discover(
-            conn, self.batch_key, self.sources_path,
-            parse_moment(self.interval_start), parse_moment(self.interval_end),
-        )
+        self.log.info("run type %s: discover mode %r", self.run_type, self.mode)
+        stats = pipeline.discover(conn, self.batch_key, self.sources_path, *self.interval,
+                                  mode=self.mode)
         self.warc_file_ids = archives.batch_files(conn, self.batch_key)
         return stats
+
+
+def run_type(context: Context) -> str:
+    """The run's type as a plain string: ``manual``, ``scheduled``, ``backfill``, ..."""
+    kind = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(kind, "value", kind or ""))
 
 
 class ReadWarcFileOperator(_BatchStageOperator):
@@ -188,9 +205,39 @@ class EnrichArticlesOperator(_BatchStageOperator):
 
 
 class LoadArticlesOperator(_BatchStageOperator):
-    """Upsert the batch's articles into PostgreSQL in one transaction."""
+    """Upsert the batch's articles into PostgreSQL in one transaction.
 
-    stage = "load"
+    An ``Asset`` outlet gets an event whenever the task succeeds. Through an
+    ``AssetAlias`` outlet (``newsflow_assets.ARTICLES_CHANGED``) the task emits the
+    ``news_articles`` event only when the load inserted or changed articles, so runs
+    that changed nothing do not re-render what depends on them. The lines discover left
+    out (its XCom ``left_out``, if any) are repeated at the end of the log: the run's
+    summary.
+    """
+
+    def run(self, conn: Any) -> Any:
+        from newsflow import pipeline
+
+        summary, self.changed = pipeline.load_batch(conn, self.batch_key)
+        return summary
+
+    def execute(self, context: Context) -> Any:
+        from airflow.sdk import AssetAlias
+
+        from newsflow_assets import ARTICLES
+
+        summary = super().execute(context)
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias) and self.changed:
+                context["outlet_events"][outlet].add(ARTICLES,
+                                                     extra={"articles_changed": self.changed})
+        self.log.info("summary: %d articles new or changed; %s", self.changed,
+                      f"{ARTICLES.name} updated" if self.changed else
+                      f"no {ARTICLES.name} event (nothing changed)")
+        left_out = context["ti"].xcom_pull(task_ids="discover", key="left_out") or []
+        for line in left_out:
+            self.log.warning("summary: left out: %s", line)
+        return summary
 
 
 class RefreshReportingViewsOperator(_NewsDatabaseOperator):

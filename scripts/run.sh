@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the embedded PostgreSQL (unless you configured your own databases), the schema
-# and the database logins, the demo feed on 127.0.0.1, Airflow standalone on 127.0.0.1, and a
-# first news_ingest run. Ctrl-C stops everything this script started. Running it again reuses
+# and the database logins, the demo site on 127.0.0.1 (dated over the past week), Airflow
+# standalone on 127.0.0.1, and news_ingest unpaused (its last nightly interval runs). Ctrl-C stops everything this script started. Running it again reuses
 # .data/ and .airflow/.
 #
 # Your own databases: NEWSFLOW_DSN (the news data, a libpq URI of a role that may create
@@ -36,6 +36,7 @@ chmod 700 "$AIRFLOW_HOME" "$XDG_RUNTIME_DIR"
 [ -d "$ROOT/.data" ] && chmod 700 "$ROOT/.data"
 
 started_pg=""
+run_env_written=""
 groups=()
 cleanup() {
     trap - INT TERM HUP EXIT
@@ -53,6 +54,7 @@ cleanup() {
         sleep 0.5
     done
     for pgid in "${groups[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+    [ -n "$run_env_written" ] && rm -f "$AIRFLOW_HOME/run.env"
     if [ -n "$started_pg" ]; then newsflow db stop --pgdata "$PGDATA" >/dev/null; fi
     echo "newsflow: stopped."
 }
@@ -107,8 +109,18 @@ analyst_dsn=$(login_dsn analyst "")
 # Airflow's processes get the writer's connection only, not the administrator's DSN.
 unset NEWSFLOW_DSN
 
-echo "newsflow: serving the demo feed on http://127.0.0.1:$DEMO_PORT/feed.xml"
-start_group python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory "$ROOT/include/demo/site" \
+# The environment of this deployment, for scripts/airflow (`make airflow ARGS=...`): the
+# Airflow CLI against it. Mode 0600 (umask 077): it holds the pipeline's connection.
+export -p | grep -E '^declare -x (AIRFLOW|NEWSFLOW|XDG_RUNTIME_DIR)' >"$AIRFLOW_HOME/run.env"
+run_env_written=1
+
+# The demo site, dated over the past week relative to now (newsflow.demo): last night's
+# items for the nightly run, one story per earlier day for backfills. The bundled drop
+# files are dated into last night's interval.
+newsflow demo-site "$AIRFLOW_HOME/demo-site" --base "http://127.0.0.1:$DEMO_PORT" \
+    --drop "$ROOT/include/demo/drop" >"$AIRFLOW_HOME/demo-site.json"
+echo "newsflow: serving the demo site, dated over the past week, on http://127.0.0.1:$DEMO_PORT/"
+start_group python -m http.server "$DEMO_PORT" --bind 127.0.0.1 --directory "$AIRFLOW_HOME/demo-site" \
     >"$AIRFLOW_HOME/demo-feed.log" 2>&1
 
 echo "newsflow: starting Airflow (log: $AIRFLOW_HOME/standalone.log)"
@@ -130,8 +142,9 @@ until airflow dags unpause news_report >/dev/null 2>&1; do sleep 3; done
 for dag in news_reprocess news_maintenance; do
     until airflow dags unpause "$dag" >/dev/null 2>&1; do sleep 3; done
 done
-airflow dags trigger news_ingest >/dev/null
-echo "newsflow: news_ingest and news_report unpaused and a first run triggered"
+# Unpaused, news_ingest runs its last nightly interval at once (catchup is off): last
+# night's demo items. Earlier days are for a backfill; a manual run takes what is new.
+echo "newsflow: news_ingest and news_report unpaused: the nightly run of the last interval starts now"
 echo "newsflow: reports go to ${NEWSFLOW_REPORT_DIR:-$ROOT/reports}/news-YYYY-MM-DD.html"
 
 cat <<EOT
@@ -141,6 +154,7 @@ cat <<EOT
   News data, read-only (login analyst, password in $AIRFLOW_HOME/news_analyst_password):
                PGPASSWORD="\$(cat $AIRFLOW_HOME/news_analyst_password)" $(newsflow db psql-path) \\
                    "$analyst_dsn" -c 'SELECT source_name, title FROM v_articles'
+  Airflow CLI: scripts/airflow ARGS...   (or: make airflow ARGS="...")
   Press Ctrl-C to stop everything.
 
 EOT

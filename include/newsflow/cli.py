@@ -7,6 +7,7 @@
     newsflow report [--from DATE] [--to DATE] [--out report.html] [--dsn DSN]
     newsflow db start|stop|psql-path [--pgdata DIR] [--database NAME ...]
     newsflow eval [EVAL_DIR] [--corpus aeb|fundus|trafilatura] [--jobs N] [--json FILE]
+    newsflow demo-site OUT [--base URL] [--drop FOLDER]
 """
 
 import argparse
@@ -104,6 +105,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluation.add_arguments(evaluate)
     evaluate.set_defaults(handler=evaluation.run)
+
+    demo_site = commands.add_parser(
+        "demo-site", help="write the demo site, dated over the past week relative to now")
+    demo_site.add_argument("out", type=Path, help="the folder to write (replaced)")
+    demo_site.add_argument("--base", default="http://127.0.0.1:8765",
+                           help="the site's address as the demo sources see it")
+    demo_site.add_argument("--drop", type=Path,
+                           help="date the bundled files of this drop folder into last night")
+    demo_site.set_defaults(handler=_demo_site)
     return parser
 
 
@@ -287,6 +297,18 @@ def _db(args: argparse.Namespace) -> int:
         print("stopped" if dbserver.stop(args.pgdata) else "not running")
         return 0
     print(dbserver.start(args.pgdata, tuple(args.databases or ("news",))))
+    return 0
+
+
+def _demo_site(args: argparse.Namespace) -> int:
+    """Write the dated demo site (and date the bundled drop files); print what is where."""
+    from newsflow import demo
+
+    source = Path(__file__).resolve().parents[1] / "demo" / "site"
+    plan = demo.write_site(args.out, args.base.rstrip("/"), source)
+    if args.drop:
+        plan["drop_files"] = demo.date_drop_files(args.drop)
+    print(json.dumps(plan, indent=1))
     return 0
 
 

@@ -53,8 +53,9 @@ def discover(
     sources_file: Path | None = None,
     interval_start: datetime | None = None,
     interval_end: datetime | None = None,
+    mode: str = "interval",
 ) -> Stats:
-    """Find the inputs of every enabled source that belong to the run's interval; stage them.
+    """Find the inputs of every enabled source that belong to the run; stage them.
 
     Args:
         conn: an open connection.
@@ -65,30 +66,40 @@ def discover(
         interval_end: its end. Without a real interval (null or zero-length, as a
             manual run may have) nothing is filtered by date: every input the sources
             list now is taken.
+        mode: ``"interval"`` (scheduled and backfill runs): the inputs of the interval;
+            ``"new"`` (manual runs): every input no other run took, dated from the
+            interval's start on (any date without an interval), with no end; a re-run
+            of the batch takes the same. WARC sources keep the interval in both modes.
 
     Returns:
-        ``{source_name: {"listed": n, "staged": m, ...}}`` for sources that answered.
+        ``{source_name: {"listed": n, "staged": m, ...}}`` for sources that answered;
+        what was left out, and why, is logged (``left_out``).
 
     Raises:
         StageError: every enabled source failed.
         SourceConfigError: the sources file or the private-host setting cannot be used.
     """
-    window = Window.of(interval_start, interval_end)
+    if mode not in MODES:
+        raise SourceConfigError(f"discover mode {mode!r}: not one of {', '.join(MODES)}")
+    interval = Window.of(interval_start, interval_end)
+    window = Window.new_inputs(batch_key, interval.start) if mode == "new" else interval
     sources = [s for s in load_sources(sources_file) if s.enabled]
     try:
         private_hosts()
     except ValueError as error:
         raise SourceConfigError(str(error)) from None
-    storage.save_batch_sources(conn, batch_key, sources, window.start, window.end)
+    # The run's data interval (a manual run's too: what it was triggered for).
+    storage.save_batch_sources(conn, batch_key, sources, interval.start, interval.end)
     conn.commit()
-    LOGGER.info("discovering for interval %s", window.key)
+    LOGGER.info("discovering for %s", _describe(window))
     crawler = BatchCrawler(conn, batch_key)
     stats: Stats = {}
     failed = 0
+    misconfigured: list[str] = []  # reasons no retry can change (a missing folder, ...)
     for source in sources:
         try:
             if source.kind == "warc":  # files, each read by a mapped task: see archives
-                stats[source.name] = archives.stage_files(conn, batch_key, source, window,
+                stats[source.name] = archives.stage_files(conn, batch_key, source, interval,
                                                           crawler)
                 conn.commit()
                 continue
@@ -104,13 +115,54 @@ def discover(
                                   reason)
             conn.commit()
             failed += 1
+            if isinstance(error.__cause__, SourceConfigError):
+                misconfigured.append(reason)
+            LOGGER.warning("source %s: not read: %s", source.name, reason)
             continue
         conn.commit()
         LOGGER.info("source %s: %s", source.name,
                     ", ".join(f"{k} {v}" for k, v in stats[source.name].items()))
+    if sources and len(misconfigured) == len(sources):
+        # Retrying cannot help: fail at once, with the reasons.
+        raise SourceConfigError("; ".join(misconfigured))
     if sources and failed == len(sources):
         raise StageError(f"all {failed} enabled sources failed discovery; see rejects")
+    for line in left_out(stats):
+        LOGGER.warning("left out: %s", line)
     return stats
+
+
+# discover's modes: the run's interval (scheduled, backfill) or what is new (manual).
+MODES = ("interval", "new")
+# Why discover left inputs out, per count it reports: a sentence to follow the number.
+LEFT_OUT_REASONS = {
+    "dated_before_interval": "dated before this interval — backfill to take them",
+    "dated_after_interval": "dated after this interval — a later run takes them",
+    "taken_by_other_interval": "already taken by an earlier run (each input is taken"
+                               " once; re-running that run takes them again)",
+    "over_source_cap": "over the per-run cap NEWSFLOW_MAX_SOURCE_INPUTS — the next run"
+                       " takes them",
+    "repeated": "repeats of another input (same content or canonical URL) — see rejects",
+    "rejected": "unusable entries — see rejects",
+}
+
+
+def left_out(stats: Stats) -> list[str]:
+    """One line per source and reason for the inputs discovery did not stage, e.g.
+    ``demo-sitemap: 12 dated before this interval — backfill to take them``."""
+    return [f"{source}: {counts[key]} {reason}"
+            for source, counts in stats.items()
+            for key, reason in LEFT_OUT_REASONS.items() if counts.get(key)]
+
+
+def _describe(window: Window) -> str:
+    """How the log names what a run takes."""
+    if window.run_key:
+        since = f" dated from {window.start.isoformat()} on" if window.start else ""
+        return f"a manual run: every input{since} that no other run took ({window.key})"
+    if window.bounded:
+        return f"the interval {window.key}"
+    return "no interval: every input the sources list now"
 
 
 def _stage_in_window(
@@ -145,6 +197,8 @@ def _stage_in_window(
         "listed": len(found) + len(invalid),
         "staged": len({d.input for d in staged}),
         "outside_interval": sum(1 for _, place in placed if place != "take"),
+        "dated_before_interval": sum(1 for _, place in placed if place == "earlier"),
+        "dated_after_interval": sum(1 for _, place in placed if place == "later"),
         "over_source_cap": over_cap,
         "taken_by_other_interval": sum(1 for d in candidates if keys[d.input] not in taken),
         "rejected": len(invalid),
@@ -593,6 +647,11 @@ def _work_on_chunk(
 
 
 def load(conn: Any, batch_key: str) -> Stats:
+    """Upsert the batch's articles in one transaction; per source, items per final stage."""
+    return load_batch(conn, batch_key)[0]
+
+
+def load_batch(conn: Any, batch_key: str) -> tuple[Stats, int]:
     """Upsert the batch's articles in one transaction and report the batch per source.
 
     In the same transaction, each new or changed article's entities, quotes, numbers and
@@ -603,7 +662,8 @@ def load(conn: Any, batch_key: str) -> Stats:
         batch_key: the batch.
 
     Returns:
-        Per source: items per final stage (``loaded``, ``rejected``, ...).
+        Per source: items per final stage (``loaded``, ``rejected``, ...); and how many
+        articles the load inserted or changed (0: the articles table is as it was).
     """
     storage.lock_article_keys(conn, batch_key)
     conflicts = refuse_foreign_keys(conn, batch_key)
@@ -629,7 +689,7 @@ def load(conn: Any, batch_key: str) -> Stats:
             loaded.get(source_name, 0), stages.get("rejected", 0),
             stages.get("key_conflicts", 0),
         )
-    return summary
+    return summary, len(changed)
 
 
 def item_site(url: str | None, source_name: str) -> str:

@@ -89,10 +89,17 @@ class Discovery:
 
 @dataclass(frozen=True)
 class Window:
-    """A run's data interval [start, end); unbounded when the run has none."""
+    """What a run takes: its data interval [start, end), or (a manual run) what is new.
+
+    A scheduled or backfill run's window is its interval, named by it: two runs of one
+    interval take the same inputs. A manual run's window (``Window.new_inputs``) is named
+    by the run itself and has no end: it takes every input no other run took, from the
+    start of its interval on (or all of them, without an interval).
+    """
 
     start: datetime | None = None
     end: datetime | None = None
+    run_key: str | None = None  # a manual run's own name (``new_inputs``)
 
     @classmethod
     def of(cls, start: datetime | None, end: datetime | None) -> "Window":
@@ -101,14 +108,22 @@ class Window:
             return cls()
         return cls(_utc(start), _utc(end))
 
+    @classmethod
+    def new_inputs(cls, batch_key: str, start: datetime | None = None) -> "Window":
+        """A manual run's window: from ``start`` (its interval's, if any) on, no end, named
+        by the run, so it takes what no other run took and a re-run of it takes the same."""
+        return cls(_utc(start) if start else None, None, f"run:{batch_key}")
+
     @property
     def bounded(self) -> bool:
         """The run has a real interval."""
-        return self.start is not None
+        return self.start is not None and self.end is not None
 
     @property
     def key(self) -> str:
         """A stable name of the window, recorded with the inputs it took."""
+        if self.run_key:
+            return self.run_key
         if self.start is None or self.end is None:
             return "unbounded"
         return f"{self.start.isoformat()}/{self.end.isoformat()}"
@@ -119,12 +134,12 @@ class Window:
         Undated inputs and, when ``late_ok``, inputs dated before the start are taken,
         subject to the once-per-input rule applied by the discover stage.
         """
-        if self.start is None or self.end is None or dated is None:
+        if dated is None or (self.start is None and self.end is None):
             return "take"
         dated = _utc(dated)
-        if dated >= self.end:
+        if self.end is not None and dated >= self.end:
             return "later"
-        if dated < self.start and not late_ok:
+        if self.start is not None and dated < self.start and not late_ok:
             return "earlier"
         return "take"
 
@@ -315,7 +330,8 @@ def list_folder(source: Source, window: Window | None = None) -> list[Discovery]
 
     Only the folder's real path is walked, and symbolic links are never followed: a link
     is listed like any entry and the fetch stage rejects it. A file is dated by its
-    modification time; files the window places later are left out unread. Regular files
+    modification time; files the window places later are listed unread (the discover
+    stage counts and leaves them). Regular files
     carry their content hash (the once-per-file key) as a hint, read with the body cap.
     Files of types we cannot read are listed too: the fetch stage rejects them with a
     reason, so nothing dropped in the folder disappears without a trace. So are entries
@@ -331,10 +347,9 @@ def list_folder(source: Source, window: Window | None = None) -> list[Discovery]
         if stat.S_ISDIR(info.st_mode) and not suffix_ok:
             continue
         modified = datetime.fromtimestamp(info.st_mtime, UTC)
-        if window is not None and window.place(modified, late_ok=True) != "take":
-            continue
         hints = {"relative_path": relative}
-        if stat.S_ISREG(info.st_mode):
+        later = window is not None and window.place(modified, late_ok=True) != "take"
+        if stat.S_ISREG(info.st_mode) and not later:  # listed for the counts, unread
             try:
                 content = dropfiles.read_file(folder / relative, settings.MAX_BODY_BYTES,
                                               root=folder, relative=relative, gunzip=False)

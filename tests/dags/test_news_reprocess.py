@@ -22,9 +22,8 @@ def test_news_reprocess_is_manual_and_updates_the_articles_asset(dagbag: DagBag)
         assert dag.get_task(upstream).downstream_task_ids == {downstream}
     # No fetch anywhere: re-extraction reads stored pages.
     assert not {"discover", "fetch"} & set(dag.task_ids)
-    ingest_outlets = dagbag.dags["news_ingest"].get_task("load").outlets
-    assert dag.get_task("load").outlets == ingest_outlets
-    assert [o.name for o in ingest_outlets] == ["news_articles"]
+    # news_ingest emits the same asset's events through an alias, when articles changed.
+    assert [o.name for o in dag.get_task("load").outlets] == ["news_articles"]
     for task in dag.tasks:
         assert task.retries == 2
 

@@ -36,20 +36,21 @@ class _PushedXComs(dict):
         self[key] = value
 
 
-def _discover(source_set: str) -> object:
+def _discover(source_set: str, context: dict | None = None, **arguments: str) -> object:
     """The discover stage's per-source counts (its XCom ``stats``); its return value is the
     run's WARC file ids, none here."""
     from newsflow_operators import DiscoverArticlesOperator
 
-    task = DiscoverArticlesOperator(task_id="discover", batch_key="run-1", source_set=source_set)
+    task = DiscoverArticlesOperator(task_id="discover", batch_key="run-1", source_set=source_set,
+                                    **arguments)
     pushed = _PushedXComs()
-    assert task.execute({"ti": pushed}) == []
+    assert task.execute({"ti": pushed, **(context or {})}) == []
     return pushed["stats"]
 
 
-def _refused(source_set: str) -> str:
+def _refused(source_set: str, **arguments: str) -> str:
     with pytest.raises(AirflowFailException) as failed:
-        _discover(source_set)
+        _discover(source_set, **arguments)
     message = str(failed.value)
     assert "\n" not in message and SECRET not in message
     return message
@@ -128,3 +129,31 @@ def test_the_trigger_form_offers_the_sets_as_an_enum(dagbag: DagBag) -> None:
     assert "default" in schema["enum"]
     assert ingest.get_task("discover").source_set == "{{ params.source_set }}"
     assert "sources_file" not in ingest.params
+
+
+def test_a_set_whose_folder_is_missing_fails_at_once(sets: Path) -> None:
+    (sets / "typo.yaml").write_text("sources:\n  - {name: d, kind: folder, path: inbx}\n")
+    assert _refused("typo") == f"source d: {sets.parent / 'drops' / 'inbx'} is not a folder"
+
+
+def test_a_bad_interval_fails_at_once(sets: Path) -> None:
+    assert _refused("good", interval_start="yesterday").startswith("bad data interval: ")
+
+
+def test_a_manual_run_takes_what_is_new_and_says_what_it_left(sets: Path) -> None:
+    from types import SimpleNamespace
+
+    from airflow.utils.types import DagRunType
+
+    inbox = sets.parent / "drops" / "inbox"
+    (inbox / "new.txt").write_text("Dropped a minute ago.\n")
+    interval = {"interval_start": "2026-11-23T04:30:00+00:00",
+                "interval_end": "2026-11-24T04:30:00+00:00"}
+    # A scheduled run of an interval that ended before the file was dropped leaves it...
+    scheduled = SimpleNamespace(run_type=DagRunType.SCHEDULED)
+    assert _discover("good", {"dag_run": scheduled}, **interval) == {
+        "inbox": {"listed": 1, "staged": 0, "outside_interval": 1, "dated_after_interval": 1}}
+    # ...a manual run with the same interval (the form's default) takes it.
+    manual = SimpleNamespace(run_type=DagRunType.MANUAL)
+    assert _discover("good", {"dag_run": manual}, **interval) == {
+        "inbox": {"listed": 1, "staged": 1}}

@@ -226,6 +226,8 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert _query(news, "SELECT count(*) FROM rejects") == [(0,)]
     events = "SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id" \
              " WHERE a.name = 'news_articles' AND e.source_dag_id = %s"
+    # One per run that loaded articles: the three days' runs (the nightly run, beside
+    # them, loads nothing and emits nothing).
     assert _query(meta, events, ("news_ingest",))[0][0] >= 3
 
     # The nightly run (unpausing made it, catchup is off) ran beside the backfill.
@@ -235,8 +237,10 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert _query(meta, "SELECT state FROM dag_run WHERE dag_id = 'news_ingest'"
                   " AND run_type = 'scheduled'") == [("success",)]
 
-    # 2. The same backfill again (existing runs are cleared and re-run): no row changes.
+    # 2. The same backfill again (existing runs are cleared and re-run): no row changes,
+    # so no news_articles event either (the load emits it only when articles changed).
     before = _snapshot(news)
+    events_before = _query(meta, events, ("news_ingest",))[0][0]
     started = time.monotonic()
     processes.run("backfill-2", [AIRFLOW, *BACKFILL, "--reprocess-behavior", "completed"], env)
     _wait_for(lambda: len(_query(meta, "SELECT 1 FROM backfill WHERE completed_at IS NOT NULL"))
@@ -250,6 +254,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
                   " AND t.state = 'success'") == [(21, 2)]
     after = _snapshot(news)
     assert after == before
+    assert _query(meta, events, ("news_ingest",))[0][0] == events_before
 
     # 3. A dry run, triggered as the UI's form does: reports, changes nothing.
     started = time.monotonic()

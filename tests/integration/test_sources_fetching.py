@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import pipeline, settings, storage
+from newsflow.sourcesets import SourceConfigError
 from tests.conftest import (
     DEMO,
     DEMO_URLS,
@@ -213,12 +214,53 @@ def test_sitemap_interval_picks_entries_dated_inside_it(
 
     assert staged(news_conn, "nov23") == [archive_site.url("a/in-window"),
                                           archive_site.url("a/undated")]
-    assert stats["s"] == {"listed": 5, "staged": 2, "outside_interval": 3}
+    assert stats["s"] == {"listed": 5, "staged": 2, "outside_interval": 3,
+                          "dated_before_interval": 1, "dated_after_interval": 2}
+    assert pipeline.left_out(stats) == [
+        "s: 1 dated before this interval — backfill to take them",
+        "s: 2 dated after this interval — a later run takes them",
+    ]
     # The child whose lastmod is before the interval was not even read.
     assert "/old.xml" not in archive_site.requests
     [(hints,)] = rows(news_conn, "SELECT hints FROM batch_items WHERE input LIKE '%in-window'")
     assert hints["title"] == "T window"
     assert hints["published"] == "2026-11-23T12:00:00+00:00"
+
+
+def test_a_manual_run_takes_what_no_run_took_from_its_intervals_start_on(
+    news_conn: object, archive_site: LocalSite, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "old.txt").write_text("Dropped last week.\n")
+    os.utime(drop / "old.txt", ((NOV_23 - timedelta(days=7)).timestamp(),) * 2)
+    sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
+                                     f"'{archive_site.url('index.xml')}'}}\n"
+                                     f"  - {{name: d, kind: folder, path: '{drop}'}}\n")
+    url = archive_site.url
+    # Last night's scheduled run takes its interval: the dropped file, the entry dated in
+    # it and the undated one; later entries wait.
+    pipeline.discover(news_conn, "scheduled", sources, NOV_23, NOV_24)
+    assert staged(news_conn, "scheduled") == [str(drop / "old.txt"), url("a/in-window"),
+                                              url("a/undated")]
+    # A page dropped now. A manual run with the form's defaults has the same interval
+    # but takes what is new: what no run took, from the interval's start on, no end.
+    (drop / "mine.txt").write_text("My own page.\n")
+    stats = pipeline.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
+    assert staged(news_conn, "manual") == [str(drop / "mine.txt"), url("a/at-end"),
+                                           url("a/late-edit")]
+    assert stats["s"]["taken_by_other_interval"] == 2
+    assert stats["d"] == {"listed": 2, "staged": 1, "taken_by_other_interval": 1}
+    assert "d: 1 already taken by an earlier run" in "\n".join(pipeline.left_out(stats))
+    # Re-running the manual run stages the same; another manual run finds nothing new.
+    pipeline.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
+    assert staged(news_conn, "manual") == [str(drop / "mine.txt"), url("a/at-end"),
+                                           url("a/late-edit")]
+    pipeline.discover(news_conn, "manual-2", sources, NOV_23, NOV_24, mode="new")
+    assert staged(news_conn, "manual-2") == []
+    # The next night's run does not take the manual run's inputs again.
+    pipeline.discover(news_conn, "next-night", sources, NOV_24, NOV_25)
+    assert staged(news_conn, "next-night") == []
 
 
 def test_undated_entries_belong_to_the_first_interval_that_took_them(
@@ -656,6 +698,25 @@ def test_a_source_that_cannot_be_read_is_rejected_and_the_others_go_on(
     assert gone[2] == f"source gone: {missing} is not a folder"
     assert nolist[:2] == ("nolist", str(tmp_path / "missing.txt"))
     assert nolist[2] == "URL list of nolist: cannot open (No such file or directory)"
+
+
+def test_a_set_whose_every_source_is_misconfigured_fails_without_a_retry(
+    news_conn: object, tmp_path: Path
+) -> None:
+    sources = sources_file(tmp_path, (
+        "  - {name: gone, kind: folder, path: no-such-folder}\n"
+        "  - {name: nolist, kind: urls, path: missing.txt}\n"
+    ))
+    # A configuration error (the operator fails the task at once), not a StageError
+    # (retried): no retry makes the folder or the list appear. One line, both reasons.
+    with pytest.raises(SourceConfigError) as raised:
+        pipeline.discover(news_conn, "b", sources)
+    assert not isinstance(raised.value, pipeline.StageError)
+    assert "\n" not in str(raised.value)
+    assert str(raised.value) == (
+        f"source gone: {settings.drop_root() / 'no-such-folder'} is not a folder;"
+        " URL list of nolist: cannot open (No such file or directory)")
+    assert len(rows(news_conn, "SELECT 1 FROM rejects WHERE stage = 'discover'")) == 2
 
 
 @pytest.fixture

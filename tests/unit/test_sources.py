@@ -505,7 +505,7 @@ def test_url_list_skips_comments_and_blanks_and_rejects_bad_lines() -> None:
 # list_folder with a window
 
 
-def test_list_folder_leaves_out_files_modified_after_the_interval(tmp_path: Path) -> None:
+def test_list_folder_lists_files_modified_after_the_interval_unread(tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
     for name, when in (("before.txt", NOV_23 - timedelta(days=3)),
@@ -516,9 +516,30 @@ def test_list_folder_leaves_out_files_modified_after_the_interval(tmp_path: Path
     found = list_folder(Source("drop", "folder", str(folder)), Window.of(NOV_23, NOV_24))
     # Files from before the interval are listed too: the discover stage takes them once.
     assert [(d.hints["relative_path"], d.dated) for d in found] == [
+        ("after.txt", NOV_24 + timedelta(hours=1)),
         ("before.txt", NOV_23 - timedelta(days=3)),
         ("inside.txt", NOV_23 + timedelta(hours=1)),
     ]
+    # The later file is listed (so discover counts what it leaves out), but not read.
+    assert ["content_sha256" in d.hints for d in found] == [False, True, True]
+    window = Window.of(NOV_23, NOV_24)
+    assert [window.place(d.dated, late_ok=True) for d in found] == ["later", "take", "take"]
+
+
+def test_a_manual_runs_window_is_its_own_open_ended_from_its_intervals_start() -> None:
+    window = Window.new_inputs("manual__2026-11-24T09:00:00+00:00", NOV_23)
+    assert window.key == "run:manual__2026-11-24T09:00:00+00:00"
+    assert not window.bounded
+    # Nothing is "later": a page dropped a minute ago is taken.
+    assert window.place(NOV_24 + timedelta(days=30), late_ok=False) == "take"
+    # Archive entries (sitemaps, late_ok False) from before its interval are left out.
+    assert window.place(NOV_23 - timedelta(seconds=1), late_ok=False) == "earlier"
+    assert window.place(NOV_23 - timedelta(days=9), late_ok=True) == "take"
+    assert window.place(None, late_ok=False) == "take"
+    # Without an interval (the logical date cleared), every date is taken.
+    unbounded = Window.new_inputs("manual__x")
+    assert unbounded.key == "run:manual__x"
+    assert unbounded.place(datetime(1999, 1, 1, tzinfo=UTC), late_ok=False) == "take"
 
 
 # hostile feeds
