@@ -329,9 +329,11 @@ def render_html(data: ReportData) -> str:
     health_rows = [
         f'<tr class="{"failing" if r["failing"] else ""}"><td>{_e(r["source_name"])}</td>'
         f'<td class=num>{r["articles"]}</td><td class=num>{r["rejects"]}</td>'
+        f'<td>{_e(r["health_day"] or "–")}</td><td class=num>{_e(r["runs"] or 0)}</td>'
+        f'<td class=num>{_e(r["articles_per_run"] if r["articles_per_run"] is not None else "–")}'
+        "</td>"
         f'<td class=num>{_percent(r["fetch_success_rate"])}</td>'
         f'<td class=num>{_milliseconds(r["median_latency_ms"])}</td>'
-        f'<td class=num>{_e(r["articles_per_run"])}</td>'
         f'<td class=num>{_percent(r["share_missing_date"])}</td>'
         f'<td class=num>{_percent(r["share_missing_author"])}</td>'
         f'<td class=num>{_percent(r["share_missing_body"])}</td>'
@@ -364,9 +366,13 @@ changes compare with the {(data.end - data.start).days + 1} days before.</p>
 <div class="chart" id="speaker-chart">{speaker_chart}</div>
 {_table(["speaker", "quotes", "articles", "latest quote"], speaker_rows)}
 <h2>Source health</h2>
-<p class="sub">Each source's latest active day; failing sources are in red.</p>
+<p class="sub">Articles and rejects: all time, each article under the source that loaded it
+first (as in <code>v_articles</code>). The other columns: each source's latest active day,
+its runs that day and the articles it first loaded per run (a page loaded into another
+source's article is no article of this one). Failing sources are in red.</p>
 <div class="chart wide" id="health-chart">{health_chart(data) if data.health else ""}</div>
-{_table(["source", "articles", "rejects", "fetch success", "median ms", "articles/run",
+{_table(["source", "articles", "rejects", "latest day", "runs", "articles/run",
+         "fetch success", "median ms",
          "no date", "no author", "no body", "body length vs 30 days", "problems"], health_rows)}
 <h3>Failing days in this period</h3>
 {_table(["day", "source", "problems"], failing_rows)}
