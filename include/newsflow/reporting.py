@@ -9,6 +9,7 @@ the day it was first loaded.
 import html
 import io
 import logging
+import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -213,12 +214,28 @@ def volume_chart(data: ReportData) -> str:
     return _svg(fig)
 
 
+# The entity charts share a third of the page (about 350 px): drawn no wider, labels
+# included, the browser shows them at their own size, so their 10 pt labels read like the
+# page's 13 px table text instead of being scaled down to a few pixels. Long names wrap
+# onto a second line (and are shortened past two); the tables below give them in full.
+BAR_CHART_WIDTH_INCHES = 2.7
+BAR_LABEL_POINTS = 10
+BAR_LABEL_CHARACTERS = 18
+
+
 def bar_chart(labels: list[str], values: list[int], xlabel: str, colour: str = PALETTE[0]) -> str:
-    """Horizontal bars, largest on top."""
-    fig, ax = plt.subplots(figsize=(4.2, 0.32 * max(len(labels), 3) + 0.6))
-    ax.barh(labels[::-1], values[::-1], color=colour)
-    ax.set_xlabel(xlabel)
-    ax.tick_params(axis="y", labelsize=8)
+    """Horizontal bars, largest on top, with labels as legible as the page's text."""
+    wrapped = [textwrap.shorten(label, 2 * BAR_LABEL_CHARACTERS, placeholder="…")
+               for label in labels]
+    wrapped = [textwrap.fill(label, BAR_LABEL_CHARACTERS) for label in wrapped]
+    lines = sum(label.count("\n") + 1 for label in wrapped)
+    fig, ax = plt.subplots(
+        figsize=(BAR_CHART_WIDTH_INCHES, 0.2 * max(lines, 3) + 0.25 * max(len(labels), 3) + 0.7))
+    positions = range(len(labels))
+    ax.barh(positions, values[::-1], color=colour)
+    ax.set_yticks(positions, wrapped[::-1])
+    ax.set_xlabel(xlabel, fontsize=BAR_LABEL_POINTS)
+    ax.tick_params(axis="both", labelsize=BAR_LABEL_POINTS)
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.get_major_locator().set_params(integer=True)
     return _svg(fig)

@@ -1,8 +1,9 @@
 """The report's HTML from known figures: escaping, changes, failing sources, empty periods."""
 
+import re
 from datetime import date
 
-from newsflow.reporting import ReportData, default_period, render_html
+from newsflow.reporting import ReportData, bar_chart, default_period, render_html
 
 
 def _health(name: str, problems: list[str]) -> dict:
@@ -46,3 +47,13 @@ def test_an_empty_period_still_renders() -> None:
 
 def test_the_default_period_ends_today() -> None:
     assert default_period(date(2026, 11, 30)) == (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_entity_charts_are_drawn_at_the_size_they_are_shown() -> None:
+    # A third of the report's width is about 350 px: a chart drawn wider is scaled down in
+    # the browser, and its labels with it (to some 5 px before this rule).
+    labels = ["Riverside Harbour Association", "Mill Street Bridge",
+              "A very long organisation name of the kind that overflows any column", "Bo"]
+    svg = bar_chart(labels, [4, 3, 2, 1], "articles")
+    width_pt = float(re.search(r'<svg[^>]* width="([0-9.]+)pt"', svg).group(1))
+    assert 200 < width_pt * 96 / 72 <= 360
