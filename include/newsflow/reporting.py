@@ -255,7 +255,7 @@ def health_chart(data: ReportData) -> str:
         values = [float(row[column] or 0) for row in rows]
         ax.barh(positions, values, height=height, label=label, color=colour)
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(rows))])
-    ax.set_yticklabels([row["source_name"] for row in rows], fontsize=8)
+    ax.set_yticklabels([row["source_name"] for row in rows], fontsize=BAR_LABEL_POINTS)
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row["failing"]:
             tick.set_color(FAILING_COLOUR)
@@ -264,7 +264,7 @@ def health_chart(data: ReportData) -> str:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share (latest active day of each source)")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="lower right", fontsize=8, frameon=False, ncol=4,
+    ax.legend(loc="lower right", fontsize=BAR_LABEL_POINTS, frameon=False, ncol=4,
               bbox_to_anchor=(1, 1.0))
     return _svg(fig)
 
@@ -287,6 +287,7 @@ h1 { font-size: 24px; margin-bottom: 0; } h2 { font-size: 18px; margin-top: 32px
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin-top: 8px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #fafafa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 tr.failing td { background: #fbe9e7; } tr.failing td:first-child { font-weight: bold;
      color: #8e2a1e; }
 .up { color: #2e7d32; } .down { color: #c0392b; } .quote { color: #444; font-style: italic; }
@@ -346,7 +347,7 @@ def render_html(data: ReportData) -> str:
     health_rows = [
         f'<tr class="{"failing" if r["failing"] else ""}"><td>{_e(r["source_name"])}</td>'
         f'<td class=num>{r["articles"]}</td><td class=num>{r["rejects"]}</td>'
-        f'<td>{_e(r["health_day"] or "–")}</td><td class=num>{_e(r["runs"] or 0)}</td>'
+        f'<td class=nowrap>{_e(r["health_day"] or "–")}</td><td class=num>{_e(r["runs"] or 0)}</td>'
         f'<td class=num>{_e(r["articles_per_run"] if r["articles_per_run"] is not None else "–")}'
         "</td>"
         f'<td class=num>{_percent(r["fetch_success_rate"])}</td>'

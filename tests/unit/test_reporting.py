@@ -31,8 +31,8 @@ def test_the_page_escapes_names_and_marks_changes_and_failing_sources() -> None:
     assert '<tr class="failing"><td>broken</td>' in page and '<tr class=""><td>fine</td>' in page
     assert "fetch failures, authors" in page and "-90%" in page and "50%" in page
     # All-time articles and rejects, then the latest day, its runs and articles per run.
-    assert ("<td>broken</td><td class=num>3</td><td class=num>1</td><td>2026-11-06</td>"
-            "<td class=num>2</td><td class=num>1.5</td>") in page
+    assert ("<td>broken</td><td class=num>3</td><td class=num>1</td>"
+            "<td class=nowrap>2026-11-06</td><td class=num>2</td><td class=num>1.5</td>") in page
     assert '<div class="card bad"><b>1</b>failing sources</div>' in page
     # Volume, one entity kind with entries, speakers, health: four charts; empty kinds say so.
     assert page.count("<svg") == 4 and page.count("<p>none</p>") == 2
