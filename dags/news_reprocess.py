@@ -12,8 +12,13 @@ one run, because each reads the one before. A changed article keeps its previous
 in `article_versions` (diff them in `v_article_field_changes`); a re-extraction with the
 same extractor version changes nothing.
 
-`dry_run` (on by default) changes nothing: `stage_pages` logs and pushes (XCom `plan`)
-how many pages it would re-run, per source, and which stages, then the run is skipped.
+`sources` are the source names analysts see (`v_articles.source_name`: the source that
+first loaded the article), not the source that fetched a page last; empty: every source.
+
+`dry_run` (on by default) changes nothing: `stage_pages` succeeds and its log opens with
+the plan (how many pages it would re-run, per source, and which stages; also the XCom
+`plan`), and the later tasks are skipped. (Airflow 3.3 gives a task no way to set its
+run's note, so the plan is in that log.)
 Pages whose raw content the retention job pruned are counted and skipped, not errors.
 Bad params fail the trigger form (types, formats) or, for a start after the end, the
 first task, at once and without retries.
@@ -35,6 +40,11 @@ from newsflow_operators import (
 )
 
 BATCH_KEY = "{{ run_id }}"
+# A fetch day typed as YYYY-MM-DD, or empty. Not the top-level `format: date`: Airflow's form
+# draws that as the browser's date picker, which shows the locale's order (mm/dd/yyyy). The
+# date check stays (in allOf, where the form does not look): "2026-11-31" fails the trigger.
+FETCH_DAY = {"type": ["null", "string"], "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+             "allOf": [{"format": "date"}]}
 
 with DAG(
     dag_id="news_reprocess",
@@ -53,17 +63,19 @@ with DAG(
     },
     params={
         "start_date": Param(
-            None, type=["null", "string"], format="date", title="From (fetch day, UTC)",
+            None, **FETCH_DAY, title="From (fetch day, UTC)",
             description="First day (YYYY-MM-DD, UTC) the pages were fetched; empty: no limit.",
         ),
         "end_date": Param(
-            None, type=["null", "string"], format="date", title="To (fetch day, UTC)",
-            description="Last day (inclusive) the pages were fetched; empty: no limit."
-            " Must not be before the start.",
+            None, **FETCH_DAY, title="To (fetch day, UTC)",
+            description="Last day (YYYY-MM-DD, UTC, inclusive) the pages were fetched; empty:"
+            " no limit. Must not be before the start.",
         ),
+        # Optional ("null" allowed): the form marks a field required unless it may be null.
         "sources": Param(
-            [], type="array", items={"type": "string"}, title="Sources",
-            description="Source names to reprocess (as in the sources file); empty: all.",
+            [], type=["null", "array"], items={"type": "string"}, title="Sources",
+            description="Source names as analysts see them (v_articles.source_name), one per"
+            " line; empty: all.",
         ),
         "stages": Param(
             ["clean", "fields", "enrichment"], type="array", minItems=1, uniqueItems=True,
@@ -86,7 +98,7 @@ with DAG(
         batch_key=BATCH_KEY,
         fetched_from="{{ params.start_date or '' }}",
         fetched_to="{{ params.end_date or '' }}",
-        sources="{{ params.sources | join(',') }}",
+        sources="{{ (params.sources or []) | join(',') }}",
         stages="{{ params.stages | join(',') }}",
         dry_run="{{ params.dry_run }}",
     )

@@ -283,9 +283,11 @@ class StageReprocessOperator(_BatchStageOperator):
 
     All arguments are strings, templated from the run's params: ``fetched_from`` and
     ``fetched_to`` (fetch days, ``YYYY-MM-DD``, empty for open), ``sources`` and ``stages``
-    (comma-separated), ``dry_run`` ("True"/"False"). Bad values fail the task at once,
-    without retries. A dry run pushes its plan as the XCom ``plan``, logs it, and skips
-    (so the downstream stages and the Asset update skip too).
+    (comma-separated; sources as analysts see them), ``dry_run`` ("True"/"False"). Bad
+    values fail the task at once, without retries. A dry run succeeds with its plan as the
+    first lines of its log and as the XCom ``plan``, and skips every later task (so the
+    stages and the Asset update do not run): the plan sits in a green task, where a user
+    looks, not in one shown as skipped.
     """
 
     template_fields: Sequence[str] = ("batch_key", "fetched_from", "fetched_to", "sources",
@@ -309,7 +311,7 @@ class StageReprocessOperator(_BatchStageOperator):
         self.dry_run = dry_run
 
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException, DownstreamTasksSkipped
 
         from newsflow import reprocess
 
@@ -320,13 +322,14 @@ class StageReprocessOperator(_BatchStageOperator):
         except reprocess.ReprocessError as error:
             raise AirflowFailException(f"bad params: {error}") from error
         summary = super().execute(context)
-        if self.request.dry_run:
-            context["ti"].xcom_push(key="plan", value=summary)
-            raise AirflowSkipException(
-                f"dry run: would re-run {', '.join(summary['stages'])} on"
-                f" {summary['would_stage']} of {summary['pages']} stored pages; nothing changed"
-            )
-        return summary
+        if not self.request.dry_run:
+            return summary
+        context["ti"].xcom_push(key="plan", value=summary)
+        self.log.info("%s", reprocess.plan_text(summary))
+        # This task succeeds; the stages after it are skipped (as ShortCircuitOperator does).
+        raise DownstreamTasksSkipped(
+            tasks=[task.task_id for task in self.get_flat_relatives(upstream=False)]
+        )
 
     def run(self, conn: Any) -> Any:
         from newsflow import reprocess

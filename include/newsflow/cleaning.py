@@ -112,6 +112,9 @@ class CleanDocument:
     captions: list[str] = field(default_factory=list)
     author_kinds: list[str] = field(default_factory=list)  # "person"/"organisation" per author
     page_type: str | None = None  # see pagetype.PAGE_TYPES; None for plain text (an article)
+    # Whether the subtitle is the standfirst the page shows above the body (and took out of
+    # it), not only a description in its metadata: the article's text is subtitle + body.
+    standfirst: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for staging."""
@@ -199,6 +202,7 @@ def clean_text(text: str) -> CleanDocument:
         authors_source="byline" if article.authors else None,
         captions=list(article.captions),
         page_type="article",  # a saved text file is an article by its author's choice
+        standfirst=article.subtitle is not None,
     )
 
 
@@ -223,6 +227,9 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
     if precise is not None:
         lines = trim_to_edges(lines, _text_lines(precise.text))
     lines, byline = _strip_header(lines, meta)
+    body_lines = len(lines)
+    lines, subtitle = split_standfirst(lines, meta.description)
+    standfirst = len(lines) < body_lines
     lines = cut_clutter(lines)
     authors, kinds, authors_source = meta.authors, meta.author_kinds, meta.authors_source
     if byline and authors_source not in ("json-ld", "meta"):
@@ -235,7 +242,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         headings=headings,
         title=meta.title,
         title_source=meta.title_source,
-        subtitle=meta.description,
+        subtitle=subtitle,
         authors=authors,
         author_kinds=kinds,
         authors_source=authors_source,
@@ -246,6 +253,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         language=meta.language,
         canonical_url=meta.canonical_url,
         page_type=kind,
+        standfirst=standfirst,
     )
 
 
@@ -364,6 +372,29 @@ def _strip_header(lines: list[str], meta: Metadata) -> tuple[list[str], list[str
             rest = rest[:pos] + rest[pos + 1 :]
             break
     return rest, list(dict.fromkeys(names))
+
+
+def split_standfirst(lines: list[str], description: str | None) -> tuple[list[str], str | None]:
+    """The body without its standfirst, and the subtitle: no text is said twice.
+
+    The page's description is the subtitle. When the body opens with it (same words), the
+    standfirst under the headline, that line leaves the body and becomes the subtitle as
+    the page shows it. When the description only quotes the body (the start of its first
+    line cut short, or a later line of its opening: the lead's second paragraph, a pull
+    quote), there is no subtitle and the body keeps its text. Plain-text articles follow
+    the same rule (``textparse`` takes the standfirst out of the body).
+    """
+    if not description:
+        return lines, description
+    # Only the body's first line can be the standfirst: a later one is body text.
+    key = _line_key(description)
+    if len(lines) > 1 and _line_key(lines[0]) == key:
+        return lines[1:], lines[0]  # as the page shows it
+    excerpt = _line_key(description.rstrip().removesuffix("...").rstrip(" .…"))
+    if any(_line_key(line) == key for line in lines[1:HEADER_LINES]) or (
+            lines and len(excerpt) >= 40 and _line_key(lines[0]).startswith(excerpt)):
+        return lines, None
+    return lines, description
 
 
 def byline_names(line: str) -> list[str] | None:

@@ -316,6 +316,10 @@ def run_page(page: Page, baseline: bool = True) -> Outcome:
         fields = {}
     outcome.ours_seconds = time.process_time() - start
     outcome.ours = {key: fields.get(key) for key in OUTPUT_KEYS}
+    if fields.get("standfirst") and fields.get("body"):
+        # The corpora's bodies include the standfirst (Fundus: summary + sections); ours
+        # keeps it in the subtitle, out of the body: score the article's text, both.
+        outcome.ours["body"] = f"{fields['standfirst']}\n{fields['body']}"
     if outcome.error:
         outcome.rejected = outcome.error
     elif len(fields.get("body") or "") < settings.MIN_BODY_CHARS:

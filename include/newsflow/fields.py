@@ -44,7 +44,8 @@ def build_fields(
 
     Returns:
         The ``ARTICLE_KEYS`` fields plus ``article_key``, ``canonical_url`` and
-        ``captions`` (media captions, for enrichment).
+        ``captions`` (media captions, for enrichment) and ``standfirst`` (the subtitle when the
+        page showed it above the body, which leaves it out; else None).
     """
     hints = hints or {}
     canonical_url = _canonical(document.canonical_url or url)
@@ -90,6 +91,9 @@ def build_fields(
     }
     # Not printed or stored as a column, but read by enrichment (people named in captions).
     fields["captions"] = list(document.captions)
+    # Nor this: the standfirst the page shows above the body, which the body leaves out
+    # (the subtitle holds it); the article's full text is this plus the body.
+    fields["standfirst"] = document.subtitle if document.standfirst else None
     fields["canonical_url"] = canonical_url
     fields["article_key"] = canonical_url or page_key or input_
     return fields

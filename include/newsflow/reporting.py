@@ -9,6 +9,7 @@ the day it was first loaded.
 import html
 import io
 import logging
+import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -213,12 +214,28 @@ def volume_chart(data: ReportData) -> str:
     return _svg(fig)
 
 
+# The entity charts share a third of the page (about 350 px): drawn no wider, labels
+# included, the browser shows them at their own size, so their 10 pt labels read like the
+# page's 13 px table text instead of being scaled down to a few pixels. Long names wrap
+# onto a second line (and are shortened past two); the tables below give them in full.
+BAR_CHART_WIDTH_INCHES = 2.7
+BAR_LABEL_POINTS = 10
+BAR_LABEL_CHARACTERS = 18
+
+
 def bar_chart(labels: list[str], values: list[int], xlabel: str, colour: str = PALETTE[0]) -> str:
-    """Horizontal bars, largest on top."""
-    fig, ax = plt.subplots(figsize=(4.2, 0.32 * max(len(labels), 3) + 0.6))
-    ax.barh(labels[::-1], values[::-1], color=colour)
-    ax.set_xlabel(xlabel)
-    ax.tick_params(axis="y", labelsize=8)
+    """Horizontal bars, largest on top, with labels as legible as the page's text."""
+    wrapped = [textwrap.shorten(label, 2 * BAR_LABEL_CHARACTERS, placeholder="…")
+               for label in labels]
+    wrapped = [textwrap.fill(label, BAR_LABEL_CHARACTERS) for label in wrapped]
+    lines = sum(label.count("\n") + 1 for label in wrapped)
+    fig, ax = plt.subplots(
+        figsize=(BAR_CHART_WIDTH_INCHES, 0.2 * max(lines, 3) + 0.25 * max(len(labels), 3) + 0.7))
+    positions = range(len(labels))
+    ax.barh(positions, values[::-1], color=colour)
+    ax.set_yticks(positions, wrapped[::-1])
+    ax.set_xlabel(xlabel, fontsize=BAR_LABEL_POINTS)
+    ax.tick_params(axis="both", labelsize=BAR_LABEL_POINTS)
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.get_major_locator().set_params(integer=True)
     return _svg(fig)
@@ -238,7 +255,7 @@ def health_chart(data: ReportData) -> str:
         values = [float(row[column] or 0) for row in rows]
         ax.barh(positions, values, height=height, label=label, color=colour)
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(rows))])
-    ax.set_yticklabels([row["source_name"] for row in rows], fontsize=8)
+    ax.set_yticklabels([row["source_name"] for row in rows], fontsize=BAR_LABEL_POINTS)
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row["failing"]:
             tick.set_color(FAILING_COLOUR)
@@ -247,7 +264,7 @@ def health_chart(data: ReportData) -> str:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share (latest active day of each source)")
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="lower right", fontsize=8, frameon=False, ncol=4,
+    ax.legend(loc="lower right", fontsize=BAR_LABEL_POINTS, frameon=False, ncol=4,
               bbox_to_anchor=(1, 1.0))
     return _svg(fig)
 
@@ -270,6 +287,7 @@ h1 { font-size: 24px; margin-bottom: 0; } h2 { font-size: 18px; margin-top: 32px
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin-top: 8px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #fafafa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 tr.failing td { background: #fbe9e7; } tr.failing td:first-child { font-weight: bold;
      color: #8e2a1e; }
 .up { color: #2e7d32; } .down { color: #c0392b; } .quote { color: #444; font-style: italic; }
@@ -329,9 +347,11 @@ def render_html(data: ReportData) -> str:
     health_rows = [
         f'<tr class="{"failing" if r["failing"] else ""}"><td>{_e(r["source_name"])}</td>'
         f'<td class=num>{r["articles"]}</td><td class=num>{r["rejects"]}</td>'
+        f'<td class=nowrap>{_e(r["health_day"] or "–")}</td><td class=num>{_e(r["runs"] or 0)}</td>'
+        f'<td class=num>{_e(r["articles_per_run"] if r["articles_per_run"] is not None else "–")}'
+        "</td>"
         f'<td class=num>{_percent(r["fetch_success_rate"])}</td>'
         f'<td class=num>{_milliseconds(r["median_latency_ms"])}</td>'
-        f'<td class=num>{_e(r["articles_per_run"])}</td>'
         f'<td class=num>{_percent(r["share_missing_date"])}</td>'
         f'<td class=num>{_percent(r["share_missing_author"])}</td>'
         f'<td class=num>{_percent(r["share_missing_body"])}</td>'
@@ -364,9 +384,13 @@ changes compare with the {(data.end - data.start).days + 1} days before.</p>
 <div class="chart" id="speaker-chart">{speaker_chart}</div>
 {_table(["speaker", "quotes", "articles", "latest quote"], speaker_rows)}
 <h2>Source health</h2>
-<p class="sub">Each source's latest active day; failing sources are in red.</p>
+<p class="sub">Articles and rejects: all time, each article under the source that loaded it
+first (as in <code>v_articles</code>). The other columns: each source's latest active day,
+its runs that day and the articles it first loaded per run (a page loaded into another
+source's article is no article of this one). Failing sources are in red.</p>
 <div class="chart wide" id="health-chart">{health_chart(data) if data.health else ""}</div>
-{_table(["source", "articles", "rejects", "fetch success", "median ms", "articles/run",
+{_table(["source", "articles", "rejects", "latest day", "runs", "articles/run",
+         "fetch success", "median ms",
          "no date", "no author", "no body", "body length vs 30 days", "problems"], health_rows)}
 <h3>Failing days in this period</h3>
 {_table(["day", "source", "problems"], failing_rows)}

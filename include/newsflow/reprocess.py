@@ -76,7 +76,8 @@ def parse_request(
     Args:
         start_date: first fetch day (UTC), ``YYYY-MM-DD``; empty for no lower bound.
         end_date: last fetch day (UTC, inclusive); empty for no upper bound.
-        sources: comma-separated source names; empty for all.
+        sources: comma-separated source names as analysts see them (``v_articles``); empty
+            for all.
         stages: comma-separated stages among ``STAGES``; at least one.
         dry_run: true (bool or "true"/"True") to report without changing anything.
 
@@ -111,19 +112,32 @@ def _bounds(request: Request) -> tuple[datetime | None, datetime | None]:
 # The pages a request covers, each with what happens to it (``outcome``: staged, pruned,
 # no_stored_cleaned, no_stored_fields) and the last stored result it needs. Parameters:
 # batch, needs (None, 'cleaned' or 'fields'), start, end, sources.
+#
+# A page's ``source_name`` is the one analysts see for it: that of its article
+# (``v_articles.source_name``, the source that loaded the article first), found through the
+# article's page or else through the article key the page's last extraction gave; only a
+# page that never became an article keeps the source that fetched it last
+# (``pages.source_name``, which another source fetching the same URL overwrites).
 _SELECTED = """
 WITH selected AS (
-    SELECT p.page_id, p.source_name, p.input, p.content IS NULL AS pruned,
-           last.hints, last.cleaned, last.fields
+    SELECT p.page_id, coalesce(own.source_name, keyed.source_name, p.source_name) AS source_name,
+           p.input, p.content IS NULL AS pruned, last.hints, last.cleaned, last.fields
     FROM pages p LEFT JOIN LATERAL (
         SELECT b.hints, b.cleaned, b.fields FROM batch_items b
         WHERE b.page_id = p.page_id AND b.batch_key <> %(batch)s
           AND (%(needs)s::text IS NULL OR (%(needs)s = 'cleaned' AND b.cleaned IS NOT NULL)
                OR (%(needs)s = 'fields' AND b.fields IS NOT NULL))
         ORDER BY b.updated_at DESC LIMIT 1) last ON true
+    LEFT JOIN LATERAL (
+        SELECT a.source_name FROM articles a WHERE a.page_id = p.page_id
+        ORDER BY a.first_loaded_at, a.article_id LIMIT 1) own ON true
+    LEFT JOIN LATERAL (
+        SELECT a.source_name FROM batch_items b
+        JOIN articles a ON a.article_key = b.fields->>'article_key'
+        WHERE own.source_name IS NULL AND b.page_id = p.page_id AND b.fields IS NOT NULL
+        ORDER BY b.updated_at DESC LIMIT 1) keyed ON true
     WHERE (%(start)s::timestamptz IS NULL OR p.fetched_at >= %(start)s)
       AND (%(end)s::timestamptz IS NULL OR p.fetched_at < %(end)s)
-      AND (cardinality(%(sources)s::text[]) = 0 OR p.source_name = ANY(%(sources)s::text[]))
 )
 SELECT *, CASE
     WHEN %(needs)s::text IS NULL THEN CASE WHEN pruned THEN 'pruned' ELSE 'staged' END
@@ -131,6 +145,7 @@ SELECT *, CASE
     WHEN %(needs)s = 'fields' AND fields IS NULL THEN 'no_stored_fields'
     ELSE 'staged' END AS outcome
 FROM selected
+WHERE cardinality(%(sources)s::text[]) = 0 OR source_name = ANY(%(sources)s::text[])
 """
 
 
@@ -223,6 +238,23 @@ def reprocess(conn: Any, batch_key: str, request: Request) -> dict[str, Any]:
         LOGGER.warning("no stored pages in the date range for sources %s", unmatched)
         summary["sources_without_pages"] = unmatched
     return summary
+
+
+def plan_text(summary: dict[str, Any]) -> str:
+    """A dry run's plan as the lines a user reads in the task log."""
+    lines = [
+        f"DRY RUN, nothing changed: would re-run {', '.join(summary['stages'])} on"
+        f" {summary['would_stage']} of {summary['pages']} stored pages"
+    ]
+    lines += [f"  {name}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+              for name, counts in summary["sources"].items()]
+    if summary["skipped"]:
+        lines.append("  skipped: " + ", ".join(f"{k.replace('_', ' ')} {v}"
+                                               for k, v in summary["skipped"].items()))
+    if summary.get("sources_without_pages"):
+        lines.append("  no stored pages for: " + ", ".join(summary["sources_without_pages"]))
+    lines.append("Trigger again with dry_run off to do it.")
+    return "\n".join(lines)
 
 
 def _stage(conn: Any, batch_key: str, request: Request) -> None:

@@ -13,7 +13,7 @@ hosts may be fetched is the deployment's choice (``NEWSFLOW_PRIVATE_HOSTS``), ne
 source's.
 
 Each run covers a data interval (a ``Window``); ``Window.place`` says whether an input
-dated by its source belongs to it. The README's *Sources* section states the rules.
+dated by its source belongs to it. docs/sources.md states the rules.
 """
 
 import hashlib

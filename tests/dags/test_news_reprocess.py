@@ -50,7 +50,9 @@ def test_news_reprocess_params_have_types_defaults_and_descriptions(dagbag: DagB
         ({"stages": []}, "should be non-empty"),
         ({"stages": ["clean", "clean"]}, "non-unique elements"),
         ({"dry_run": "no"}, "is not of type 'boolean'"),
-        ({"sources": "feed"}, "is not of type 'array'"),
+        ({"sources": "feed"}, "is not of type 'null', 'array'"),
+        ({"start_date": "2026-11-31"}, "is not a 'date'"),
+        ({"start_date": "20261101"}, "is not a 'date'"),
     ],
 )
 def test_news_reprocess_trigger_form_rejects_bad_params(
@@ -66,6 +68,21 @@ def test_news_reprocess_trigger_form_rejects_bad_params(
         dag.params.deep_merge(conf).validate()
 
 
+def test_news_reprocess_form_fields_read_as_their_help_says(dagbag: DagBag) -> None:
+    # Airflow's form (FlexibleForm) marks a typed field required unless "null" is among its
+    # types, and draws `format: date` as the browser's date picker (mm/dd/yyyy in en-US).
+    params = dagbag.dags["news_reprocess"].params
+    for name in ("start_date", "end_date", "sources"):
+        assert "null" in params.get_param(name).schema["type"], name
+    for name in ("start_date", "end_date"):
+        param = params.get_param(name)
+        assert "format" not in param.schema and "YYYY-MM-DD" in param.description, name
+    # Emptied in the form, the list arrives as null: every source.
+    merged = copy.deepcopy(params)
+    merged.update({"sources": None})
+    assert merged.validate()["sources"] is None
+
+
 def test_news_reprocess_renders_params_for_the_stage_task(dagbag: DagBag) -> None:
     dag = dagbag.dags["news_reprocess"]
     task = dag.get_task("stage_pages")
@@ -78,6 +95,9 @@ def test_news_reprocess_renders_params_for_the_stage_task(dagbag: DagBag) -> Non
                 for name in task.template_fields}
     assert rendered == {"batch_key": "manual__x", "fetched_from": "2026-11-01", "fetched_to": "",
                         "sources": "a,b", "stages": "fields,enrichment", "dry_run": "False"}
+    params.update({"sources": None})
+    context = {"params": params.validate(), "run_id": "manual__x"}
+    assert task.render_template(task.sources, context, env) == ""
 
 
 def test_news_maintenance_prunes_daily_before_the_nightly_ingest(dagbag: DagBag) -> None:

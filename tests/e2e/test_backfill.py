@@ -256,7 +256,8 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert after == before
     assert _query(meta, events, ("news_ingest",))[0][0] == events_before
 
-    # 3. A dry run, triggered as the UI's form does: reports, changes nothing.
+    # 3. A dry run, triggered as the UI's form does: reports in a task that succeeds, skips
+    # the stages after it, changes nothing.
     started = time.monotonic()
     status, run = _trigger(api, token, {"dry_run": True, "stages": ["fields", "enrichment"]})
     assert status == 200, run
@@ -267,7 +268,11 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert _query(meta, "SELECT task_id, state FROM task_instance WHERE run_id = %s"
                   " ORDER BY task_id", (run["dag_run_id"],)) == [
         ("check_schema", "success"), ("clean", "skipped"), ("enrich", "skipped"),
-        ("extract_fields", "skipped"), ("load", "skipped"), ("stage_pages", "skipped")]
+        ("extract_fields", "skipped"), ("load", "skipped"), ("stage_pages", "success")]
+    logs = list((tmp_path / "airflow" / "logs").glob(
+        f"dag_id=news_reprocess/run_id={run['dag_run_id']}/task_id=stage_pages/attempt=1.log"))
+    assert logs and ("DRY RUN, nothing changed: would re-run fields, enrichment on 3 of 3"
+                     " stored pages") in logs[0].read_text()
     quoted = urllib.parse.quote(run["dag_run_id"], safe="")
     status, xcom = _request(api, "GET", f"/api/v2/dags/news_reprocess/dagRuns/{quoted}"
                             "/taskInstances/stage_pages/xcomEntries/plan", token)

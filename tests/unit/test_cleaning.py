@@ -16,6 +16,7 @@ from newsflow.cleaning import (
     cut_clutter,
     decode_text,
     detect_format,
+    split_standfirst,
     time_limit,
     trim_to_edges,
 )
@@ -463,3 +464,42 @@ def test_html_body_without_headline_byline_promotions_and_prompts() -> None:
     body = "\n".join(document.paragraphs)
     for clutter in ("Read more", "Sign up", "Copyright", "Home", "Anna Berg"):
         assert clutter not in body
+
+
+STANDFIRST = "Riverside's ferry will run four Sunday crossings instead of nine from January."
+LEAD = ("The Tamsen Valley ferry will cut its Sunday service from nine crossings to four from"
+        " the first weekend of January, the operator said on Thursday, blaming a shortage of"
+        " licensed crew and a fall in winter passengers.")
+
+
+@pytest.mark.parametrize(
+    ("lines", "description", "body", "subtitle"),
+    [
+        # The standfirst opens the body: it leaves it, as the page shows it.
+        ([STANDFIRST.upper(), LEAD, "More."], STANDFIRST, [LEAD, "More."], STANDFIRST.upper()),
+        # A description the page does not show: the subtitle, and the body stays whole.
+        ([LEAD, "More."], STANDFIRST, [LEAD, "More."], STANDFIRST),
+        # The description is the lead cut short: an excerpt, no subtitle.
+        ([LEAD, "More."], LEAD[:120] + "...", [LEAD, "More."], None),
+        # The description repeats the lead's second paragraph: body text, no subtitle.
+        ([LEAD, STANDFIRST, "More."], STANDFIRST, [LEAD, STANDFIRST, "More."], None),
+        # A one-line body is never emptied; no description, nothing to do.
+        ([STANDFIRST], STANDFIRST, [STANDFIRST], None),
+        ([LEAD], None, [LEAD], None),
+    ],
+)
+def test_the_standfirst_is_said_once(
+    lines: list[str], description: str | None, body: list[str], subtitle: str | None
+) -> None:
+    assert split_standfirst(lines, description) == (body, subtitle)
+
+
+def test_an_html_standfirst_is_the_subtitle_and_not_the_body() -> None:
+    page = (f'<html lang="en"><head><title>Ferry cuts</title>'
+            f'<meta name="description" content="{STANDFIRST}"></head><body><article>'
+            f"<h1>Ferry cuts</h1><p>{STANDFIRST}</p>"
+            + "".join(f"<p>{LEAD} ({n})</p>" for n in range(4)) + "</article></body></html>")
+    document = clean_document(page.encode(), "html")
+    assert document.subtitle == STANDFIRST and document.standfirst
+    assert document.paragraphs[0].startswith("The Tamsen Valley ferry")
+    assert STANDFIRST not in document.paragraphs

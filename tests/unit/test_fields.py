@@ -173,9 +173,17 @@ def test_body_joins_paragraphs_with_a_blank_line() -> None:
     assert fields["body"] == "One.\n\nTwo.\n\nThree."
 
 
+def test_the_standfirst_is_passed_on_only_when_the_page_showed_it() -> None:
+    shown = build_fields(_document(subtitle="A dek.", standfirst=True), input_="x")
+    meta_only = build_fields(_document(subtitle="A summary."), input_="x")
+    assert (shown["subtitle"], shown["standfirst"]) == ("A dek.", "A dek.")
+    assert (meta_only["subtitle"], meta_only["standfirst"]) == ("A summary.", None)
+
+
 def test_output_has_all_article_keys_plus_key_and_canonical_url() -> None:
     fields = build_fields(_document(), input_="x")
-    assert set(fields) == {*ARTICLE_KEYS, "article_key", "canonical_url", "captions"}
+    assert set(fields) == {*ARTICLE_KEYS, "article_key", "canonical_url", "captions",
+                           "standfirst"}
     assert fields["entities"] == []
     assert fields["quotes"] == []
     assert fields["numbers"] == []
