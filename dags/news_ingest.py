@@ -9,7 +9,7 @@ near-duplicates) → load into PostgreSQL.
 
 **What a run takes.** A scheduled or backfill run takes the inputs of its data interval
 (04:30 to 04:30 UTC): sitemap entries and feed items by their dates, dropped files by
-their modification times, undated inputs once (see "Sources" in the README). A **manual**
+their modification times, undated inputs once (see docs/sources.md). A **manual**
 run (the Trigger form, defaults and all) takes what is new: every input its sources list
 that no earlier run took, however recent (a page dropped a minute ago too); only sitemap
 entries dated before its interval are left to a backfill. Re-running a run takes the same

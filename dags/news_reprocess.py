@@ -4,7 +4,7 @@
 Re-extraction of raw pages already stored, **without any network access**: pick the
 pages by the UTC days they were fetched and by source, pick the stages to redo, and the
 run re-cleans, re-extracts and/or re-enriches them, then loads through the same upsert
-as `news_ingest` and updates the `news_articles` asset.
+as `news_ingest`, which updates the `news_articles` asset when articles changed.
 
 Stages: `clean` (from the raw page), `fields` (from the last stored cleaned document),
 `enrichment` (from the last stored fields). The earliest chosen stage and every later
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from newsflow import settings
-from newsflow_assets import ARTICLES
+from newsflow_assets import ARTICLES_CHANGED
 from newsflow_operators import (
     CheckSchemaOperator,
     CleanPagesOperator,
@@ -107,6 +107,6 @@ with DAG(
     enrich = EnrichArticlesOperator(
         task_id="enrich", batch_key=BATCH_KEY, queue=settings.ENRICH_QUEUE
     )
-    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES])
+    load = LoadArticlesOperator(task_id="load", batch_key=BATCH_KEY, outlets=[ARTICLES_CHANGED])
 
     check >> stage >> clean >> extract >> enrich >> load

@@ -8,11 +8,11 @@ def test_news_report_runs_when_news_ingest_loads_articles(dagbag: DagBag) -> Non
     report = dagbag.dags["news_report"]
     assert type(report.timetable).__name__ == "AssetTriggeredTimetable"
     # The schedule names the very asset news_ingest's load task emits (through its alias,
-    # when articles changed) and news_reprocess's load updates.
+    # when articles changed), as news_reprocess's load does.
     from newsflow_assets import ARTICLES, ARTICLES_CHANGED
 
     assert dagbag.dags["news_ingest"].get_task("load").outlets == [ARTICLES_CHANGED]
-    assert dagbag.dags["news_reprocess"].get_task("load").outlets == [ARTICLES]
+    assert dagbag.dags["news_reprocess"].get_task("load").outlets == [ARTICLES_CHANGED]
     assert [ref.name for ref in report.timetable.asset_condition.objects] == [ARTICLES.name]
     assert report.catchup is False and report.max_active_runs == 1
 

@@ -23,7 +23,7 @@ def test_news_reprocess_is_manual_and_updates_the_articles_asset(dagbag: DagBag)
     # No fetch anywhere: re-extraction reads stored pages.
     assert not {"discover", "fetch"} & set(dag.task_ids)
     # news_ingest emits the same asset's events through an alias, when articles changed.
-    assert [o.name for o in dag.get_task("load").outlets] == ["news_articles"]
+    assert [o.name for o in dag.get_task("load").outlets] == ["news_articles_changed"]
     for task in dag.tasks:
         assert task.retries == 2
 
