@@ -3,8 +3,6 @@
 HTML goes through trafilatura twice: its default mode gives the body, its precision mode
 marks where the article starts and ends (measured with ``make eval``: trafilatura's
 default keeps more of the article, precision mode drops more of the page around it).
-The precision pass runs in trafilatura's fast mode: the edges come from its own extractor,
-and the readability and justext comparison that the full mode adds were half of its CPU.
 Metadata comes from ``metadata``'s cascade. Plain text goes through ``textparse``. The
 result is plain data (JSON-serialisable) so it can be staged in PostgreSQL between tasks.
 """
@@ -219,7 +217,7 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
     main = trafilatura.bare_extraction(tree, url=url, **EXTRACTION_OPTIONS)
     if main is None or main.body is None:
         raise CleaningError("trafilatura found no main text")
-    precise = trafilatura.bare_extraction(tree, url=url, favor_precision=True, fast=True,
+    precise = trafilatura.bare_extraction(tree, url=url, favor_precision=True,
                                           **EXTRACTION_OPTIONS)
     lines = _text_lines(main.text)
     if precise is not None:
