@@ -373,13 +373,18 @@ def run_pages(pages: Sequence[Page], jobs: int = 1, baseline: bool = True) -> li
 
 
 def warm_up() -> None:
-    """Load what pages need once, outside the timed extraction: the language model and
-    justext's stoplists (built on trafilatura's first fallback; seconds of CPU)."""
+    """Load what pages need once, outside the timed extraction: the language model,
+    justext's stoplists (built on trafilatura's first fallback) and dateparser's locales
+    (loaded by htmldate on the first date its own rules cannot read); seconds of CPU each,
+    which a long-running worker pays once and the first page of a timed run would carry."""
     detect_language("This sentence only loads the language model before the timed pages.")
+    from htmldate import extractors
     from trafilatura import external
 
     if external.JT_STOPLIST is None:
         external.jt_stoplist_init()
+    extractors.month_words()
+    extractors.get_external_parser().get_date_data("1 March 2020")
 
 
 class _NoPool:
