@@ -81,3 +81,17 @@ def test_one_article_element_holding_the_h1_marks_a_short_article() -> None:
     assert page_type(one, extract_metadata(one), None) == "article"
     assert page_type(cards, extract_metadata(cards), None) != "article"
     assert page_type(bare, extract_metadata(bare), None) != "article"
+
+
+def test_a_business_or_faq_page_without_article_signs_is_a_service_page() -> None:
+    body = f"<h1>Emergency plumbing in Harbourtown</h1>{'<p>' + PROSE + '</p>' * 1}" * 8
+    business = _ld('{"@type": "Plumber", "name": "Harbour Plumbing"}')
+    faq = _ld('{"@type": "FAQPage", "mainEntity": []}')
+    assert _type(business, body) == "service"
+    assert _type(faq, body) == "service"
+    # the same page with a publication date, a byline or an article type stays an article
+    dated = business + '<meta property="article:published_time" content="2026-11-24">'
+    assert _type(dated, body) == "article"
+    assert _type(business + '<meta name="author" content="Anna Berg">', body) == "article"
+    assert _type(business + _ld('{"@type": "BlogPosting", "headline": "Pipes"}'),
+                 body) == "article"
