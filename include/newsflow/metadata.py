@@ -116,6 +116,8 @@ DECLARING_SOURCES = ("json-ld", "meta")
 DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
                                 "services", "service", "network"})
 PERSON, ORGANISATION = "person", "organisation"
+# The site's own accounts, never a person's name even when typed Person ("admin").
+SITE_ACCOUNTS = frozenset({"admin", "administrator", "webmaster", "root", "user", "guest"})
 AUTHOR_SPLIT = re.compile(r"\s*(;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 # Post-nominal credentials after a comma ("Jane Doe, MD, FACP", "Jo Roe, Ph.D.") belong to
 # the name before them: they are not another author.
@@ -592,8 +594,10 @@ def _authors(
         ("byline", lambda: visible_bylines(tree, site_names)),
     ]
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
+    people = _ld_people(article, by_id)
     for source, names in sources:
-        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES)
+        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES,
+                                 people=people if source == "json-ld" else frozenset())
         people = [credit for credit in credits if credit[1] == PERSON]
         if people:
             return people, source
@@ -615,6 +619,21 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
         if name:
             names.append(name)
     return names
+
+
+def _ld_people(article: dict[str, Any] | None, by_id: dict[str, Any]) -> frozenset[str]:
+    """Case-folded names of the article node's authors typed ``Person``."""
+    if not article:
+        return frozenset()
+    value = _resolve(article.get("author"), by_id)
+    names = set()
+    for entry in value if isinstance(value, list) else [value]:
+        entry = _resolve(entry, by_id)
+        if isinstance(entry, dict) and "person" in _types(entry):
+            name = _text(entry.get("name"))
+            if name:
+                names.add(name.casefold())
+    return frozenset(names)
 
 
 def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[str]:
@@ -660,7 +679,8 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
 
 
 def author_credits(
-    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False
+    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False,
+    people: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """People and credited organisations from raw author values, each with its kind.
 
@@ -674,6 +694,8 @@ def author_credits(
         site_names: normalised names of the site; a "person" called like the site is not one.
         declared: the values are declared as the author (JSON-LD, meta tags), so the site
             named as author is kept, as an organisation, and a one-word name as a person.
+        people: case-folded names that structured data types as a ``Person``: kept as
+            people in the page's spelling even when lower-case or one word ("jdoe").
 
     Returns:
         Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
@@ -698,11 +720,26 @@ def author_credits(
             if name and name.isupper() and len(name) > 3:
                 name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
             kind = author_kind(name, site_names, declared=declared) if name else None
+            if name and not kind and name.casefold() in people \
+                    and _plausible_person(name, site_names):
+                kind = PERSON
             if name and kind and name.casefold() not in seen:
                 seen.add(name.casefold())
                 credits.append((name, kind))
                 last = len(credits) - 1
     return credits
+
+
+def _plausible_person(name: str, site_names: set[str]) -> bool:
+    """A name structured data types as a Person: not the site, a URL, widget text or a
+    sentence."""
+    key = _name_key(name)
+    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
+        return False
+    words = name.lower().split()
+    tokens = set(re.split(r"[\W_]+", name.lower()))
+    return (not NON_NAME.search(name.replace("_", "")) and len(words) <= MAX_NAME_WORDS
+            and len(name) <= MAX_NAME_CHARS and not tokens & (WIDGET_WORDS | SITE_ACCOUNTS))
 
 
 def _is_credential(part: str) -> bool:

@@ -395,3 +395,16 @@ def test_the_only_h1_is_the_title_the_reader_sees() -> None:
     # the only <h1> that is the site's name is not the title
     logo = _page(head, "<h1>Harbour Herald</h1>")
     assert _meta(logo).title == "Ferry timetable 2026: all you need to know"
+
+
+def test_json_ld_person_is_an_author_even_in_lower_case() -> None:
+    ld = dict(ARTICLE_LD, author={"@type": "Person", "name": "anna berg"})
+    meta = _meta(_page(ld=ld))
+    assert (meta.authors, meta.author_kinds) == (["anna berg"], ["person"])
+    # the site's account or widget text typed Person is still no author
+    for name in ("wp_admin", "Sign In"):
+        ld = dict(ARTICLE_LD, author={"@type": "Person", "name": name})
+        assert _meta(_page(ld=ld)).authors == []
+    # the same lower-case name without the Person type is not taken
+    ld = dict(ARTICLE_LD, author={"@type": "Thing", "name": "anna berg"})
+    assert _meta(_page(ld=ld)).authors == []
