@@ -81,6 +81,8 @@ TITLE_WEIGHTS = {"h1": 2}
 # A page's only <h1> is its title when it has at least this many words (shorter ones are
 # section names or the site's name).
 SOLE_H1_MIN_WORDS = 4
+SOLE_H1_MIN_SHARED = 0.3  # share of its words found in another title candidate
+WORD = re.compile(r"\w+")
 TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
 SITE_SEGMENT_MAX_WORDS = 5
 SITE_AFFIX_MAX_CHARS = 8
@@ -477,14 +479,20 @@ def sole_headline(
 
     A page with a single ``<h1>`` shows readers that heading as its title; the SEO
     titles (``og:title``, ``<title>``, JSON-LD) are often a rewording of it for search
-    engines. Pages with several ``<h1>`` (logos, cards) or a short one keep the vote.
+    engines, so it must share ``SOLE_H1_MIN_SHARED`` of its words with one of them.
+    Pages with several ``<h1>`` (logos, cards) or a short one keep the vote.
     """
     if len(tree.xpath("//h1")) != 1:
         return None
     h1 = next((text for source, text in candidates if source == "h1"), None)
     if not h1 or len(h1.split()) < SOLE_H1_MIN_WORDS or is_site_name(h1, site_names):
         return None
-    return h1
+    # A rewording shares words with the SEO titles; an <h1> sharing none is the site's
+    # tagline, a section name or markup, not the headline.
+    words = set(WORD.findall(h1.lower()))
+    shared = max((len(words & set(WORD.findall(text.lower()))) for source, text in candidates
+                  if source != "h1"), default=0)
+    return h1 if shared >= SOLE_H1_MIN_SHARED * len(words) else None
 
 
 def _h1(tree: lxml_html.HtmlElement) -> str | None:

@@ -382,10 +382,10 @@ def test_credentials_after_a_comma_stay_with_the_name(
 def test_the_only_h1_is_the_title_the_reader_sees() -> None:
     head = ('<meta property="og:title" content="Ferry timetable 2026: all you need to know">'
             "<title>Ferry timetable 2026: all you need to know | Harbour Herald</title>")
-    one = _page(head, "<h1>Twice as many ferries cross the harbour from May</h1>")
+    one = _page(head, "<h1>What you need to know about the new ferry timetable</h1>")
     meta = _meta(one)
     assert (meta.title, meta.title_source) == (
-        "Twice as many ferries cross the harbour from May", "h1")
+        "What you need to know about the new ferry timetable", "h1")
     # several <h1> (a logo, cards) or a short one: the vote decides, as before
     two = _page(head, "<h1>Harbour Herald daily news site</h1>"
                       "<h1>Twice as many ferries cross the harbour from May</h1>")
@@ -408,3 +408,10 @@ def test_json_ld_person_is_an_author_even_in_lower_case() -> None:
     # the same lower-case name without the Person type is not taken
     ld = dict(ARTICLE_LD, author={"@type": "Thing", "name": "anna berg"})
     assert _meta(_page(ld=ld)).authors == []
+
+
+def test_the_only_h1_sharing_no_words_with_the_seo_titles_is_not_the_title() -> None:
+    head = ('<meta property="og:title" content="Ferry timetable 2026: all you need to know">'
+            "<title>Ferry timetable 2026: all you need to know</title>")
+    tagline = _page(head, "<h1>The first digital newspaper of the coast</h1>")
+    assert _meta(tagline).title == "Ferry timetable 2026: all you need to know"
