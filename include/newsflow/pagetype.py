@@ -82,9 +82,7 @@ DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
 # A URL naming a forum thread (forum software's paths): a forum page unless structured
 # data says otherwise or dates it.
 FORUM_PATH = re.compile(r"/(?:forums?|threads?)(?:/|$)|/thread-\d|/viewtopic\b|/showthread\b")
-# An author found only in the page's visible text (a forum poster's name, a card's
-# credit) is a sign of an article only with this many words of prose around it.
-VISIBLE_AUTHOR_MIN_PROSE = 50
+
 
 # A prose line: at least this many words and ending like a sentence.
 PROSE_MIN_WORDS = 20
@@ -103,7 +101,6 @@ class PageSignals:
     url_path: str = ""
     has_date: bool = False  # a publication date from structured data or meta tags
     has_author: bool = False
-    author_declared: bool = True  # the author comes from JSON-LD or meta tags
     headed_article: bool = False  # one <article> element, holding the page's <h1>
     words: int = 0
     prose_words: int = 0  # words in prose lines (see PROSE_MIN_WORDS)
@@ -186,9 +183,7 @@ def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", url: str | None) ->
         schema_types=meta.schema_types, og_type=meta.og_type.strip().lower(),
         url_path=url_path(url or meta.canonical_url),
         has_date=meta.published_source not in (None, "htmldate"),
-        has_author=bool(meta.authors),
-        author_declared=meta.authors_source in ("json-ld", "meta"),
-        headed_article=headed_article(tree), words=words,
+        has_author=bool(meta.authors), headed_article=headed_article(tree), words=words,
         prose_words=prose, lines=len(lines),
         link_share=link_share(tree),
     )
@@ -201,11 +196,10 @@ def classify(signals: PageSignals) -> str:
     Losing an article costs more than loading a section front, so any sign of an
     article keeps the page: an Article-family type, a publication date in structured
     data or in the URL, ``og:type`` article, a named author, one ``<article>`` holding the
-    page's ``<h1>`` (an author found only in the visible text counts with some prose
-    around it: forum posters and cards are credited too; a forum thread's URL outweighs
-    these signs). Without one, a page declaring a business, service, course or FAQ
-    type (``SERVICE_SCHEMA``) is a service page, and any other page is an article only
-    when it holds ``MIN_PROSE_WORDS`` words of prose.
+    page's ``<h1>`` (a forum thread's URL outweighs these signs). Without one, a page
+    declaring a business, service, course or FAQ type (``SERVICE_SCHEMA``) is a service
+    page, and any other page is an article only when it holds ``MIN_PROSE_WORDS`` words
+    of prose.
     """
     types = signals.schema_types
     if types & ARTICLE_SCHEMA:
@@ -220,9 +214,7 @@ def classify(signals: PageSignals) -> str:
         return "service"
     if FORUM_PATH.search(signals.url_path) and not signals.has_date:
         return "forum"
-    has_author = signals.has_author and (
-        signals.author_declared or signals.prose_words >= VISIBLE_AUTHOR_MIN_PROSE)
-    if (signals.has_date or has_author or signals.og_type in ARTICLE_OG
+    if (signals.has_date or signals.has_author or signals.og_type in ARTICLE_OG
             or signals.headed_article or DATE_PATH.search(signals.url_path)):
         return "article"
     if signals.prose_words >= MIN_PROSE_WORDS:
