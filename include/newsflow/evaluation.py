@@ -12,7 +12,7 @@ the shared eval folder, and scores both the same way:
   load it as an article (the confusion matrix of page types).
 
     python -m newsflow.evaluation [EVAL_DIR] [--jobs N] [--corpus NAME ...] [--diff FILE]
-        [--compare OLD_DIFF] [--previous OLD_JSON]
+        [--compare OLD_DIFF] [--previous OLD_JSON] [--ours-only] [--metadata-only]
 """
 
 import argparse
@@ -38,6 +38,8 @@ import trafilatura
 from newsflow import settings
 from newsflow.fields import extract_article, reject_reason
 from newsflow.language import detect_language
+from newsflow.metadata import extract_metadata, normalise_date
+from newsflow.pagetype import page_type
 
 LOGGER = logging.getLogger(__name__)
 
@@ -302,12 +304,19 @@ def _fundus_body(body: dict[str, Any]) -> str:
 # Running
 
 
-def run_page(page: Page, baseline: bool = True) -> Outcome:
-    """Extract one page with newsflow and (unless ``baseline`` is false) trafilatura alone."""
+def run_page(page: Page, baseline: bool = True, metadata_only: bool = False) -> Outcome:
+    """Extract one page with newsflow and (unless ``baseline`` is false) trafilatura alone.
+
+    With ``metadata_only``, only newsflow's metadata and page type are decided (no body:
+    trafilatura's passes are skipped), and the page counts as loaded when its type is
+    article; a quick way to judge metadata and page-type rules.
+    """
     outcome = Outcome(page)
     content = page.path.read_bytes()
     if page.path.suffix == ".gz":
         content = gzip.decompress(content)
+    if metadata_only:
+        return _metadata_outcome(outcome, content)
     start = time.process_time()
     try:
         fields = extract_article(content, input_=str(page.path), url=page.url, fmt="html")
@@ -333,7 +342,29 @@ def run_page(page: Page, baseline: bool = True) -> Outcome:
     return outcome
 
 
-OUTPUT_KEYS = ("title", "authors", "authors_kind", "published_at", "page_type", "body")
+def _metadata_outcome(outcome: Outcome, content: bytes) -> Outcome:
+    """``run_page`` without the body: metadata and page type of the parsed page."""
+    page = outcome.page
+    start = time.process_time()
+    try:
+        tree = trafilatura.load_html(content)
+        if tree is None:
+            raise ValueError("unparseable HTML")
+        meta = extract_metadata(tree, page.url)
+        fields = {"title": meta.title, "authors": meta.authors,
+                  "author_kinds": meta.author_kinds,
+                  "published_at": normalise_date(meta.published),
+                  "page_type": page_type(tree, meta, page.url)}
+    except Exception as error:  # a failed page scores as empty output
+        outcome.error = f"{type(error).__name__}: {error}"
+        fields = {}
+    outcome.ours_seconds = time.process_time() - start
+    outcome.ours = {key: fields.get(key) for key in OUTPUT_KEYS}
+    outcome.rejected = outcome.error or reject_reason(fields)
+    return outcome
+
+
+OUTPUT_KEYS = ("title", "authors", "author_kinds", "published_at", "page_type", "body")
 
 
 def _baseline(content: bytes, page: Page) -> dict[str, Any]:
@@ -354,13 +385,14 @@ def _baseline(content: bytes, page: Page) -> dict[str, Any]:
             "body": document.text}
 
 
-def run_pages(pages: Sequence[Page], jobs: int = 1, baseline: bool = True) -> list[Outcome]:
+def run_pages(pages: Sequence[Page], jobs: int = 1, baseline: bool = True,
+              metadata_only: bool = False) -> list[Outcome]:
     """All pages through ``run_page``, in ``jobs`` processes, with progress on a terminal."""
     show = sys.stderr.isatty()
     outcomes: list[Outcome] = []
     warm_up()
     with multiprocessing.Pool(jobs, initializer=warm_up) if jobs > 1 else _NoPool() as pool:
-        work = functools.partial(run_page, baseline=baseline)
+        work = functools.partial(run_page, baseline=baseline, metadata_only=metadata_only)
         for done, outcome in enumerate(pool.imap_unordered(work, pages, chunksize=4), 1):
             outcomes.append(outcome)
             if show or done % 100 == 0:
@@ -616,6 +648,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="count pages better and worse than in an earlier --diff file")
     parser.add_argument("--ours-only", action="store_true",
                         help="skip trafilatura alone (faster; its column reads 0)")
+    parser.add_argument("--metadata-only", action="store_true",
+                        help="newsflow's metadata and page type only, no body (implies"
+                             " --ours-only; body scores read 0)")
     parser.add_argument("--previous", type=Path, metavar="OLD_JSON",
                         help="add a column with an earlier run's --json figures")
 
@@ -628,7 +663,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pages = load_pages(args.eval_dir, tuple(args.corpora or CORPORA))
     started = time.perf_counter()
-    outcomes = run_pages(pages, max(1, args.jobs), baseline=not args.ours_only)
+    outcomes = run_pages(pages, max(1, args.jobs),
+                         baseline=not (args.ours_only or args.metadata_only),
+                         metadata_only=args.metadata_only)
     results = score(outcomes)
     previous = json.loads(args.previous.read_text(encoding="utf-8")) if args.previous else None
     print(report(results, previous))

@@ -2,9 +2,10 @@
 
 Each field is decided from the best evidence on the page and records which source won:
 
-- title: a vote among JSON-LD ``headline``, ``og:title``, ``twitter:title``, the visible
-  ``<h1>`` and ``<title>``, each with site-name prefixes and suffixes stripped; the
-  reading most sources agree on wins (a truncated copy supports the full one);
+- title: the page's only ``<h1>`` when it has one of four words or more; else a vote
+  among JSON-LD ``headline``, ``og:title``, ``twitter:title``, the visible ``<h1>`` and
+  ``<title>``, each with site-name prefixes and suffixes stripped; the reading most
+  sources agree on wins (a truncated copy supports the full one);
 - authors: JSON-LD ``author`` (people only) -> author meta tags (not URLs) -> trafilatura's
   author XPaths -> elements marked as author or byline; organisations posing as people are
   dropped (``cleaning`` puts a byline line at the top of the body after the meta tags);
@@ -77,6 +78,11 @@ MIN_SEGMENT_CHARS = 20
 SEGMENT_MARK = r"(?:\s+[|•·»/~:–—-]\s+|:\s+)"
 SEGMENT_START = re.compile(rf"^{SEGMENT_MARK}")
 TITLE_WEIGHTS = {"h1": 2}
+# A page's only <h1> is its title when it has at least this many words (shorter ones are
+# section names or the site's name).
+SOLE_H1_MIN_WORDS = 4
+SOLE_H1_MIN_SHARED = 0.3  # share of its words found in another title candidate
+WORD = re.compile(r"\w+")
 TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
 SITE_SEGMENT_MAX_WORDS = 5
 SITE_AFFIX_MAX_CHARS = 8
@@ -112,7 +118,14 @@ DECLARING_SOURCES = ("json-ld", "meta")
 DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
                                 "services", "service", "network"})
 PERSON, ORGANISATION = "person", "organisation"
-AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# The site's own accounts, never a person's name even when typed Person ("admin").
+SITE_ACCOUNTS = frozenset({"admin", "administrator", "webmaster", "root", "user", "guest"})
+AUTHOR_SPLIT = re.compile(r"\s*(;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# Post-nominal credentials after a comma ("Jane Doe, MD, FACP", "Jo Roe, Ph.D.") belong to
+# the name before them: they are not another author.
+CREDENTIAL = re.compile(
+    r"(?:[A-Z]{2,6}|(?:[A-Z][a-z]{0,2}\.){2,3}|Ph\.?\s?D\.?|[JS]r\.?|I{2,3}|IV)"
+)
 AUTHOR_PREFIX = re.compile(
     r"^(?:(?:posted|written|published|words|text|reporting|reviewed|edited|story)\s+by"
     r"|(?:artikel|geschrieben|ein\s+beitrag)\s+von"
@@ -237,6 +250,9 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
     candidates = _title_candidates(tree, article, meta, site_names)
     result.title_candidates = [text for _, text in candidates]
     result.title, result.title_source = choose_title(candidates)
+    sole = sole_headline(tree, candidates, site_names)
+    if sole and _title_key(sole) != _title_key(result.title or ""):
+        result.title, result.title_source = sole, "h1"
     credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
     result.authors = [name for name, _ in credits]
     result.author_kinds = [kind for _, kind in credits]
@@ -458,6 +474,30 @@ def _title_candidates(
     return [(source, strip_site_name(text, site_names)) for source, text in raw if text]
 
 
+def sole_headline(
+    tree: lxml_html.HtmlElement, candidates: list[tuple[str, str]],
+    site_names: set[str] = frozenset(),
+) -> str | None:
+    """The page's only ``<h1>``, when it reads like a headline (``SOLE_H1_MIN_WORDS``).
+
+    A page with a single ``<h1>`` shows readers that heading as its title; the SEO
+    titles (``og:title``, ``<title>``, JSON-LD) are often a rewording of it for search
+    engines, so it must share ``SOLE_H1_MIN_SHARED`` of its words with one of them.
+    Pages with several ``<h1>`` (logos, cards) or a short one keep the vote.
+    """
+    if len(tree.xpath("//h1")) != 1:
+        return None
+    h1 = next((text for source, text in candidates if source == "h1"), None)
+    if not h1 or len(h1.split()) < SOLE_H1_MIN_WORDS or is_site_name(h1, site_names):
+        return None
+    # A rewording shares words with the SEO titles; an <h1> sharing none is the site's
+    # tagline, a section name or markup, not the headline.
+    words = set(WORD.findall(h1.lower()))
+    shared = max((len(words & set(WORD.findall(text.lower()))) for source, text in candidates
+                  if source != "h1"), default=0)
+    return h1 if shared >= SOLE_H1_MIN_SHARED * len(words) else None
+
+
 def _h1(tree: lxml_html.HtmlElement) -> str | None:
     """The page's visible headline: the first ``<h1>``, preferring one inside the article."""
     for xpath in ("//article//h1", "//main//h1", "//h1"):
@@ -565,8 +605,10 @@ def _authors(
         ("byline", lambda: visible_bylines(tree, site_names)),
     ]
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
+    people = _ld_people(article, by_id)
     for source, names in sources:
-        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES)
+        credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES,
+                                 people=people if source == "json-ld" else frozenset())
         people = [credit for credit in credits if credit[1] == PERSON]
         if people:
             return people, source
@@ -588,6 +630,21 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
         if name:
             names.append(name)
     return names
+
+
+def _ld_people(article: dict[str, Any] | None, by_id: dict[str, Any]) -> frozenset[str]:
+    """Case-folded names of the article node's authors typed ``Person``."""
+    if not article:
+        return frozenset()
+    value = _resolve(article.get("author"), by_id)
+    names = set()
+    for entry in value if isinstance(value, list) else [value]:
+        entry = _resolve(entry, by_id)
+        if isinstance(entry, dict) and "person" in _types(entry):
+            name = _text(entry.get("name"))
+            if name:
+                names.add(name.casefold())
+    return frozenset(names)
 
 
 def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[str]:
@@ -633,7 +690,8 @@ def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> l
 
 
 def author_credits(
-    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False
+    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False,
+    people: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """People and credited organisations from raw author values, each with its kind.
 
@@ -647,6 +705,8 @@ def author_credits(
         site_names: normalised names of the site; a "person" called like the site is not one.
         declared: the values are declared as the author (JSON-LD, meta tags), so the site
             named as author is kept, as an organisation, and a one-word name as a person.
+        people: case-folded names that structured data types as a ``Person``: kept as
+            people in the page's spelling even when lower-case or one word ("jdoe").
 
     Returns:
         Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
@@ -658,15 +718,44 @@ def author_credits(
         if text.lower().startswith(("http://", "https://", "www.")):
             continue
         text = AUTHOR_PREFIX.sub("", text)
-        for part in AUTHOR_SPLIT.split(text):
+        pieces = AUTHOR_SPLIT.split(text)  # names at even indexes, separators between
+        last: int | None = None  # where this value's previous name is in ``credits``
+        for idx in range(0, len(pieces), 2):
+            part = pieces[idx].strip()
+            if last is not None and pieces[idx - 1] == "," and _is_credential(part):
+                name, kind = credits[last]
+                credits[last] = (f"{name}, {part}", kind)
+                continue
+            last = None
             name = _clean_name(part)
             if name and name.isupper() and len(name) > 3:
                 name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
             kind = author_kind(name, site_names, declared=declared) if name else None
+            if name and not kind and name.casefold() in people \
+                    and _plausible_person(name, site_names):
+                kind = PERSON
             if name and kind and name.casefold() not in seen:
                 seen.add(name.casefold())
                 credits.append((name, kind))
+                last = len(credits) - 1
     return credits
+
+
+def _plausible_person(name: str, site_names: set[str]) -> bool:
+    """A name structured data types as a Person: not the site, a URL, widget text or a
+    sentence."""
+    key = _name_key(name)
+    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
+        return False
+    words = name.lower().split()
+    tokens = set(re.split(r"[\W_]+", name.lower()))
+    return (not NON_NAME.search(name.replace("_", "")) and len(words) <= MAX_NAME_WORDS
+            and len(name) <= MAX_NAME_CHARS and not tokens & (WIDGET_WORDS | SITE_ACCOUNTS))
+
+
+def _is_credential(part: str) -> bool:
+    """Tell whether a comma-separated part is a post-nominal credential ("MD", "Ph.D.")."""
+    return bool(CREDENTIAL.fullmatch(part)) and part.lower() not in WIRE_SERVICES
 
 
 def author_kind(

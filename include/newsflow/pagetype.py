@@ -46,6 +46,18 @@ TYPE_SCHEMA = {
     "listing": frozenset({"searchresultspage"}),
     "documentation": frozenset({"techarticle", "apireference"}),
 }
+# schema.org types of businesses, services, courses and FAQ pages: a page that declares
+# one of these and nothing of an article (no Article-family type, no structured date, no
+# named author) is the site's service page.
+SERVICE_SCHEMA = frozenset(
+    {"localbusiness", "professionalservice", "homeandconstructionbusiness", "hvacbusiness",
+     "plumber", "electrician", "roofingcontractor", "generalcontractor", "movingcompany",
+     "legalservice", "attorney", "financialservice", "insuranceagency", "accountingservice",
+     "medicalbusiness", "medicalclinic", "dentist", "physician", "store", "autorepair",
+     "automotivebusiness", "realestateagent", "lodgingbusiness", "hotel", "restaurant",
+     "foodestablishment", "travelagency", "educationalorganization", "collegeoruniversity",
+     "school", "course", "service", "faqpage"}
+)
 # og:type values beginning with these words mark a product page.
 PRODUCT_OG = ("product", "ebay-objects:item", "og:product")
 
@@ -67,6 +79,10 @@ MIN_PROSE_WORDS = 150
 # A page whose visible text is mostly links is a listing.
 LISTING_LINK_SHARE = 0.5
 DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
+# A URL naming a forum thread (forum software's paths): a forum page unless structured
+# data says otherwise or dates it.
+FORUM_PATH = re.compile(r"/(?:forums?|threads?)(?:/|$)|/thread-\d|/viewtopic\b|/showthread\b")
+
 
 # A prose line: at least this many words and ending like a sentence.
 PROSE_MIN_WORDS = 20
@@ -180,8 +196,10 @@ def classify(signals: PageSignals) -> str:
     Losing an article costs more than loading a section front, so any sign of an
     article keeps the page: an Article-family type, a publication date in structured
     data or in the URL, ``og:type`` article, a named author, one ``<article>`` holding the
-    page's ``<h1>``. Without one, the page is an
-    article only when it holds ``MIN_PROSE_WORDS`` words of prose.
+    page's ``<h1>`` (a forum thread's URL outweighs these signs). Without one, a page
+    declaring a business, service, course or FAQ type (``SERVICE_SCHEMA``) is a service
+    page, and any other page is an article only when it holds ``MIN_PROSE_WORDS`` words
+    of prose.
     """
     types = signals.schema_types
     if types & ARTICLE_SCHEMA:
@@ -191,6 +209,11 @@ def classify(signals: PageSignals) -> str:
             return page_type
     if signals.og_type.startswith(PRODUCT_OG):
         return "product"
+    if (types & SERVICE_SCHEMA and not signals.has_date and not signals.has_author
+            and not DATE_PATH.search(signals.url_path)):
+        return "service"
+    if FORUM_PATH.search(signals.url_path) and not signals.has_date:
+        return "forum"
     if (signals.has_date or signals.has_author or signals.og_type in ARTICLE_OG
             or signals.headed_article or DATE_PATH.search(signals.url_path)):
         return "article"

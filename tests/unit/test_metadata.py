@@ -359,3 +359,59 @@ def test_an_organisation_is_the_author_only_when_no_source_names_a_person() -> N
     meta = _meta(_page('<meta name="author" content="Anna Berg">', ld=wire))
     assert (meta.authors, meta.author_kinds, meta.authors_source) == (
         ["Anna Berg"], ["person"], "meta")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Anna Berg, MD, FACP"], [("Anna Berg, MD, FACP", "person")]),
+        (["Tom Lund, Ph.D."], [("Tom Lund, Ph.D.", "person")]),
+        (["Anna Berg, MS and Tom Lund"],
+         [("Anna Berg, MS", "person"), ("Tom Lund", "person")]),
+        # a wire service after a comma is a second credit, not a credential
+        (["Anna Berg, AP"], [("Anna Berg", "person"), ("AP", "organisation")]),
+        (["Anna Berg, Tom Lund"], [("Anna Berg", "person"), ("Tom Lund", "person")]),
+    ],
+)
+def test_credentials_after_a_comma_stay_with_the_name(
+    raw: list[str], expected: list[tuple[str, str]]
+) -> None:
+    assert author_credits(raw, {"harbourherald"}) == expected
+
+
+def test_the_only_h1_is_the_title_the_reader_sees() -> None:
+    head = ('<meta property="og:title" content="Ferry timetable 2026: all you need to know">'
+            "<title>Ferry timetable 2026: all you need to know | Harbour Herald</title>")
+    one = _page(head, "<h1>What you need to know about the new ferry timetable</h1>")
+    meta = _meta(one)
+    assert (meta.title, meta.title_source) == (
+        "What you need to know about the new ferry timetable", "h1")
+    # several <h1> (a logo, cards) or a short one: the vote decides, as before
+    two = _page(head, "<h1>Harbour Herald daily news site</h1>"
+                      "<h1>Twice as many ferries cross the harbour from May</h1>")
+    assert _meta(two).title == "Ferry timetable 2026: all you need to know"
+    short = _page(head, "<h1>Ferry news</h1>")
+    assert _meta(short).title == "Ferry timetable 2026: all you need to know"
+    # the only <h1> that is the site's name is not the title
+    logo = _page(head, "<h1>Harbour Herald</h1>")
+    assert _meta(logo).title == "Ferry timetable 2026: all you need to know"
+
+
+def test_json_ld_person_is_an_author_even_in_lower_case() -> None:
+    ld = dict(ARTICLE_LD, author={"@type": "Person", "name": "anna berg"})
+    meta = _meta(_page(ld=ld))
+    assert (meta.authors, meta.author_kinds) == (["anna berg"], ["person"])
+    # the site's account or widget text typed Person is still no author
+    for name in ("wp_admin", "Sign In"):
+        ld = dict(ARTICLE_LD, author={"@type": "Person", "name": name})
+        assert _meta(_page(ld=ld)).authors == []
+    # the same lower-case name without the Person type is not taken
+    ld = dict(ARTICLE_LD, author={"@type": "Thing", "name": "anna berg"})
+    assert _meta(_page(ld=ld)).authors == []
+
+
+def test_the_only_h1_sharing_no_words_with_the_seo_titles_is_not_the_title() -> None:
+    head = ('<meta property="og:title" content="Ferry timetable 2026: all you need to know">'
+            "<title>Ferry timetable 2026: all you need to know</title>")
+    tagline = _page(head, "<h1>The first digital newspaper of the coast</h1>")
+    assert _meta(tagline).title == "Ferry timetable 2026: all you need to know"

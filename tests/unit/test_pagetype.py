@@ -81,3 +81,29 @@ def test_one_article_element_holding_the_h1_marks_a_short_article() -> None:
     assert page_type(one, extract_metadata(one), None) == "article"
     assert page_type(cards, extract_metadata(cards), None) != "article"
     assert page_type(bare, extract_metadata(bare), None) != "article"
+
+
+def test_a_business_or_faq_page_without_article_signs_is_a_service_page() -> None:
+    body = f"<h1>Emergency plumbing in Harbourtown</h1>{'<p>' + PROSE + '</p>' * 1}" * 8
+    business = _ld('{"@type": "Plumber", "name": "Harbour Plumbing"}')
+    faq = _ld('{"@type": "FAQPage", "mainEntity": []}')
+    assert _type(business, body) == "service"
+    assert _type(faq, body) == "service"
+    # the same page with a publication date, a byline or an article type stays an article
+    dated = business + '<meta property="article:published_time" content="2026-11-24">'
+    assert _type(dated, body) == "article"
+    assert _type(business + '<meta name="author" content="Anna Berg">', body) == "article"
+    assert _type(business + _ld('{"@type": "BlogPosting", "headline": "Pipes"}'),
+                 body) == "article"
+
+
+def test_a_forum_thread_url_makes_a_forum_page_unless_dated() -> None:
+    posts = "".join(f'<div class="post"><a class="author" href="/u/{n}">Anna Berg</a>'
+                    f"<div>I had the same question about ferries {n}.</div></div>"
+                    for n in range(3))
+    assert _type("", posts, url="https://boards.example/threads/ferry-times.123/") == "forum"
+    assert _type("", posts, url="https://boards.example/viewtopic.php?t=42") == "forum"
+    prose = f"<p>{PROSE} {PROSE}</p>"
+    # a structured date keeps an article whose URL happens to say "forum"
+    dated = '<meta property="article:published_time" content="2026-11-24">'
+    assert _type(dated, prose, url="https://herald.example/forum/ferry-debate") == "article"
