@@ -16,8 +16,10 @@ Python-level step costs it more than the round trips it saves.
 """
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
+import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
@@ -50,11 +52,38 @@ class HeldLoop:
         component._ensure_labels_are_added(docs)
         batch = component.moves.init_batch(docs)
         step_model = component.model.predict(docs)
+        scores = _scorer(step_model)
         states = [state for state in batch if not state.is_final()]
         while states:
-            states = component.transition_states(states, step_model.predict(states))
+            states = component.transition_states(states, scores(states))
         step_model.clear_memory()
         component.set_annotations(docs, batch)
+
+
+def _scorer(step_model: Any) -> Callable[[list[Any]], np.ndarray]:
+    """The scores of the moves for states: ``step_model.predict``, without thinc's wrappers.
+
+    The same operations in the same order as spaCy's ``step_forward`` (token ids, the
+    precomputed hidden layer, the output layer's ``gemm`` plus bias), so the same numbers;
+    classes never seen in training get the lowest score as there, when there are any.
+    """
+    output = step_model.vec2scores
+    if not step_model.attrs.get("has_upper") or output is None or output.name != "linear":
+        return step_model.predict
+    weights, bias = output.get_param("W"), output.get_param("b")
+    gemm = output.ops.gemm
+    unseen = step_model._class_mask == 0
+    hidden = step_model.state2vec.predict
+    token_ids = step_model.get_token_ids
+
+    def scores(states: list[Any]) -> np.ndarray:
+        found = gemm(hidden(token_ids(states)), weights, trans2=True)
+        found += bias
+        if unseen.any():
+            found[:, unseen] = np.nanmin(found)
+        return found
+
+    return scores
 
 
 @Language.factory(HELD_LOOP_NER)
