@@ -28,7 +28,7 @@ from newsflow.entities import find_entities
 from newsflow.mentioned_dates import find_dates, publication_day
 from newsflow.numbers import find_numbers
 from newsflow.quotes import find_quotes
-from newsflow.transition_loop import hold_gil_in_ner
+from newsflow.transition_loop import hold_gil_in
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,15 +64,15 @@ def _load(name: str) -> Language:
 
     Its networks multiply matrices with numpy's BLAS, one thread (about twice as fast as
     thinc's default, blis, on these shapes; the forked workers are the parallelism), its
-    attribute ruler becomes a lookup table (see attribute_table.py), and its NER decodes
-    holding the GIL (see transition_loop.py).
+    attribute ruler becomes a lookup table (see attribute_table.py), and its parser and NER
+    decode holding the GIL (see transition_loop.py).
     """
     import datasketch  # noqa: F401 (seconds of CPU to import: once here, not in each worker)
 
     nlp = load_pipeline(name)
     use_numpy_blas(nlp)
     replace_attribute_ruler(nlp)
-    hold_gil_in_ner(nlp)
+    hold_gil_in(nlp)
     return nlp
 
 
