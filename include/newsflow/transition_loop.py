@@ -55,6 +55,9 @@ class HeldLoop:
         component = self.component
         component._ensure_labels_are_added(docs)
         batch = component.moves.init_batch(docs)
+        if not any(len(doc) for doc in docs):  # as spaCy: no network over empty docs
+            component.set_annotations(docs, batch)
+            return
         step_model = component.model.predict(docs)
         scores = _scorer(step_model)
         states = [state for state in batch if not state.is_final()]

@@ -28,6 +28,7 @@ def test_the_held_loops_annotate_every_token_as_spacys_loops_do() -> None:
         found = [doc.to_array(ATTRS).tolist() for doc in nlp.pipe(texts, batch_size=batch_size)]
         assert found == expected
     assert sum(len(doc.ents) for doc in nlp.pipe(texts)) > 50
+    assert [len(doc) for doc in nlp.pipe(["", "", "Kerry"], batch_size=2)] == [0, 0, 1]
     assert [(e.text, e.label_) for e in nlp(EDGES[1]).ents][:2] == [
         ("John Kerry", "PERSON"), ("Sergei Lavrov", "PERSON")]
 
