@@ -28,6 +28,7 @@ from newsflow.entities import find_entities
 from newsflow.mentioned_dates import find_dates, publication_day
 from newsflow.numbers import find_numbers
 from newsflow.quotes import find_quotes
+from newsflow.transition_loop import hold_gil_in
 
 LOGGER = logging.getLogger(__name__)
 
@@ -62,14 +63,16 @@ def _load(name: str) -> Language:
     """Load a pipeline without the pipes enrichment does not use, made cheaper to run.
 
     Its networks multiply matrices with numpy's BLAS, one thread (about twice as fast as
-    thinc's default, blis, on these shapes; the forked workers are the parallelism), and its
-    attribute ruler becomes a lookup table (see attribute_table.py).
+    thinc's default, blis, on these shapes; the forked workers are the parallelism), its
+    attribute ruler becomes a lookup table (see attribute_table.py), and its parser and NER
+    decode holding the GIL (see transition_loop.py).
     """
     import datasketch  # noqa: F401 (seconds of CPU to import: once here, not in each worker)
 
     nlp = load_pipeline(name)
     use_numpy_blas(nlp)
     replace_attribute_ruler(nlp)
+    hold_gil_in(nlp)
     return nlp
 
 
