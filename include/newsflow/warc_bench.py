@@ -85,7 +85,7 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
     conn = storage.connect(dsn)
     storage.apply_migrations(conn)
     sources = folder.parent / f"sources-{folder.name}.yaml"
-    sources.write_text(f"sources:\n  - {{name: bench, kind: warc, path: '{folder}'}}\n")
+    sources.write_text(f"sources:\n  - {{name: bench, kind: warc, path: '{folder.name}'}}\n")
     batch = f"bench-{'enriched' if enrich else 'plain'}"
     timings: dict[str, float] = {}
     cpu_before = time.process_time() + _cpu_of(postgres_pid)
@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     settings.CPU_PROCESSES = 1
 
     work = WORK / "warc"
+    # The bench's WARC folders are its drop root: a source set may only name folders there.
+    os.environ["NEWSFLOW_DROP_ROOT"] = str(work)
     shutil.rmtree(work, ignore_errors=True)
     (work / "all").mkdir(parents=True)
     pages = corpus_pages(args.eval_dir)
