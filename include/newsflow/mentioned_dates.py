@@ -160,10 +160,25 @@ def _resolve(
             return make.span("decade", date(decade, 1, 1), date(decade + 9, 12, 31))
     except ValueError:
         return None
-    if published is None:
-        granularity = {"weekday": "day", "ago": groups.get("unit", "day"), "relative_day": "day",
-                       "part_of_period": "period", "period": groups.get("unit", "period")}[kind]
-        return make.unresolved(granularity)
+    if published is not None:
+        try:
+            return _relative(kind, match, groups, make, published)
+        except (ValueError, OverflowError):  # "2500 years ago": before year 1
+            pass
+    granularity = {"weekday": "day", "ago": groups.get("unit", "day"), "relative_day": "day",
+                   "part_of_period": "period", "period": groups.get("unit", "period")}[kind]
+    return make.unresolved(granularity)
+
+
+def _relative(
+    kind: str, match: re.Match[str], groups: dict[str, str], make: "_Maker", published: date
+) -> MentionedDate:
+    """The mention of a date relative to the publication day ("last week", "on Friday").
+
+    Raises:
+        ValueError, OverflowError: the date falls outside the calendar (years 1 to 9999).
+    """
+    words, start = make.text, make.start
     if kind == "weekday":
         return make.day(_weekday(published, groups, _sentence(match.string, start)))
     if kind == "ago":
