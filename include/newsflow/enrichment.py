@@ -25,9 +25,9 @@ from newsflow import settings
 from newsflow.attribute_table import replace_attribute_ruler
 from newsflow.duplicates import signature
 from newsflow.entities import find_entities
-from newsflow.layer_norm import use_predict_layer_norm
 from newsflow.mentioned_dates import find_dates, publication_day
 from newsflow.numbers import find_numbers
+from newsflow.predict_layers import use_predict_layers
 from newsflow.quotes import find_quotes
 from newsflow.transition_loop import hold_gil_in
 
@@ -65,9 +65,9 @@ def _load(name: str) -> Language:
 
     Its networks multiply matrices with numpy's BLAS, one thread (about twice as fast as
     thinc's default, blis, on these shapes; the forked workers are the parallelism) and
-    normalise their layers in fewer passes (see layer_norm.py), its attribute ruler becomes
-    a lookup table (see attribute_table.py), and its parser and NER decode holding the GIL
-    (see transition_loop.py).
+    run their LayerNorm and Maxout layers in fewer passes (see predict_layers.py), its
+    attribute ruler becomes a lookup table (see attribute_table.py), and its parser and NER
+    decode holding the GIL (see transition_loop.py).
     """
     import datasketch  # noqa: F401 (seconds of CPU to import: once here, not in each worker)
 
@@ -75,7 +75,7 @@ def _load(name: str) -> Language:
     use_numpy_blas(nlp)
     for _, pipe in nlp.pipeline:
         if hasattr(getattr(pipe, "model", None), "walk"):
-            use_predict_layer_norm(pipe.model)
+            use_predict_layers(pipe.model)
     replace_attribute_ruler(nlp)
     hold_gil_in(nlp)
     return nlp
