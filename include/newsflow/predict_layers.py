@@ -71,18 +71,19 @@ def predict_maxout(model: Model, X: np.ndarray, is_train: bool) -> tuple[np.ndar
 
 def _by_piece(model: Model, weights: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, ...]:
     """The weights (nP * nO, nI) and bias (nP * nO) of a Maxout, piece by piece; cached
-    on the model as long as its parameters are the same arrays."""
-    cached = model.attrs.get(_BY_PIECE)
+    by the model's id as long as its parameters are the same arrays (not in ``model.attrs``,
+    which thinc serialises)."""
+    cached = _BY_PIECE.get(model.id)
     if cached is None or cached[0] is not weights or cached[1] is not bias:
         n_out, pieces, n_in = weights.shape
         cached = (weights, bias,
                   np.ascontiguousarray(weights.transpose(1, 0, 2)).reshape(pieces * n_out, n_in),
                   np.ascontiguousarray(bias.T).reshape(pieces * n_out))
-        model.attrs[_BY_PIECE] = cached
+        _BY_PIECE[model.id] = cached
     return cached[2:]
 
 
-_BY_PIECE = "newsflow_weights_by_piece"
+_BY_PIECE: dict[int, tuple[np.ndarray, ...]] = {}
 _FORWARDS = {LAYER_NORM: (layernorm.forward, predict_forward),
              MAXOUT: (maxout.forward, predict_maxout)}
 
