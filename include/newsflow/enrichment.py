@@ -27,6 +27,7 @@ from newsflow.duplicates import signature
 from newsflow.entities import find_entities
 from newsflow.mentioned_dates import find_dates, publication_day
 from newsflow.numbers import find_numbers
+from newsflow.predict_layers import use_predict_layers
 from newsflow.quotes import find_quotes
 from newsflow.transition_loop import hold_gil_in
 
@@ -63,7 +64,8 @@ def _load(name: str) -> Language:
     """Load a pipeline without the pipes enrichment does not use, made cheaper to run.
 
     Its networks multiply matrices with numpy's BLAS, one thread (about twice as fast as
-    thinc's default, blis, on these shapes; the forked workers are the parallelism), its
+    thinc's default, blis, on these shapes; the forked workers are the parallelism) and
+    run their LayerNorm and Maxout layers in fewer passes (see predict_layers.py), its
     attribute ruler becomes a lookup table (see attribute_table.py), and its parser and NER
     decode holding the GIL (see transition_loop.py).
     """
@@ -71,6 +73,9 @@ def _load(name: str) -> Language:
 
     nlp = load_pipeline(name)
     use_numpy_blas(nlp)
+    for _, pipe in nlp.pipeline:
+        if hasattr(getattr(pipe, "model", None), "walk"):
+            use_predict_layers(pipe.model)
     replace_attribute_ruler(nlp)
     hold_gil_in(nlp)
     return nlp
@@ -114,10 +119,30 @@ def enrich_many(
         Per article, the ``ENRICHMENT_KEYS`` values (JSON-ready).
     """
     nlp = nlp or load_model()
-    texts = [_parser_text(fields, nlp.lang) for fields in articles]
-    docs = nlp.pipe(texts, batch_size=settings.ENRICH_BATCH_SIZE)
-    for fields, text, doc in zip(articles, texts, docs, strict=True):
-        yield _enrichment(fields, doc, text)
+    for start in range(0, len(articles), SORTED_WINDOW):
+        window = articles[start : start + SORTED_WINDOW]
+        texts = [_parser_text(fields, nlp.lang) for fields in window]
+        for fields, text, doc in zip(window, texts, _parsed_by_length(nlp, texts), strict=True):
+            yield _enrichment(fields, doc, text)
+
+
+# Articles parsed together, shortest first, so that the docs of a batch have similar lengths.
+SORTED_WINDOW = 64
+
+
+def _parsed_by_length(nlp: Language, texts: list[str]) -> list[Doc]:
+    """The docs of the texts, in their order, parsed in batches of texts of similar length.
+
+    The parser and NER take one Python step per move for the whole batch until its longest
+    doc is done; with similar lengths there are fewer steps for the same moves (a third
+    fewer on the aeb bodies). The docs do not depend on their batch.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    docs: list[Doc] = [None] * len(texts)  # type: ignore[list-item]
+    parsed = nlp.pipe([texts[i] for i in order], batch_size=settings.ENRICH_BATCH_SIZE)
+    for i, doc in zip(order, parsed, strict=True):
+        docs[i] = doc
+    return docs
 
 
 def enrich_fields(fields: dict[str, Any], nlp: Language | None = None) -> dict[str, Any]:

@@ -101,3 +101,11 @@ def test_publication_day_is_the_local_calendar_day(
     value: str | None, expected: date | None
 ) -> None:
     assert publication_day(value) == expected
+
+
+def test_relative_dates_off_the_calendar_stay_unresolved() -> None:
+    # Seen in a wcxb body: "2,500 years ago" raised (year -477), failing the article.
+    text = "Built 2500 years ago, repaired 9999999999 days ago, " + "7" * 5000 + " weeks ago."
+    assert [(kind, resolved) for _, kind, resolved in _resolved(text)] == [
+        ("year", None), ("day", None), ("week", None)]
+    assert _resolved("It fell 3 years ago.") == [("3 years ago", "year", "2010-01-01")]
