@@ -182,6 +182,17 @@ LABELLED_AUTHOR_XPATH = (
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
+# Credits of people who did not write the article (reviewers, fact-checkers, testers).
+_HELPER = (r"(?:(?:medically\s+|expert\s+|fact[\s-]?)?(?:reviewed|checked|verified|tested|edited"
+           r"|illustrated|photographed)|fact[\s-]?checked|reviewer|editor|photos?|images?"
+           r"|contributions?\s+from|contributors?|additional\s+reporting)(?:\s+by)?\s*:?")
+HELPER_LABEL = re.compile(rf"^{_HELPER}", re.IGNORECASE)
+HELPER_LABEL_END = re.compile(rf"\b{_HELPER}\s*$", re.IGNORECASE)
+# ... or anywhere before it in the same list ("Contributions from: A, B, C").
+HELPER_LIST_LABEL = re.compile(
+    r"\b(?:(?:reviewed|checked|verified|tested|edited)\s+by|contributions?\s+from"
+    r"|contributors?\s*:)", re.IGNORECASE)
+HELPER_LABEL_CHARS = 80
 BYLINE_MAX_CHARS = 120
 # JSON-LD nodes describing the page itself, whose datePublished is the article's.
 PAGE_NODE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "medicalwebpage"})
@@ -672,8 +683,11 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
     names: list[str] = []
     read = 0
     for element in tree.xpath(AUTHOR_ELEMENT_XPATH) + tree.xpath(LABELLED_AUTHOR_XPATH):
-        text = " ".join(element.text_content().split())
-        found = _credit_names([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
+        if _credits_helper(element):
+            if names:
+                break  # the byline is over: reviewers and contributors follow
+            continue
+        found = _credit_names(author_box_texts(element), site_names)
         names.extend(found)
         read += bool(found)
         if read >= BYLINE_ELEMENTS_READ:
@@ -689,6 +703,40 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
     unique = _credit_names(names, site_names)
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
+
+
+def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:
+    """The texts of an author element that may hold the name.
+
+    Its text pieces (one per text node, so that a name and the job title or "Posts" link
+    beside it are not read as one word) when the element is short; when it is a long author
+    box (a name above a biography), its first text piece.
+    """
+    pieces = [text for text in (" ".join(t.split()) for t in element.itertext(
+        tag=lxml_html.etree.Element)) if text]
+    if not pieces:
+        return []
+    if sum(map(len, pieces)) <= BYLINE_MAX_CHARS:
+        return [" | ".join(pieces)]
+    return [pieces[0]] if len(pieces[0]) <= MAX_NAME_CHARS else []
+
+
+def _credits_helper(element: lxml_html.HtmlElement) -> bool:
+    """Tell whether an author element credits a reviewer, an editor or a tester: its text,
+    or the text just before it in its parent, starts with such a label."""
+    own = " ".join(element.text_content().split())
+    if HELPER_LABEL.match(own):
+        return True
+    parent = element.getparent()
+    if parent is None:
+        return False
+    before = [parent.text or ""]
+    for sibling in parent:
+        if sibling is element:
+            break
+        before.extend((sibling.text_content(), sibling.tail or ""))
+    text = " ".join(" ".join(before).split())[-HELPER_LABEL_CHARS:]
+    return bool(HELPER_LABEL_END.search(text) or HELPER_LIST_LABEL.search(text))
 
 
 def _credit_names(names: Iterable[str], site_names: set[str]) -> list[str]:
