@@ -144,15 +144,19 @@ ROLE_WORDS = frozenset(
      "manager", "writer", "contributor", "director", "expert", "reporter", "correspondent",
      "columnist", "founder", "co-founder", "ceo", "cto", "head", "content", "marketing",
      "specialist", "strategist", "consultant", "journalist", "producer", "researcher",
-     "copywriter", "blogger", "officer", "president", "coordinator", "intern"}
+     "copywriter", "blogger", "officer", "president", "coordinator", "intern", "former",
+     "contributing", "staff", "certified", "licensed", "reviewer"}
 )
+MONTH_WORDS = frozenset({"january", "february", "march", "april", "june", "july", "august",
+                         "september", "october", "november", "december"})
 # Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
 WIDGET_WORDS = frozenset(
     {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
      "home", "read", "view", "more", "contact", "about", "top", "updated", "posted",
      "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
      "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
-     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download"}
+     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download",
+     "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -860,9 +864,13 @@ def _clean_name(part: str) -> str | None:
     name = AUTHOR_TAIL.sub("", name)
     name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
     words = name.split()
-    while len(words) > 2 and words[-1].lower().strip(".,") in ROLE_WORDS:
-        words.pop()
-    return " ".join(words) or None
+    # An avatar's initials before the name ("CM Craig McCarthy").
+    if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]):
+        words = words[1:]
+    # A job title or the date after the name ("Jane Doe Former Editor", "Jane Doe December").
+    cut = next((idx for idx in range(2, len(words))
+                if words[idx].lower().strip(".,") in ROLE_WORDS | MONTH_WORDS), len(words))
+    return " ".join(words[:cut]) or None
 
 
 def _is_person(name: str, site_names: set[str]) -> bool:
