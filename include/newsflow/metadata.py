@@ -16,6 +16,7 @@ Pure functions over an lxml tree; no network, no per-site rules.
 """
 
 import html
+import itertools
 import json
 import logging
 import re
@@ -113,7 +114,7 @@ DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editori
                         "reporters", "writers", "correspondents", "redaktion", "rédaction"})
 MAX_DESK_WORDS = 4
 # Sources that declare the author (structured data), as opposed to text found on the page.
-DECLARING_SOURCES = ("json-ld", "meta")
+DECLARING_SOURCES = ("json-ld", "meta", "byline")
 # Organisation words a declared author may hold (a company credited as the author).
 DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
                                 "services", "service", "network"})
@@ -156,7 +157,8 @@ WIDGET_WORDS = frozenset(
      "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
      "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
      "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download",
-     "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed"}
+     "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed",
+     "sponsored", "spotlight", "featured", "partner"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -173,13 +175,14 @@ AUTHOR_ELEMENT_XPATH = (
     ' or (self::a and contains(@href, "/author"))'
     f") and {_NOT_COMMENT}]"
 )
-# A label element ("Written by", "Author:") followed by the name in the next element.
+# A label element ("Written by", "Author:") followed by the name in the next element; a
+# link is a menu entry ("Authors"), not a label.
 _TEXT_LOWER = ('translate(normalize-space(.), "ABCDEFGHIJKLMNOPQRSTUVWXYZ:",'
                ' "abcdefghijklmnopqrstuvwxyz")')
 # The length test comes first: it spares the five translations of long leaves (scripts,
 # styles), which made this the slowest step of the cascade.
 LABELLED_AUTHOR_XPATH = (
-    f'//*[not(*) and string-length(normalize-space(.)) <= 40'
+    f'//*[not(*) and not(self::a) and string-length(normalize-space(.)) <= 40'
     f' and ({_TEXT_LOWER} = "written by" or {_TEXT_LOWER} = "author"'
     f' or {_TEXT_LOWER} = "by" or {_TEXT_LOWER} = "authors" or {_TEXT_LOWER} = "posted by")'
     f" and {_NOT_COMMENT}]/following-sibling::*[1]"
@@ -691,7 +694,10 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
             if names:
                 break  # the byline is over: reviewers and contributors follow
             continue
-        found = _credit_names(author_box_texts(element), site_names)
+        texts = author_box_texts(element)
+        # An element holding nothing but the name declares it (a one-word name, the site).
+        declared = len(texts) == 1 and not AUTHOR_SPLIT.search(texts[0])
+        found = _credit_names(texts, site_names, declared=declared)
         names.extend(found)
         read += bool(found)
         if read >= BYLINE_ELEMENTS_READ:
@@ -704,7 +710,10 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
                 names.extend(_credit_names(byline, site_names))
                 break
     # "About Jane Doe", "More from Jane Doe": labelled repeats of a name already found.
-    unique = _credit_names(names, site_names)
+    # A one-word name must read like a first name ("Amanda"), not a user handle
+    # ("EuroStepJam", which forum posts credit).
+    unique = [name for name in _credit_names(names, site_names, declared=True)
+              if " " in name or name[1:].islower() or _name_key(name) in site_names]
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
 
@@ -716,12 +725,18 @@ def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:
     beside it are not read as one word) when the element is short; when it is a long author
     box (a name above a biography), its first text piece.
     """
+    if element.tag in ("html", "body", "main", "article") or element.find(".//h1") is not None:
+        return []  # a page or article container that merely has "author" in its class
     pieces = [text for text in (" ".join(t.split()) for t in element.itertext(
         tag=lxml_html.etree.Element)) if text]
     if not pieces:
         return []
     if sum(map(len, pieces)) <= BYLINE_MAX_CHARS:
-        return [" | ".join(pieces)]
+        # A piece ending in a lower-case word runs on into the next ("posted in | News").
+        text = pieces[0]
+        for previous, piece in itertools.pairwise(pieces):
+            text += (" " if previous.split()[-1].islower() else " | ") + piece
+        return [text]
     return [pieces[0]] if len(pieces[0]) <= MAX_NAME_CHARS else []
 
 
@@ -743,9 +758,10 @@ def _credits_helper(element: lxml_html.HtmlElement) -> bool:
     return bool(HELPER_LABEL_END.search(text) or HELPER_LIST_LABEL.search(text))
 
 
-def _credit_names(names: Iterable[str], site_names: set[str]) -> list[str]:
+def _credit_names(names: Iterable[str], site_names: set[str], *, declared: bool = False
+                  ) -> list[str]:
     """The names of ``author_credits``, people and organisations."""
-    return [name for name, _ in author_credits(names, site_names)]
+    return [name for name, _ in author_credits(names, site_names, declared=declared)]
 
 
 def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
