@@ -136,7 +136,7 @@ AUTHOR_PREFIX = re.compile(
 )
 # What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
 AUTHOR_TAIL = re.compile(
-    r"\s*[(\[|•·].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
+    r"\s*[(\[|•·●▪⋅].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
     re.IGNORECASE,
 )
 # Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
@@ -189,6 +189,10 @@ LABELLED_AUTHOR_XPATH = (
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
+# Elements after the headline searched for an unmarked "By ..." line, and its label.
+HEADLINE_BYLINE_ELEMENTS = 40
+BY_LABEL = re.compile(r"(?:(?:written|posted|words|story|text)\s+)?by\b\s*:?\s*\S",
+                      re.IGNORECASE)
 # Credits of people who did not write the article (reviewers, fact-checkers, testers).
 _HELPER = (r"(?:(?:medically\s+|expert\s+|fact[\s-]?)?(?:reviewed|checked|verified|tested|edited"
            r"|illustrated|photographed)|fact[\s-]?checked|reviewer|editor|photos?|images?"
@@ -641,6 +645,7 @@ def _authors(
         ("meta", lambda: meta_values(meta, AUTHOR_META)),
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
+        ("headline-byline", lambda: headline_byline(tree)),
     ]
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
     people = _ld_people(article, by_id)
@@ -716,6 +721,24 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
               if " " in name or name[1:].islower() or _name_key(name) in site_names]
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
+
+
+def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
+    """The names of a "By ..." line just after the headline, in unmarked markup.
+
+    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the first
+    ``<h1>`` whose text starts with "By", "Written by" or "Posted by" is the byline.
+    """
+    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    if heading is None:
+        return []
+    for element in heading.xpath(f"following::*[position() <= {HEADLINE_BYLINE_ELEMENTS}]"):
+        if element.tag in ("script", "style", "noscript", "template"):
+            continue
+        text = " ".join(element.text_content().split())
+        if len(text) <= BYLINE_MAX_CHARS and BY_LABEL.match(text):
+            return [text]
+    return []
 
 
 def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:
