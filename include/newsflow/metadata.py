@@ -475,7 +475,8 @@ def is_site_name(segment: str, site_names: set[str]) -> bool:
     return any(
         key == name
         or (len(name) >= 3 and abs(len(key) - len(name)) <= SITE_AFFIX_MAX_CHARS
-            and (key.startswith(name) or name.startswith(key) or key.endswith(name)))
+            and (key.startswith(name) or name.startswith(key) or key.endswith(name)
+                 or name.endswith(key)))
         for name in site_names
     )
 
