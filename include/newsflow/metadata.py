@@ -72,6 +72,8 @@ TITLE_SEPARATOR = re.compile(r"\s+(?:[|•·»:/~]|::|[-–—])\s+")
 # Titles and names compare equal across quote styles, case and spacing.
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
                         "«": '"', "»": '"', "\u00a0": " "})
+# A UTF-8 sequence for a quote, dash or symbol read byte by byte as Latin-1/Windows-1252.
+MOJIBAKE = re.compile("[\u00c2-\u00c3\u00e2][\u0080-\u00bf\u0152-\u2122]")
 ELLIPSIS = re.compile(r"(?:\.\.\.|…)\s*$")
 MIN_PREFIX_SHARE = 0.6
 # A headline found between separators inside a longer title; shorter ones are too generic.
@@ -514,7 +516,21 @@ def _title_candidates(
     ]
     if not any(text for _, text in raw):
         raw.append(("trafilatura", trafilatura_title(tree)))
-    return [(source, strip_site_name(text, site_names)) for source, text in raw if text]
+    return [(source, strip_site_name(repair_mojibake(text), site_names))
+            for source, text in raw if text]
+
+
+def repair_mojibake(text: str) -> str:
+    """UTF-8 text that was decoded as Latin-1 or Windows-1252 ("Investorâ\x80\x99s"),
+    decoded again; other text unchanged."""
+    if not MOJIBAKE.search(text):
+        return text
+    for codec in ("latin-1", "cp1252"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
 
 
 def sole_headline(
