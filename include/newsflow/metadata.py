@@ -88,6 +88,8 @@ SOLE_H1_MIN_SHARED = 0.3  # share of its words found in another title candidate
 WORD = re.compile(r"\w+")
 TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
 SITE_SEGMENT_MAX_WORDS = 5
+PIPE = re.compile(r"\s+\|\s+")
+PIPE_HEADLINE_MIN_WORDS = 3
 SITE_AFFIX_MAX_CHARS = 8
 
 # Author names: words that make a "name" an organisation, a desk or a job title.
@@ -297,6 +299,8 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
     sole = sole_headline(tree, candidates, site_names)
     if sole and _title_key(sole) != _title_key(result.title or ""):
         result.title, result.title_source = sole, "h1"
+    if result.title:
+        result.title = headline_before_pipe(result.title)
     credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
     result.authors = [name for name, _ in credits]
     result.author_kinds = [kind for _, kind in credits]
@@ -555,6 +559,16 @@ def sole_headline(
     shared = max((len(words & set(WORD.findall(text.lower()))) for source, text in candidates
                   if source != "h1"), default=0)
     return h1 if shared >= SOLE_H1_MIN_SHARED * len(words) else None
+
+
+def headline_before_pipe(title: str) -> str:
+    """The headline of a title with " | " suffixes ("Headline | Opinion | Site"): a pipe
+    separates a headline from section, keyword or site names, never parts of a headline.
+
+    A first segment under ``PIPE_HEADLINE_MIN_WORDS`` words (a kicker) keeps the title whole.
+    """
+    head = PIPE.split(title, maxsplit=1)[0].strip()
+    return head if head != title and len(head.split()) >= PIPE_HEADLINE_MIN_WORDS else title
 
 
 def _h1(tree: lxml_html.HtmlElement) -> str | None:
