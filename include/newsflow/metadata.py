@@ -162,7 +162,7 @@ WIDGET_WORDS = frozenset(
      "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
      "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download",
      "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed",
-     "sponsored", "spotlight", "featured", "partner"}
+     "sponsored", "spotlight", "featured", "partner", "authorization", "authorize"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -953,6 +953,8 @@ def _is_person(name: str, site_names: set[str]) -> bool:
     parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
     if any(part in ORG_NAME_WORDS or part in WIDGET_WORDS for part in parts):
         return False
+    if all(part in ROLE_WORDS for part in parts):
+        return False  # a job title alone ("Lead Reviewer")
     if not any(len(word.strip(".")) >= 2 for word in words):
         return False
     key = _name_key(name)

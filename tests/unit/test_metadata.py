@@ -491,7 +491,7 @@ def test_element_holding_only_a_name_declares_it() -> None:
 def test_author_names_lose_initials_job_titles_and_months() -> None:
     assert clean_authors(["CM Craig McCarthy", "Jordana Cepelewicz December",
                           "Liz Kenny Former McKinsey", "Matt Check Head Winemaker",
-                          "Full Bio", "The Author"]) == [
+                          "Full Bio", "The Author", "Lead Reviewer"]) == [
         "Craig McCarthy", "Jordana Cepelewicz", "Liz Kenny", "Matt Check"]
 
 
