@@ -90,6 +90,9 @@ TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
 SITE_SEGMENT_MAX_WORDS = 5
 PIPE = re.compile(r"\s+\|\s+")
 PIPE_HEADLINE_MIN_WORDS = 3
+INNER_HEADLINE_MIN_WORDS = 4
+HEADLINE_FURNITURE = re.compile(
+    r"\b(?:posted|published|updated)\b|\(\w[\w.-]*\.[a-z]{2,}\)|^\W*\w+:\s+$")
 SITE_AFFIX_MAX_CHARS = 8
 
 # Author names: words that make a "name" an organisation, a desk or a job title.
@@ -299,6 +302,10 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
     sole = sole_headline(tree, candidates, site_names)
     if sole and _title_key(sole) != _title_key(result.title or ""):
         result.title, result.title_source = sole, "h1"
+    if result.title_source == "h1":
+        inner = headline_inside(result.title or "", candidates)
+        if inner:
+            result.title, result.title_source = inner
     if result.title:
         result.title = headline_before_pipe(result.title)
     credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
@@ -559,6 +566,23 @@ def sole_headline(
     shared = max((len(words & set(WORD.findall(text.lower()))) for source, text in candidates
                   if source != "h1"), default=0)
     return h1 if shared >= SOLE_H1_MIN_SHARED * len(words) else None
+
+
+def headline_inside(h1: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Another title candidate that the ``<h1>`` holds with furniture around it ("Blog:",
+    a date, "Posted on ... by ...", a source in brackets), and its source; else None."""
+    key = _title_key(h1)
+    inside = [(text, source) for source, text in candidates if source != "h1"
+              and len(text.split()) >= INNER_HEADLINE_MIN_WORDS
+              and _title_key(text) != key and _title_key(text) in key
+              and _is_furniture(key.replace(_title_key(text), " ", 1))]
+    return max(inside, key=lambda item: len(item[0]), default=None)
+
+
+def _is_furniture(extra: str) -> bool:
+    """Tell whether text around a headline in an ``<h1>`` is page furniture: a date, a
+    "Posted on" line, a source in brackets ("(latimes.com)") or a leading label ("Blog:")."""
+    return bool(SHOWN_DATE.search(extra) or HEADLINE_FURNITURE.search(extra))
 
 
 def headline_before_pipe(title: str) -> str:

@@ -510,3 +510,22 @@ def test_titles_lose_pipe_suffixes_prefixed_site_names_and_mojibake() -> None:
         "Ferry service to double")
     assert repair_mojibake("The Herald\u00e2\u0080\u0099s ferry") == "The Herald\u2019s ferry"
     assert repair_mojibake("Café in Ærøskøbing") == "Café in Ærøskøbing"
+
+
+@pytest.mark.parametrize(
+    "h1",
+    ["Ferry service to double from May Posted on 24 November 2026 by anna",
+     "Nov 24 2026 Ferry service to double from May",
+     "Ferry service to double from May (harbourherald.example)",
+     "News: Ferry service to double from May"],
+)
+def test_h1_furniture_around_the_headline_is_dropped(h1: str) -> None:
+    page = _page('<meta property="og:title" content="Ferry service to double from May">',
+                 f"<h1>{h1}</h1>")
+    assert _meta(page).title == "Ferry service to double from May"
+
+
+def test_h1_words_around_the_headline_that_are_not_furniture_stay() -> None:
+    page = _page('<meta property="og:title" content="Ferry service to double from May">',
+                 "<h1>Ferry service to double from May, says harbour board</h1>")
+    assert _meta(page).title == "Ferry service to double from May, says harbour board"
