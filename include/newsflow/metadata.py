@@ -16,6 +16,7 @@ Pure functions over an lxml tree; no network, no per-site rules.
 """
 
 import html
+import itertools
 import json
 import logging
 import re
@@ -71,6 +72,8 @@ TITLE_SEPARATOR = re.compile(r"\s+(?:[|•·»:/~]|::|[-–—])\s+")
 # Titles and names compare equal across quote styles, case and spacing.
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
                         "«": '"', "»": '"', "\u00a0": " "})
+# A UTF-8 sequence for a quote, dash or symbol read byte by byte as Latin-1/Windows-1252.
+MOJIBAKE = re.compile("[\u00c2-\u00c3\u00e2][\u0080-\u00bf\u0152-\u2122]")
 ELLIPSIS = re.compile(r"(?:\.\.\.|…)\s*$")
 MIN_PREFIX_SHARE = 0.6
 # A headline found between separators inside a longer title; shorter ones are too generic.
@@ -85,6 +88,11 @@ SOLE_H1_MIN_SHARED = 0.3  # share of its words found in another title candidate
 WORD = re.compile(r"\w+")
 TITLE_TIE_ORDER = ("json-ld", "og:title", "h1", "twitter:title", "title")
 SITE_SEGMENT_MAX_WORDS = 5
+PIPE = re.compile(r"\s+\|\s+")
+PIPE_HEADLINE_MIN_WORDS = 3
+INNER_HEADLINE_MIN_WORDS = 4
+HEADLINE_FURNITURE = re.compile(
+    r"\b(?:posted|published|updated)\b|\(\w[\w.-]*\.[a-z]{2,}\)|^\W*\w+:\s+$")
 SITE_AFFIX_MAX_CHARS = 8
 
 # Author names: words that make a "name" an organisation, a desk or a job title.
@@ -113,7 +121,7 @@ DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editori
                         "reporters", "writers", "correspondents", "redaktion", "rédaction"})
 MAX_DESK_WORDS = 4
 # Sources that declare the author (structured data), as opposed to text found on the page.
-DECLARING_SOURCES = ("json-ld", "meta")
+DECLARING_SOURCES = ("json-ld", "meta", "byline")
 # Organisation words a declared author may hold (a company credited as the author).
 DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
                                 "services", "service", "network"})
@@ -135,7 +143,7 @@ AUTHOR_PREFIX = re.compile(
 )
 # What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
 AUTHOR_TAIL = re.compile(
-    r"\s*[(\[|•·].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
+    r"\s*[(\[|•·●▪⋅].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
     re.IGNORECASE,
 )
 # Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
@@ -144,15 +152,20 @@ ROLE_WORDS = frozenset(
      "manager", "writer", "contributor", "director", "expert", "reporter", "correspondent",
      "columnist", "founder", "co-founder", "ceo", "cto", "head", "content", "marketing",
      "specialist", "strategist", "consultant", "journalist", "producer", "researcher",
-     "copywriter", "blogger", "officer", "president", "coordinator", "intern"}
+     "copywriter", "blogger", "officer", "president", "coordinator", "intern", "former",
+     "contributing", "staff", "certified", "licensed", "reviewer"}
 )
+MONTH_WORDS = frozenset({"january", "february", "march", "april", "june", "july", "august",
+                         "september", "october", "november", "december"})
 # Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
 WIDGET_WORDS = frozenset(
     {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
      "home", "read", "view", "more", "contact", "about", "top", "updated", "posted",
      "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
      "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
-     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download"}
+     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download",
+     "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed",
+     "sponsored", "spotlight", "featured", "partner", "authorization", "authorize"}
 )
 AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
 NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
@@ -169,19 +182,35 @@ AUTHOR_ELEMENT_XPATH = (
     ' or (self::a and contains(@href, "/author"))'
     f") and {_NOT_COMMENT}]"
 )
-# A label element ("Written by", "Author:") followed by the name in the next element.
+# A label element ("Written by", "Author:") followed by the name in the next element; a
+# link is a menu entry ("Authors"), not a label.
 _TEXT_LOWER = ('translate(normalize-space(.), "ABCDEFGHIJKLMNOPQRSTUVWXYZ:",'
                ' "abcdefghijklmnopqrstuvwxyz")')
 # The length test comes first: it spares the five translations of long leaves (scripts,
 # styles), which made this the slowest step of the cascade.
 LABELLED_AUTHOR_XPATH = (
-    f'//*[not(*) and string-length(normalize-space(.)) <= 40'
+    f'//*[not(*) and not(self::a) and string-length(normalize-space(.)) <= 40'
     f' and ({_TEXT_LOWER} = "written by" or {_TEXT_LOWER} = "author"'
     f' or {_TEXT_LOWER} = "by" or {_TEXT_LOWER} = "authors" or {_TEXT_LOWER} = "posted by")'
     f" and {_NOT_COMMENT}]/following-sibling::*[1]"
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
+# Elements after the headline searched for an unmarked "By ..." line, and its label.
+HEADLINE_BYLINE_ELEMENTS = 40
+BY_LABEL = re.compile(r"(?:(?:written|posted|words|story|text)\s+)?by\b\s*:?\s*\S",
+                      re.IGNORECASE)
+# Credits of people who did not write the article (reviewers, fact-checkers, testers).
+_HELPER = (r"(?:(?:medically\s+|expert\s+|fact[\s-]?)?(?:reviewed|checked|verified|tested|edited"
+           r"|illustrated|photographed)|fact[\s-]?checked|reviewer|editor|photos?|images?"
+           r"|contributions?\s+from|contributors?|additional\s+reporting)(?:\s+by)?\s*:?")
+HELPER_LABEL = re.compile(rf"^{_HELPER}", re.IGNORECASE)
+HELPER_LABEL_END = re.compile(rf"\b{_HELPER}\s*$", re.IGNORECASE)
+# ... or anywhere before it in the same list ("Contributions from: A, B, C").
+HELPER_LIST_LABEL = re.compile(
+    r"\b(?:(?:reviewed|checked|verified|tested|edited)\s+by|contributions?\s+from"
+    r"|contributors?\s*:)", re.IGNORECASE)
+HELPER_LABEL_CHARS = 80
 BYLINE_MAX_CHARS = 120
 # JSON-LD nodes describing the page itself, whose datePublished is the article's.
 PAGE_NODE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "medicalwebpage"})
@@ -190,6 +219,26 @@ HEADER_TIME_XPATH = (
     "(//article//time[@datetime] | //*[h1]//time[@datetime] | //header//time[@datetime])"
     "/@datetime"
 )
+# Dates as pages print them: "Dec. 4, 2025", "4th December 2025", "2025-12-04".
+_MONTH_NAME = (r"(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+               r"(?:uary|ruary|ch|il|e|y|ust|t|tember|ober|ember)?\.?")
+SHOWN_DATE = re.compile(
+    rf"\b{_MONTH_NAME}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b"
+    rf"|\b(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?(?P<month2>jan|feb|mar|apr|may|jun"
+    r"|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?P<year2>(?:19|20)\d\d)\b"
+    r"|\b(?P<year3>(?:19|20)\d\d)-(?P<month3>[01]\d)-(?P<day3>[0-3]\d)\b",
+    re.IGNORECASE,
+)
+MONTH_NUMBERS = {name: idx for idx, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+# The text right after the headline where pages print the article's date (with the byline).
+HEADLINE_DATE_CHARS = 400
+# A printed date with one of these words just before it is an update, not the publication.
+UPDATE_LABEL = re.compile(r"(?:updated?|modified|revised|reviewed|edited)\W{0,3}(?:on\W{0,3})?$",
+                          re.IGNORECASE)
+UPDATE_LABEL_CHARS = 25
+_VISIBLE_TEXT = ("//body//text()[not(ancestor::script or ancestor::style"
+                 " or ancestor::noscript or ancestor::template)]")
 # Page dates outside these bounds are placeholders ("0001-01-01") or mistakes.
 MIN_YEAR = 1990
 MAX_FUTURE_DAYS = 2
@@ -253,6 +302,12 @@ def extract_metadata(tree: lxml_html.HtmlElement, url: str | None = None) -> Met
     sole = sole_headline(tree, candidates, site_names)
     if sole and _title_key(sole) != _title_key(result.title or ""):
         result.title, result.title_source = sole, "h1"
+    if result.title_source == "h1":
+        inner = headline_inside(result.title or "", candidates)
+        if inner:
+            result.title, result.title_source = inner
+    if result.title:
+        result.title = headline_before_pipe(result.title)
     credits, result.authors_source = _authors(tree, article, by_id, meta, site_names)
     result.authors = [name for name, _ in credits]
     result.author_kinds = [kind for _, kind in credits]
@@ -433,7 +488,8 @@ def is_site_name(segment: str, site_names: set[str]) -> bool:
     return any(
         key == name
         or (len(name) >= 3 and abs(len(key) - len(name)) <= SITE_AFFIX_MAX_CHARS
-            and (key.startswith(name) or name.startswith(key) or key.endswith(name)))
+            and (key.startswith(name) or name.startswith(key) or key.endswith(name)
+                 or name.endswith(key)))
         for name in site_names
     )
 
@@ -471,7 +527,21 @@ def _title_candidates(
     ]
     if not any(text for _, text in raw):
         raw.append(("trafilatura", trafilatura_title(tree)))
-    return [(source, strip_site_name(text, site_names)) for source, text in raw if text]
+    return [(source, strip_site_name(repair_mojibake(text), site_names))
+            for source, text in raw if text]
+
+
+def repair_mojibake(text: str) -> str:
+    """UTF-8 text that was decoded as Latin-1 or Windows-1252 ("Investorâ\x80\x99s"),
+    decoded again; other text unchanged."""
+    if not MOJIBAKE.search(text):
+        return text
+    for codec in ("latin-1", "cp1252"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
 
 
 def sole_headline(
@@ -496,6 +566,33 @@ def sole_headline(
     shared = max((len(words & set(WORD.findall(text.lower()))) for source, text in candidates
                   if source != "h1"), default=0)
     return h1 if shared >= SOLE_H1_MIN_SHARED * len(words) else None
+
+
+def headline_inside(h1: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Another title candidate that the ``<h1>`` holds with furniture around it ("Blog:",
+    a date, "Posted on ... by ...", a source in brackets), and its source; else None."""
+    key = _title_key(h1)
+    inside = [(text, source) for source, text in candidates if source != "h1"
+              and len(text.split()) >= INNER_HEADLINE_MIN_WORDS
+              and _title_key(text) != key and _title_key(text) in key
+              and _is_furniture(key.replace(_title_key(text), " ", 1))]
+    return max(inside, key=lambda item: len(item[0]), default=None)
+
+
+def _is_furniture(extra: str) -> bool:
+    """Tell whether text around a headline in an ``<h1>`` is page furniture: a date, a
+    "Posted on" line, a source in brackets ("(latimes.com)") or a leading label ("Blog:")."""
+    return bool(SHOWN_DATE.search(extra) or HEADLINE_FURNITURE.search(extra))
+
+
+def headline_before_pipe(title: str) -> str:
+    """The headline of a title with " | " suffixes ("Headline | Opinion | Site"): a pipe
+    separates a headline from section, keyword or site names, never parts of a headline.
+
+    A first segment under ``PIPE_HEADLINE_MIN_WORDS`` words (a kicker) keeps the title whole.
+    """
+    head = PIPE.split(title, maxsplit=1)[0].strip()
+    return head if head != title and len(head.split()) >= PIPE_HEADLINE_MIN_WORDS else title
 
 
 def _h1(tree: lxml_html.HtmlElement) -> str | None:
@@ -603,6 +700,7 @@ def _authors(
         ("meta", lambda: meta_values(meta, AUTHOR_META)),
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
+        ("headline-byline", lambda: headline_byline(tree)),
     ]
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
     people = _ld_people(article, by_id)
@@ -652,8 +750,14 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
     names: list[str] = []
     read = 0
     for element in tree.xpath(AUTHOR_ELEMENT_XPATH) + tree.xpath(LABELLED_AUTHOR_XPATH):
-        text = " ".join(element.text_content().split())
-        found = _credit_names([text], site_names) if len(text) <= BYLINE_MAX_CHARS else []
+        if _credits_helper(element):
+            if names:
+                break  # the byline is over: reviewers and contributors follow
+            continue
+        texts = author_box_texts(element)
+        # An element holding nothing but the name declares it (a one-word name, the site).
+        declared = len(texts) == 1 and not AUTHOR_SPLIT.search(texts[0])
+        found = _credit_names(texts, site_names, declared=declared)
         names.extend(found)
         read += bool(found)
         if read >= BYLINE_ELEMENTS_READ:
@@ -666,14 +770,76 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
                 names.extend(_credit_names(byline, site_names))
                 break
     # "About Jane Doe", "More from Jane Doe": labelled repeats of a name already found.
-    unique = _credit_names(names, site_names)
+    # A one-word name must read like a first name ("Amanda"), not a user handle
+    # ("EuroStepJam", which forum posts credit).
+    unique = [name for name in _credit_names(names, site_names, declared=True)
+              if " " in name or name[1:].islower() or _name_key(name) in site_names]
     return [name for name in unique
             if not any(other != name and name.endswith(other) for other in unique)]
 
 
-def _credit_names(names: Iterable[str], site_names: set[str]) -> list[str]:
+def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
+    """The names of a "By ..." line just after the headline, in unmarked markup.
+
+    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the first
+    ``<h1>`` whose text starts with "By", "Written by" or "Posted by" is the byline.
+    """
+    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    if heading is None:
+        return []
+    for element in heading.xpath(f"following::*[position() <= {HEADLINE_BYLINE_ELEMENTS}]"):
+        if element.tag in ("script", "style", "noscript", "template"):
+            continue
+        text = " ".join(element.text_content().split())
+        if len(text) <= BYLINE_MAX_CHARS and BY_LABEL.match(text):
+            return [text]
+    return []
+
+
+def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:
+    """The texts of an author element that may hold the name.
+
+    Its text pieces (one per text node, so that a name and the job title or "Posts" link
+    beside it are not read as one word) when the element is short; when it is a long author
+    box (a name above a biography), its first text piece.
+    """
+    if element.tag in ("html", "body", "main", "article") or element.find(".//h1") is not None:
+        return []  # a page or article container that merely has "author" in its class
+    pieces = [text for text in (" ".join(t.split()) for t in element.itertext(
+        tag=lxml_html.etree.Element)) if text]
+    if not pieces:
+        return []
+    if sum(map(len, pieces)) <= BYLINE_MAX_CHARS:
+        # A piece ending in a lower-case word runs on into the next ("posted in | News").
+        text = pieces[0]
+        for previous, piece in itertools.pairwise(pieces):
+            text += (" " if previous.split()[-1].islower() else " | ") + piece
+        return [text]
+    return [pieces[0]] if len(pieces[0]) <= MAX_NAME_CHARS else []
+
+
+def _credits_helper(element: lxml_html.HtmlElement) -> bool:
+    """Tell whether an author element credits a reviewer, an editor or a tester: its text,
+    or the text just before it in its parent, starts with such a label."""
+    own = " ".join(element.text_content().split())
+    if HELPER_LABEL.match(own):
+        return True
+    parent = element.getparent()
+    if parent is None:
+        return False
+    before = [parent.text or ""]
+    for sibling in parent:
+        if sibling is element:
+            break
+        before.extend((sibling.text_content(), sibling.tail or ""))
+    text = " ".join(" ".join(before).split())[-HELPER_LABEL_CHARS:]
+    return bool(HELPER_LABEL_END.search(text) or HELPER_LIST_LABEL.search(text))
+
+
+def _credit_names(names: Iterable[str], site_names: set[str], *, declared: bool = False
+                  ) -> list[str]:
     """The names of ``author_credits``, people and organisations."""
-    return [name for name, _ in author_credits(names, site_names)]
+    return [name for name, _ in author_credits(names, site_names, declared=declared)]
 
 
 def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
@@ -792,9 +958,13 @@ def _clean_name(part: str) -> str | None:
     name = AUTHOR_TAIL.sub("", name)
     name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
     words = name.split()
-    while len(words) > 2 and words[-1].lower().strip(".,") in ROLE_WORDS:
-        words.pop()
-    return " ".join(words) or None
+    # An avatar's initials before the name ("CM Craig McCarthy").
+    if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]):
+        words = words[1:]
+    # A job title or the date after the name ("Jane Doe Former Editor", "Jane Doe December").
+    cut = next((idx for idx in range(2, len(words))
+                if words[idx].lower().strip(".,") in ROLE_WORDS | MONTH_WORDS), len(words))
+    return " ".join(words[:cut]) or None
 
 
 def _is_person(name: str, site_names: set[str]) -> bool:
@@ -807,6 +977,8 @@ def _is_person(name: str, site_names: set[str]) -> bool:
     parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
     if any(part in ORG_NAME_WORDS or part in WIDGET_WORDS for part in parts):
         return False
+    if all(part in ROLE_WORDS for part in parts):
+        return False  # a job title alone ("Lead Reviewer")
     if not any(len(word.strip(".")) >= 2 for word in words):
         return False
     key = _name_key(name)
@@ -879,14 +1051,91 @@ def _published(
                   *tree.xpath("//time[@pubdate]/@datetime")]),
         ("time", tree.xpath(HEADER_TIME_XPATH)[:1]),
     ]
+    found: tuple[str | None, str | None] = (None, None)
     for source, values in sources:
         date = _first_date(values)
         if date:
-            return date, source
+            found = date, source
+            break
+    else:
+        try:
+            guess = find_date(tree, url=url, original_date=True, extensive_search=True)
+        except Exception as error:  # noqa: BLE001 - htmldate's heuristics may fail on odd markup
+            LOGGER.debug("htmldate failed: %s", error)
+            guess = None
+        date = normalise_date(guess)
+        found = (date, "htmldate") if date else (None, None)
+    modified = _first_date([_text(article.get("dateModified")) if article else None,
+                            *meta_values(meta, MODIFIED_META)])
+    shown = headline_date(tree, found[0], modified)
+    return (shown, "headline") if shown else found
+
+
+def headline_date(
+    tree: lxml_html.HtmlElement, published: str | None, modified: str | None
+) -> str | None:
+    """The date printed under the headline, when it must replace the ``published`` found.
+
+    Pages print the article's date next to the byline, right after the headline. That
+    printed date wins when the date from the markup is printed nowhere on the page (a
+    template's first-publication date, htmldate's guess) and the printed one is not an
+    update: not labelled "Updated ...", not the page's declared modification date, and
+    not a day next to a published date-time (the same moment in the site's time zone).
+    """
+    printed = _dates_after_headline(tree)
+    if not printed:
+        return None
+    day, label = printed[0]
+    if label or (published and published[:10] == day) or (modified and modified[:10] == day):
+        return None
+    if published and "T" in published and _days_apart(published, day) <= 1:
+        return None  # the same moment printed in the site's time zone
+    if published and published[:10] in _shown_days(" ".join(tree.xpath(_VISIBLE_TEXT))):
+        return None
+    return day if plausible_date(day) else None
+
+
+def _days_apart(moment: str, day: str) -> int:
+    """Whole days between an ISO date-time's day and an ISO day."""
+    return abs((datetime.fromisoformat(moment[:10]) - datetime.fromisoformat(day)).days)
+
+
+def _dates_after_headline(tree: lxml_html.HtmlElement) -> list[tuple[str, bool]]:
+    """ISO days printed in the text just after the first ``<h1>``, each with whether it is
+    labelled as an update."""
+    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    if heading is None:
+        return []
+    pieces: list[str] = []
+    length = 0
+    for piece in heading.xpath("following::text()[not(ancestor::script or ancestor::style"
+                               " or ancestor::noscript or ancestor::template)]"):
+        pieces.append(piece)
+        length += len(piece)
+        if length >= HEADLINE_DATE_CHARS:
+            break
+    text = " ".join(" ".join(pieces).split())[:HEADLINE_DATE_CHARS]
+    days = []
+    for match in SHOWN_DATE.finditer(text):
+        day = _match_day(match)
+        if day:
+            before = text[max(0, match.start() - UPDATE_LABEL_CHARS) : match.start()]
+            days.append((day, bool(UPDATE_LABEL.search(before))))
+    return days
+
+
+def _shown_days(text: str) -> set[str]:
+    """The ISO days printed in a text."""
+    return {day for day in (_match_day(match) for match in SHOWN_DATE.finditer(text)) if day}
+
+
+def _match_day(match: re.Match[str]) -> str | None:
+    """The ISO day of a ``SHOWN_DATE`` match, None for an impossible date."""
+    year = match["year"] or match["year2"] or match["year3"]
+    day = match["day"] or match["day2"] or match["day3"]
+    month_name = (match["month"] or match["month2"] or "").lower()[:3]
+    month = MONTH_NUMBERS.get(month_name) or int(match["month3"] or 0)
     try:
-        found = find_date(tree, url=url, original_date=True, extensive_search=True)
-    except Exception as error:  # noqa: BLE001 - htmldate's heuristics may fail on odd markup
-        LOGGER.debug("htmldate failed: %s", error)
-        found = None
-    date = normalise_date(found)
-    return (date, "htmldate") if date else (None, None)
+        return datetime(int(year), month, int(day)).date().isoformat()
+    except ValueError:
+        return None

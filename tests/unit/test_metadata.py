@@ -10,8 +10,10 @@ from newsflow.metadata import (
     choose_title,
     clean_authors,
     extract_metadata,
+    headline_before_pipe,
     json_ld_nodes,
     normalise_date,
+    repair_mojibake,
     strip_site_name,
     visible_bylines,
 )
@@ -415,3 +417,115 @@ def test_the_only_h1_sharing_no_words_with_the_seo_titles_is_not_the_title() -> 
             "<title>Ferry timetable 2026: all you need to know</title>")
     tagline = _page(head, "<h1>The first digital newspaper of the coast</h1>")
     assert _meta(tagline).title == "Ferry timetable 2026: all you need to know"
+
+
+# Printed dates, author boxes and unmarked bylines (issue 17)
+
+OLD_LD = dict(ARTICLE_LD, datePublished="2020-01-05T09:00:00Z", dateModified="2020-01-05T09:00:00Z")
+
+
+def _headed(after_h1: str, elsewhere: str = "", ld: Any = OLD_LD) -> Metadata:
+    body = f"<article><h1>Ferry service to double</h1>{after_h1}<p>Text.</p></article>{elsewhere}"
+    return _meta(_page(body=body, ld=ld))
+
+
+def test_date_printed_under_the_headline_beats_a_markup_date_printed_nowhere() -> None:
+    meta = _headed('<div class="meta">By Anna Berg · 24 November 2026</div>')
+    assert (meta.published, meta.published_source) == ("2026-11-24", "headline")
+    assert _headed("<p>Nov. 24th, 2026</p>").published == "2026-11-24"
+
+
+@pytest.mark.parametrize(
+    ("after_h1", "elsewhere", "ld"),
+    [
+        ("<p>Updated November 24, 2026</p>", "", OLD_LD),  # an update, not the publication
+        ("<p>Last modified: 2026-11-24</p>", "", OLD_LD),
+        ("<p>November 24, 2026</p>", "<footer>Posted 5 January 2020</footer>", OLD_LD),
+        # the printed day next to a published moment: the same moment in local time
+        ("<p>November 24, 2026</p>", "", dict(OLD_LD, datePublished="2026-11-25T02:00:00Z")),
+        # the page's declared modification date printed alone
+        ("<p>November 24, 2026</p>", "", dict(OLD_LD, dateModified="2026-11-24T10:00:00Z")),
+    ],
+)
+def test_printed_date_does_not_replace_a_shown_or_updated_date(
+    after_h1: str, elsewhere: str, ld: Any
+) -> None:
+    assert _headed(after_h1, elsewhere, ld).published_source == "json-ld"
+
+
+def test_long_author_box_gives_the_name_above_the_bio() -> None:
+    box = ('<div class="author-box"><div class="author-text">Anna Berg<div>Anna Berg has covered'
+           " the harbour, its ferries, its fishermen and its finances for the Herald since 2009,"
+           " after ten years at sea.</div></div></div>")
+    assert visible_bylines(lxml_html.fromstring(_page(body=box)), set()) == ["Anna Berg"]
+
+
+def test_author_element_pieces_are_not_glued_together() -> None:
+    card = '<a class="author-card" href="/a"><span>Anna Berg</span><span>Author Posts</span></a>'
+    assert visible_bylines(lxml_html.fromstring(_page(body=card)), set()) == ["Anna Berg"]
+
+
+def test_reviewers_and_contributors_end_the_byline() -> None:
+    body = ('<p>By <a href="/author/anna-berg">Anna Berg</a></p>'
+            '<p>Contributions from: <a href="/author/tom-lund">Tom Lund</a>,'
+            ' <a href="/author/eva-holm">Eva Holm</a></p>'
+            '<p>Reviewed by <a href="/author/karl-olsen">Karl Olsen</a></p>')
+    assert visible_bylines(lxml_html.fromstring(_page(body=body)), set()) == ["Anna Berg"]
+
+
+def test_element_holding_only_a_name_declares_it() -> None:
+    def names(body: str, site: frozenset[str] = frozenset()) -> list[str]:
+        return visible_bylines(lxml_html.fromstring(_page(body=body)), set(site))
+
+    assert names('<span class="entry-author">Kiersten</span>') == ["Kiersten"]
+    assert names('<span class="entry-author">Idle Cartulary</span>', {"idlecartulary"}) == [
+        "Idle Cartulary"]  # the site credited as the author
+    # a user handle (forums) and a name inside a list of job titles are not declared
+    assert names('<a class="author-name" href="/user/EuroStepJam/">EuroStepJam</a>') == []
+    assert names('<div class="author">Anna Berg | Research &amp; Development</div>') == [
+        "Anna Berg"]
+    # a menu link labelled "Authors" is no label
+    assert names('<li><a href="/all">Authors</a> <a href="/t">Titles</a></li>') == []
+
+
+def test_author_names_lose_initials_job_titles_and_months() -> None:
+    assert clean_authors(["CM Craig McCarthy", "Jordana Cepelewicz December",
+                          "Liz Kenny Former McKinsey", "Matt Check Head Winemaker",
+                          "Full Bio", "The Author", "Lead Reviewer"]) == [
+        "Craig McCarthy", "Jordana Cepelewicz", "Liz Kenny", "Matt Check"]
+
+
+def test_unmarked_by_line_after_the_headline_names_the_author() -> None:
+    meta = _headed('<div class="meta">By Anna Berg</div>', ld=None)
+    assert (meta.authors, meta.authors_source) == (["Anna Berg"], "headline-byline")
+    assert _headed("<p>By clicking here you agree</p>", ld=None).authors == []
+
+
+def test_titles_lose_pipe_suffixes_prefixed_site_names_and_mojibake() -> None:
+    assert headline_before_pipe("Ferry service to double | Opinion | Herald") == (
+        "Ferry service to double")
+    assert headline_before_pipe("News | Ferry service to double") == (
+        "News | Ferry service to double")  # a short kicker keeps the title whole
+    assert strip_site_name("Ferry service to double | HERALD", {"myherald"}) == (
+        "Ferry service to double")
+    assert repair_mojibake("The Herald\u00e2\u0080\u0099s ferry") == "The Herald\u2019s ferry"
+    assert repair_mojibake("Café in Ærøskøbing") == "Café in Ærøskøbing"
+
+
+@pytest.mark.parametrize(
+    "h1",
+    ["Ferry service to double from May Posted on 24 November 2026 by anna",
+     "Nov 24 2026 Ferry service to double from May",
+     "Ferry service to double from May (harbourherald.example)",
+     "News: Ferry service to double from May"],
+)
+def test_h1_furniture_around_the_headline_is_dropped(h1: str) -> None:
+    page = _page('<meta property="og:title" content="Ferry service to double from May">',
+                 f"<h1>{h1}</h1>")
+    assert _meta(page).title == "Ferry service to double from May"
+
+
+def test_h1_words_around_the_headline_that_are_not_furniture_stay() -> None:
+    page = _page('<meta property="og:title" content="Ferry service to double from May">',
+                 "<h1>Ferry service to double from May, says harbour board</h1>")
+    assert _meta(page).title == "Ferry service to double from May, says harbour board"
