@@ -45,6 +45,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("eval_dir", nargs="?", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5, help="cross-validation repeats")
     parser.add_argument("--cache", type=Path,
                         help="keep the parsed metadata here (outside the repo)")
     parser.add_argument("--max-rejected", type=float, default=0.02,
@@ -61,26 +62,34 @@ def main() -> int:
     # The trafilatura set has no page types (some of its pages are shops and forums):
     # it never enters a fit and is scored as held out by the model of all other pages.
     fitted = corpus != "trafilatura"
-    folds = np.random.default_rng(SEED).permutation(len(rows)) % args.folds
-    folds[~fitted] = -1
     full = fit_logistic(x[fitted], article[fitted])
     in_sample = predict(full, x)
-    held_out = in_sample.copy()
     kinds = fit_kinds(x[fitted], truth[fitted])
-    kinds_cv = predict_kinds(kinds, x)
-    for fold in range(args.folds):
-        train, test = fitted & (folds != fold), folds == fold
-        held_out[test] = predict(fit_logistic(x[train], article[train]), x[test])
-        kinds_cv[test] = predict_kinds(fit_kinds(x[train], truth[train]), x[test])
-    wcxb = corpus == "wcxb"
-    threshold = choose_threshold(held_out[wcxb], article[wcxb], overrides[wcxb] != "",
-                                 args.max_rejected)
+    # Cross-validation, repeated with other fold draws: every page's held-out score once
+    # per repeat, pooled (the figures are the mean over the repeats).
+    held_out, kinds_cv = [], []
+    for repeat in range(args.repeats):
+        folds = np.random.default_rng(SEED + repeat).permutation(len(rows)) % args.folds
+        folds[~fitted] = -1
+        scores, names_cv = in_sample.copy(), predict_kinds(kinds, x)
+        for fold in range(args.folds):
+            train, test = fitted & (folds != fold), folds == fold
+            scores[test] = predict(fit_logistic(x[train], article[train]), x[test])
+            names_cv[test] = predict_kinds(fit_kinds(x[train], truth[train]), x[test])
+        held_out.append(scores)
+        kinds_cv.append(names_cv)
+    pooled = np.concatenate(held_out)
+    wcxb = np.tile(corpus == "wcxb", args.repeats)
+    threshold = choose_threshold(pooled[wcxb], np.tile(article, args.repeats)[wcxb],
+                                 np.tile(overrides != "", args.repeats)[wcxb], args.max_rejected)
     print(f"{len(rows)} pages ({int(fitted.sum())} fitted), {len(names)} features, "
-          f"{args.folds}-fold, threshold {threshold:.4f}")
-    for label, scores, kind in (("cross-validated", held_out, kinds_cv),
-                                ("in-sample", in_sample, predict_kinds(kinds, x))):
-        decided = decide(scores, threshold, overrides, kind)
-        report(label, decided, truth, corpus, rows)
+          f"{args.repeats} x {args.folds}-fold, threshold {threshold:.4f}")
+    tiled = [np.tile(a, args.repeats) for a in (overrides, truth, corpus)]
+    decided = decide(pooled, threshold, tiled[0], np.concatenate(kinds_cv))
+    report(f"cross-validated ({args.repeats} x {args.folds}-fold, pooled)", decided,
+           tiled[1], tiled[2], rows * args.repeats, args.repeats)
+    decided = decide(in_sample, threshold, overrides, predict_kinds(kinds, x))
+    report("in-sample", decided, truth, corpus, rows)
     if args.write:
         write_model(MODEL_PATH, names, full, kinds, threshold, int(fitted.sum()), args.folds)
         print(f"wrote {MODEL_PATH}")
@@ -183,18 +192,21 @@ def decide(scores: np.ndarray, threshold: float, overrides: np.ndarray,
 
 
 def report(label: str, decided: np.ndarray, truth: np.ndarray, corpus: np.ndarray,
-           rows: list[dict]) -> None:
-    """Articles and non-articles rejected per corpus, and the wcxb confusion matrix."""
+           rows: list[dict], repeats: int = 1) -> None:
+    """Articles and non-articles rejected per corpus, and the wcxb confusion matrix (counts
+    are means over the repeats)."""
     print(f"\n== {label}")
     for name in ("aeb", "fundus", "trafilatura", "wcxb"):
         mine = corpus == name
         articles = mine & (truth == "article")
         others = mine & (truth != "article")
-        line = (f"{name:12} articles rejected {int((decided[articles] != 'article').sum()):4d}"
-                f"/{int(articles.sum()):4d} = {(decided[articles] != 'article').mean():6.1%}")
+        lost = (decided[articles] != "article")
+        line = (f"{name:12} articles rejected {lost.sum() / repeats:6.1f}/"
+                f"{articles.sum() / repeats:4.0f} = {lost.mean():6.1%}")
         if others.any():
-            line += (f"   non-articles rejected {int((decided[others] != 'article').sum())}"
-                     f"/{int(others.sum())} = {(decided[others] != 'article').mean():6.1%}")
+            kept_out = decided[others] != "article"
+            line += (f"   non-articles rejected {kept_out.sum() / repeats:6.1f}/"
+                     f"{others.sum() / repeats:4.0f} = {kept_out.mean():6.1%}")
         print(line)
     wcxb = corpus == "wcxb"
     print("wcxb confusion (rows: truth, columns: decided)")
@@ -203,10 +215,10 @@ def report(label: str, decided: np.ndarray, truth: np.ndarray, corpus: np.ndarra
     for kind in columns:
         got = Counter(decided[wcxb & (truth == kind)])
         if sum(got.values()):
-            print(f"{kind:14}" + "".join(f"{got.get(c, 0):8d}" for c in columns))
-    lost = [rows[i]["corpus"] + "/" + rows[i]["id"] for i in np.flatnonzero(
-        (truth == "article") & (decided != "article"))]
-    print("articles rejected:", " ".join(lost[:60]))
+            print(f"{kind:14}" + "".join(f"{got.get(c, 0) / repeats:8.1f}" for c in columns))
+    lost_pages = {rows[i]["corpus"] + "/" + rows[i]["id"] for i in np.flatnonzero(
+        (truth == "article") & (decided != "article"))}
+    print("articles rejected:", " ".join(sorted(lost_pages)[:80]))
 
 
 def write_model(path: Path, names: list[str], article: dict, kinds: dict[str, dict],

@@ -30,7 +30,7 @@ ARTICLE_SCHEMA = frozenset(
     {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
      "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
      "blogposting", "liveblogposting", "scholarlyarticle", "report", "socialmediaposting",
-     "review", "criticreview"}
+     "review", "criticreview", "recipe"}
 )
 # The article types a CMS does not put on every page by default ("Article" alone is
 # Yoast's and other plugins' type for any post, guides and service pages included).
@@ -52,7 +52,7 @@ SERVICE_SCHEMA = frozenset(
      "medicalbusiness", "medicalclinic", "dentist", "physician", "store", "autorepair",
      "automotivebusiness", "realestateagent", "lodgingbusiness", "hotel", "restaurant",
      "foodestablishment", "travelagency", "educationalorganization", "collegeoruniversity",
-     "school", "course", "service", "faqpage", "howto"}
+     "school", "course", "service", "faqpage"}
 )
 # og:type values beginning with these words mark a product page.
 PRODUCT_OG = ("product", "ebay-objects:item", "og:product")
@@ -97,14 +97,19 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 TOKEN = re.compile(r"\w+")
 VOICE_WORDS = WE_WORDS | YOU_WORDS | SAID_WORDS
 PRICE = re.compile(r"[$€£¥₹]\s?\d|\d(?:[\d.,]*\d)?\s?(?:€|EUR|USD|GBP|zł|kr)\b")
-# Elements counted in one walk of the tree.
-COUNTED_TAGS = ("a", "p", "li", "h1", "h2", "h3", "button", "form", "input", "select",
-                "textarea", "pre", "code", "table", "img", "article", "nav", "aside", "time",
-                "blockquote", "figure", "dl")
+# Elements counted in one walk of the tree; those of COUNT_FEATURES are features (``n_<tag>``).
+# Counts of links, list items, images, tables, navs, asides, selects, textareas,
+# blockquotes, definition lists and h1s, the page's size, the description's length and
+# whether the URL is known were tried and dropped: they only added noise in
+# cross-validation (scripts/fit_pagetype.py; docs/extraction.md).
+COUNT_FEATURES = ("p", "h2", "h3", "button", "form", "input", "pre", "code", "article",
+                  "time", "figure")
+COUNTED_TAGS = ("a", *COUNT_FEATURES)
 HIDDEN_TAGS = ("script", "style", "noscript", "template")
 # Elements whose text is chrome, a list or a form rather than running text.
 BLOCK_SHARES = {"li": "li", "nav": "nav", "form": "form", "footer": "footer",
                 "header": "header", "table": "table", "aside": "aside"}
+WRAPPER_SHARE = 0.6
 VISIBLE_TEXT = ("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
                 " or ancestor::template)]")
 
@@ -165,7 +170,6 @@ def structured_features(meta: "Metadata") -> dict[str, float]:
         "author_declared": float(meta.authors_source in ("json-ld", "meta")),
         "author_byline": float(meta.authors_source == "byline"),
         "author_person": float("person" in meta.author_kinds),
-        "description_words": _log(len((meta.description or "").split())),
     }
     for kind, family in TYPE_SCHEMA.items():
         features[f"sd_{kind}"] = float(bool(types & family))
@@ -180,6 +184,7 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
     counts: Counter[str] = Counter()
     linked = tel = 0
     block_chars: Counter[str] = Counter()
+    wrappers: Counter[str] = Counter()  # the biggest block of each kind
     for element in body.iter(*COUNTED_TAGS, *BLOCK_SHARES):
         tag = element.tag
         counts[tag] += 1
@@ -189,6 +194,7 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
             tel += href.startswith(("tel:", "mailto:"))
         if tag in BLOCK_SHARES and not _inside(element, tag):
             block_chars[tag] += _chars(element)
+            wrappers[tag] = max(wrappers[tag], _chars(element))
     visible = body.xpath(VISIBLE_TEXT) if isinstance(body.tag, str) else []
     text = " ".join(str(part) for part in visible)
     total = len("".join(text.split()))
@@ -218,15 +224,17 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
         "words_per_sentence": min(60.0, words / sentences) / 60 if sentences else 0.0,
         "words_per_p": min(200.0, words / len(lines)) / 200 if lines else 0.0,
         "link_share": min(1.0, linked / total) if total else 0.0,
-        "page_chars": _log(total),
         "tel_links": _log(tel),
         "prices": _log(len(PRICE.findall(text))),
         "headed_article": float(_headed_article(body)),
     }
-    for tag in COUNTED_TAGS:
+    for tag in COUNT_FEATURES:
         features[f"n_{tag}"] = _log(counts[tag])
     for tag in BLOCK_SHARES:
-        features[f"share_{tag}"] = min(1.0, block_chars[tag] / total) if total else 0.0
+        # A block holding most of the page wraps it (ASP.NET pages sit in one <form>, some
+        # in one <header> or <table>): it says nothing of the page's kind.
+        chars = block_chars[tag] - (wrappers[tag] if wrappers[tag] > WRAPPER_SHARE * total else 0)
+        features[f"share_{tag}"] = min(1.0, chars / total) if total else 0.0
     features["links_per_p"] = _log(counts["a"] / (counts["p"] + 1))
     return features
 
@@ -237,14 +245,14 @@ def url_features(url: str | None) -> dict[str, float]:
     segments = [s for s in path.split("/") if s]
     last = segments[-1] if segments else ""
     last = re.sub(r"\.(?:s?html?|php|aspx?|jsp)$", "", last)
-    words = set(URL_WORD.findall(path))
+    # Hints of one or two letters ("p", "c", "dp") count only as a whole path segment.
+    words = {w for w in URL_WORD.findall(path) if len(w) > 2} | set(segments)
     features = {
         "url_depth": min(len(segments), 8) / 8,
         "url_root": float(not segments),
         "url_slug_words": min(len(URL_WORD.findall(last)), 16) / 16,
         "url_number": float(bool(re.search(r"\d{4,}", last))),
         "url_date": float(bool(DATE_PATH.search(path))),
-        "url_known": float(bool(url)),
     }
     for kind, hints in URL_HINTS.items():
         features[f"url_{kind}"] = float(bool(words & hints))
@@ -257,7 +265,6 @@ def title_features(meta: "Metadata") -> dict[str, float]:
     return {
         "title_words": min(len(title.split()), 30) / 30,
         "title_question": float(title.rstrip().endswith("?")),
-        "title_none": float(not title),
     }
 
 

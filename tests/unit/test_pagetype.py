@@ -155,4 +155,4 @@ def test_url_shape_features() -> None:
     root = url_features("https://x.example/")
     assert root["url_root"] == 1.0 and root["url_date"] == 0.0
     assert url_features("https://x.example/docs/install")["url_documentation"] == 1.0
-    assert url_features(None)["url_known"] == 0.0
+    assert url_features(None)["url_root"] == 1.0
