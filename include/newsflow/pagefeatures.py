@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from lxml import etree
 from lxml import html as lxml_html
 
 if TYPE_CHECKING:
@@ -110,8 +111,10 @@ HIDDEN_TAGS = ("script", "style", "noscript", "template")
 BLOCK_SHARES = {"li": "li", "nav": "nav", "form": "form", "footer": "footer",
                 "header": "header", "table": "table", "aside": "aside"}
 WRAPPER_SHARE = 0.6
-VISIBLE_TEXT = ("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-                " or ancestor::template)]")
+VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]", smart_strings=False)
+CTA_CLASS = re.compile(r"btn|button|cta", re.IGNORECASE)
 
 
 def page_features(tree: lxml_html.HtmlElement, meta: "Metadata",
@@ -182,7 +185,7 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
     if body is None:
         body = tree
     counts: Counter[str] = Counter()
-    linked = tel = 0
+    linked = tel = cta = 0
     block_chars: Counter[str] = Counter()
     wrappers: Counter[str] = Counter()  # the biggest block of each kind
     for element in body.iter(*COUNTED_TAGS, *BLOCK_SHARES):
@@ -192,18 +195,18 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
             linked += _chars(element)
             href = (element.get("href") or "").lower()
             tel += href.startswith(("tel:", "mailto:"))
+            cta += bool(CTA_CLASS.search(element.get("class") or ""))
         if tag in BLOCK_SHARES and not _inside(element, tag):
-            block_chars[tag] += _chars(element)
-            wrappers[tag] = max(wrappers[tag], _chars(element))
-    visible = body.xpath(VISIBLE_TEXT) if isinstance(body.tag, str) else []
-    text = " ".join(str(part) for part in visible)
+            chars = _chars(element)
+            block_chars[tag] += chars
+            wrappers[tag] = max(wrappers[tag], chars)
+    text = " ".join(VISIBLE_TEXT(body)) if isinstance(body.tag, str) else ""
     total = len("".join(text.split()))
-    lines = paragraph_texts(body)
+    paragraphs = [(p.getparent(), " ".join(p.text_content().split())) for p in body.iter("p")]
+    lines = [line for _, line in paragraphs]
     words, prose, sentences = text_shape(lines)
-    block = main_block_words(body)
+    block = main_block_words(paragraphs)
     headings = [" ".join(h.text_content().split()) for h in body.iter("h2", "h3")]
-    cta = sum(1 for a in body.iter("a")
-              if any(w in (a.get("class") or "").lower() for w in ("btn", "button", "cta")))
     tokens = TOKEN.findall(" ".join(lines).lower())
     voices = Counter(token for token in tokens if token in VOICE_WORDS)
     per_word = 1 / len(tokens) if tokens else 0.0
@@ -268,19 +271,15 @@ def title_features(meta: "Metadata") -> dict[str, float]:
     }
 
 
-def paragraph_texts(tree: lxml_html.HtmlElement) -> list[str]:
-    """The texts of the page's ``<p>`` elements, whitespace collapsed."""
-    return [" ".join(p.text_content().split()) for p in tree.iter("p")]
-
-
-def main_block_words(body: Any) -> int:
-    """Words of prose paragraphs under the one parent holding the most: an article's text
-    runs on in one container, a service page's prose is spread over sections and cards."""
+def main_block_words(paragraphs: Iterable[tuple[Any, str]]) -> int:
+    """Words of prose paragraphs under the one parent holding the most, from ``(parent,
+    text)`` pairs: an article's text runs on in one container, a service page's prose is
+    spread over sections and cards."""
     per_parent: Counter[Any] = Counter()
-    for p in body.iter("p"):
-        count = len(p.text_content().split())
+    for parent, text in paragraphs:
+        count = len(text.split())
         if count >= PROSE_MIN_WORDS:
-            per_parent[p.getparent()] += count
+            per_parent[parent] += count
     return max(per_parent.values(), default=0)
 
 

@@ -144,7 +144,8 @@ def test_link_share_is_the_linked_part_of_the_visible_text() -> None:
 def test_main_block_counts_the_prose_of_the_fullest_container() -> None:
     body = _tree("", f"<div><p>{PROSE}</p><p>{PROSE}</p><p>Short.</p></div>"
                      f"<section><p>{PROSE}</p></section>").find(".//body")
-    assert main_block_words(body) == 2 * len(PROSE.split())
+    paragraphs = [(p.getparent(), p.text_content()) for p in body.iter("p")]
+    assert main_block_words(paragraphs) == 2 * len(PROSE.split())
 
 
 def test_url_shape_features() -> None:
