@@ -97,7 +97,9 @@ SAID_WORDS = frozenset({"said", "says", "told", "according", "sagte", "sagt", "d
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 TOKEN = re.compile(r"\w+")
 VOICE_WORDS = WE_WORDS | YOU_WORDS | SAID_WORDS
-PRICE = re.compile(r"[$€£¥₹]\s?\d|\d(?:[\d.,]*\d)?\s?(?:€|EUR|USD|GBP|zł|kr)\b")
+# A price: a currency sign before or a currency after a number. The number's length is
+# bounded and it starts at a run's start, so a page of digits costs linear time.
+PRICE = re.compile(r"[$€£¥₹]\s?\d|(?<![\d.,])\d[\d.,]{0,15}\s?(?:€|(?:EUR|USD|GBP|zł|kr)\b)")
 # Elements counted in one walk of the tree; those of COUNT_FEATURES are features (``n_<tag>``).
 # Counts of links, list items, images, tables, navs, asides, selects, textareas,
 # blockquotes, definition lists and h1s, the page's size, the description's length and

@@ -1,3 +1,5 @@
+import math
+
 from lxml import html as lxml_html
 
 from newsflow.metadata import extract_metadata
@@ -157,3 +159,10 @@ def test_url_shape_features() -> None:
     assert root["url_root"] == 1.0 and root["url_date"] == 0.0
     assert url_features("https://x.example/docs/install")["url_documentation"] == 1.0
     assert url_features(None)["url_root"] == 1.0
+
+
+def test_prices_are_counted_and_a_page_of_digits_is_no_trap() -> None:
+    tree = _tree("", "<p>Was 1.234,56 € now $999, or 30 EUR a month; 12 kroner.</p>"
+                     f"<p>{'7' * 100_000}</p>")
+    features = page_features(tree, extract_metadata(tree), None)
+    assert features["prices"] == math.log1p(3)  # a linear-time pattern: the digits end fast
