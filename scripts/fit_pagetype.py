@@ -45,10 +45,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("eval_dir", nargs="?", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--folds", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=5, help="cross-validation repeats")
+    parser.add_argument("--repeats", type=int, default=10, help="cross-validation repeats")
     parser.add_argument("--cache", type=Path,
                         help="keep the parsed metadata here (outside the repo)")
-    parser.add_argument("--max-rejected", type=float, default=0.02,
+    parser.add_argument("--max-rejected", type=float, default=0.0175,
                         help="articles-rejected share allowed in cross-validation")
     parser.add_argument("--write", action="store_true", help="write pagetype_model.toml")
     args = parser.parse_args()
