@@ -91,7 +91,8 @@ def main() -> int:
     decided = decide(in_sample, threshold, overrides, predict_kinds(kinds, x))
     report("in-sample", decided, truth, corpus, rows)
     if args.write:
-        write_model(MODEL_PATH, names, full, kinds, threshold, int(fitted.sum()), args.folds)
+        write_model(MODEL_PATH, names, full, kinds, threshold, int(fitted.sum()),
+                    f"{args.repeats} x {args.folds}-fold", args.max_rejected)
         print(f"wrote {MODEL_PATH}")
     return 0
 
@@ -222,7 +223,7 @@ def report(label: str, decided: np.ndarray, truth: np.ndarray, corpus: np.ndarra
 
 
 def write_model(path: Path, names: list[str], article: dict, kinds: dict[str, dict],
-                threshold: float, pages: int, folds: int) -> None:
+                threshold: float, pages: int, folds: str, max_rejected: float) -> None:
     """The fitted models as a commented TOML file."""
     lines = [
         "# Page-type model: written by scripts/fit_pagetype.py --write; do not edit by hand.",
@@ -231,9 +232,9 @@ def write_model(path: Path, names: list[str], article: dict, kinds: dict[str, di
         "# newsflow/pagefeatures.py. Each model scores",
         "#   z = intercept + sum(weight[f] * (value[f] - mean[f]) / scale[f])",
         "# and p = 1 / (1 + exp(-z)). A page is an article when p(article) >= threshold;",
-        f"# the threshold was chosen in {folds}-fold cross-validation (held-out wcxb",
-        "# articles rejected within the allowed share). A rejected page takes the",
-        "# non-article type whose model scores highest.",
+        f"# the threshold was chosen in {folds} cross-validation: the highest whose",
+        f"# held-out wcxb articles rejected stay within {max_rejected:.2%}. A rejected",
+        "# page takes the non-article type whose model scores highest.",
         "",
         "[article]",
         f"threshold = {threshold}",

@@ -3,9 +3,9 @@
 A news sitemap or a feed also hands the pipeline section fronts, tag pages, galleries and
 shop pages. The type is decided from the page itself:
 
-1. strong structured data first (``override_type``): a page declaring a product, forum,
-   collection or search-results type and no Article-family type is that type;
-2. else a linear model weighs some sixty generic features of the page
+1. strong structured data first (``override_type``): a page declaring a forum or product
+   type (or an ``og:type`` product) and no Article-family type is that type;
+2. else a linear model weighs 74 generic features of the page
    (``pagefeatures``: the schema.org families it declares, where its date and byline come
    from, its share of prose, links, lists and forms, its headings, buttons, prices and code
    blocks, its URL's and title's shape). No single one of these tells a docs or service
