@@ -1,27 +1,35 @@
 """Page type: is this page an article, or a listing, product, forum, documentation or service page?
 
 A news sitemap or a feed also hands the pipeline section fronts, tag pages, galleries and
-shop pages. The type is decided from the page itself, strongest evidence first:
+shop pages. The type is decided from the page itself:
 
-1. structured data: the schema.org ``@type`` of the JSON-LD nodes and microdata items
-   (``NewsArticle``/``BlogPosting`` vs ``Product``, ``DiscussionForumPosting``,
-   ``QAPage``, ``CollectionPage``, ...) and ``og:type``;
-2. the shape of the text: an article is mostly prose (long sentences in paragraphs) with
-   a publication date or a byline; listings, shops and service pages are short blocks,
-   links and calls to action;
-3. the URL's shape as a weak hint (``/product/``, ``/forum/``, ``/docs/``, a date path).
+1. strong structured data first (``override_type``): a page declaring a forum or product
+   type (or an ``og:type`` product) and no Article-family type is that type;
+2. else a linear model weighs 74 generic features of the page
+   (``pagefeatures``: the schema.org families it declares, where its date and byline come
+   from, its share of prose, links, lists and forms, its headings, buttons, prices and code
+   blocks, its URL's and title's shape). No single one of these tells a docs or service
+   page from an article (both carry dates, ``og:type`` article and author meta); together
+   they do. The page is an article when the model's probability reaches the threshold;
+   else it takes the non-article type whose model scores highest.
 
-Pure functions; no per-site rules.
+The weights, the threshold and the features' scaling live in ``pagetype_model.toml``,
+fitted by ``scripts/fit_pagetype.py`` on the shared eval corpora (its cross-validated
+figures are in docs/extraction.md). Pure functions; no per-site rules.
 """
 
+import functools
 import logging
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import math
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
+
+from newsflow.pagefeatures import ARTICLE_SCHEMA, PRODUCT_OG, TYPE_SCHEMA, page_features
 
 if TYPE_CHECKING:
     from newsflow.metadata import Metadata
@@ -30,87 +38,34 @@ LOGGER = logging.getLogger(__name__)
 
 PAGE_TYPES = ("article", "listing", "collection", "product", "forum", "documentation",
               "service", "other")
-
-# schema.org types (lower case) and the page type they mark.
-ARTICLE_SCHEMA = frozenset(
-    {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
-     "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
-     "blogposting", "liveblogposting", "scholarlyarticle", "report", "socialmediaposting",
-     "review", "criticreview"}
-)
-TYPE_SCHEMA = {
-    "product": frozenset({"product", "productgroup", "offer", "aggregateoffer",
-                          "individualproduct", "productmodel", "car", "vehicle"}),
-    "forum": frozenset({"discussionforumposting", "qapage"}),
-    "collection": frozenset({"collectionpage", "offercatalog"}),
-    "listing": frozenset({"searchresultspage"}),
-    "documentation": frozenset({"techarticle", "apireference"}),
-}
-# schema.org types of businesses, services, courses and FAQ pages: a page that declares
-# one of these and nothing of an article (no Article-family type, no structured date, no
-# named author) is the site's service page.
-SERVICE_SCHEMA = frozenset(
-    {"localbusiness", "professionalservice", "homeandconstructionbusiness", "hvacbusiness",
-     "plumber", "electrician", "roofingcontractor", "generalcontractor", "movingcompany",
-     "legalservice", "attorney", "financialservice", "insuranceagency", "accountingservice",
-     "medicalbusiness", "medicalclinic", "dentist", "physician", "store", "autorepair",
-     "automotivebusiness", "realestateagent", "lodgingbusiness", "hotel", "restaurant",
-     "foodestablishment", "travelagency", "educationalorganization", "collegeoruniversity",
-     "school", "course", "service", "faqpage"}
-)
-# og:type values beginning with these words mark a product page.
-PRODUCT_OG = ("product", "ebay-objects:item", "og:product")
-
-# URL path words hinting at a type (whole path segments, lower case).
-URL_HINTS = {
-    "product": frozenset({"product", "products", "p", "dp", "item", "shop", "store"}),
-    "forum": frozenset({"forum", "forums", "thread", "threads", "community", "discussion",
-                        "discussions", "questions", "topic", "t", "r", "comments"}),
-    "collection": frozenset({"collections", "collection", "category", "categories", "c",
-                             "tag", "tags", "topics", "section"}),
-    "documentation": frozenset({"docs", "doc", "documentation", "api", "reference",
-                                "manual", "wiki", "kb", "knowledge-base", "support", "help"}),
-}
-ARTICLE_OG = frozenset({"article", "blog", "blogposting", "news"})
-# A page without any other sign of an article is one when its paragraphs hold this many
-# words of prose (wcxb development split: 2 % of its articles have less, half of the
-# pages that are no article have more).
-MIN_PROSE_WORDS = 150
-# A page whose visible text is mostly links is a listing.
-LISTING_LINK_SHARE = 0.5
-DATE_PATH = re.compile(r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?:/|-)")
-# A URL naming a forum thread (forum software's paths): a forum page unless structured
-# data says otherwise or dates it.
-FORUM_PATH = re.compile(r"/(?:forums?|threads?)(?:/|$)|/thread-\d|/viewtopic\b|/showthread\b")
+OTHER_TYPES = PAGE_TYPES[1:-1]  # the types the model tells apart ("other": no model)
+MODEL_PATH = Path(__file__).with_name("pagetype_model.toml")
+# Structured-data types that decide the page's type on their own (when no Article-family
+# type is declared next to them), strongest first.
+OVERRIDE_ORDER = ("forum", "product")
 
 
-# A prose line: at least this many words and ending like a sentence.
-PROSE_MIN_WORDS = 20
-SENTENCE_END = re.compile(r"[.!?…:\"”’)。！？」』]\s*$")
-# Scripts written without spaces between words: a word is counted per CHARS_PER_WORD.
-UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
-CHARS_PER_WORD = 2
+@dataclass(frozen=True)
+class LinearModel:
+    """One logistic model: ``z = intercept + sum(w * (x - mean) / scale)``."""
+
+    intercept: float
+    features: tuple[tuple[str, float, float, float], ...]  # (name, weight, mean, scale)
+
+    def probability(self, values: dict[str, float]) -> float:
+        """The model's probability for a page's feature values."""
+        z = self.intercept + sum(weight * (values.get(name, 0.0) - mean) / scale
+                                 for name, weight, mean, scale in self.features)
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-@dataclass
-class PageSignals:
-    """What the page says about its own type."""
+@dataclass(frozen=True)
+class PageTypeModel:
+    """The article model with its threshold and one model per non-article type."""
 
-    schema_types: set[str] = field(default_factory=set)
-    og_type: str = ""
-    url_path: str = ""
-    has_date: bool = False  # a publication date from structured data or meta tags
-    has_author: bool = False
-    headed_article: bool = False  # one <article> element, holding the page's <h1>
-    words: int = 0
-    prose_words: int = 0  # words in prose lines (see PROSE_MIN_WORDS)
-    lines: int = 0
-    link_share: float = 0.0  # share of the page's visible text inside links
-
-    @property
-    def prose_share(self) -> float:
-        """The share of the body's words in prose lines."""
-        return self.prose_words / self.words if self.words else 0.0
+    article: LinearModel
+    threshold: float
+    kinds: dict[str, LinearModel]
 
 
 def collect_types(nodes: Iterable[dict[str, Any]], tree: lxml_html.HtmlElement) -> set[str]:
@@ -127,117 +82,72 @@ def collect_types(nodes: Iterable[dict[str, Any]], tree: lxml_html.HtmlElement) 
     return types
 
 
-def paragraph_texts(tree: lxml_html.HtmlElement) -> list[str]:
-    """The texts of the page's ``<p>`` elements, whitespace collapsed."""
-    return [" ".join(p.text_content().split()) for p in tree.iter("p")]
-
-
-def text_shape(lines: Sequence[str]) -> tuple[int, int]:
-    """(words, words in prose lines) of a page's paragraphs."""
-    words = prose = 0
-    for line in lines:
-        count = max(len(line.split()), len(UNSPACED.findall(line)) // CHARS_PER_WORD)
-        words += count
-        if count >= PROSE_MIN_WORDS and SENTENCE_END.search(line):
-            prose += count
-    return words, prose
-
-
-def link_share(tree: lxml_html.HtmlElement) -> float:
-    """The share of the ``<body>``'s visible text (non-space characters) inside links."""
-    body = tree.find(".//body")
-    if body is None:
-        return 0.0
-    hidden = sum(_chars(el) for el in body.iter("script", "style", "noscript", "template"))
-    total = _chars(body) - hidden
-    linked = sum(_chars(el) for el in body.iter("a"))
-    return max(0.0, min(1.0, linked / total)) if total > 0 else 0.0
-
-
-def _chars(element: lxml_html.HtmlElement) -> int:
-    """Non-space characters of an element's text."""
-    return len("".join(element.text_content().split()))
-
-
-def headed_article(tree: lxml_html.HtmlElement) -> bool:
-    """The page marks up one ``<article>`` and its ``<h1>`` is inside it: the HTML way of
-    saying "this page is one article" (a listing holds many, a service page none)."""
-    articles = tree.xpath("//article")
-    return len(articles) == 1 and bool(articles[0].xpath(".//h1"))
-
-
 def page_type(tree: lxml_html.HtmlElement, meta: "Metadata", url: str | None) -> str:
     """Decide the type of an HTML page.
 
     Args:
-        tree: the parsed page.
+        tree: the parsed page (not modified).
         meta: its metadata (structured types, og:type, date and author evidence).
-        url: the page's URL when known (a weak hint).
+        url: the page's URL when known.
 
     Returns:
         One of ``PAGE_TYPES``.
     """
-    lines = paragraph_texts(tree)
-    words, prose = text_shape(lines)
-    signals = PageSignals(
-        schema_types=meta.schema_types, og_type=meta.og_type.strip().lower(),
-        url_path=url_path(url or meta.canonical_url),
-        has_date=meta.published_source not in (None, "htmldate"),
-        has_author=bool(meta.authors), headed_article=headed_article(tree), words=words,
-        prose_words=prose, lines=len(lines),
-        link_share=link_share(tree),
-    )
-    return classify(signals)
+    override = override_type(meta)
+    if override:
+        return override
+    return classify(page_features(tree, meta, url))
 
 
-def classify(signals: PageSignals) -> str:
-    """The page type the signals point to (see the module docstring).
+def override_type(meta: "Metadata") -> str | None:
+    """The type strong structured data decides on its own, else None.
 
-    Losing an article costs more than loading a section front, so any sign of an
-    article keeps the page: an Article-family type, a publication date in structured
-    data or in the URL, ``og:type`` article, a named author, one ``<article>`` holding the
-    page's ``<h1>`` (a forum thread's URL outweighs these signs). Without one, a page
-    declaring a business, service, course or FAQ type (``SERVICE_SCHEMA``) is a service
-    page, and any other page is an article only when it holds ``MIN_PROSE_WORDS`` words
-    of prose.
+    A forum or product type (``DiscussionForumPosting``, ``QAPage``, ``Product``, an
+    ``og:type`` product) with no Article-family type next to it: reviews and news about
+    a product declare both and stay for the model to weigh.
     """
-    types = signals.schema_types
+    types = meta.schema_types
     if types & ARTICLE_SCHEMA:
-        return "article"
-    for page_type in ("forum", "product", "collection", "listing"):
-        if types & TYPE_SCHEMA[page_type]:
-            return page_type
-    if signals.og_type.startswith(PRODUCT_OG):
+        return None
+    for kind in OVERRIDE_ORDER:
+        if types & TYPE_SCHEMA[kind]:
+            return kind
+    if meta.og_type.strip().lower().startswith(PRODUCT_OG):
         return "product"
-    if (types & SERVICE_SCHEMA and not signals.has_date and not signals.has_author
-            and not DATE_PATH.search(signals.url_path)):
-        return "service"
-    if FORUM_PATH.search(signals.url_path) and not signals.has_date:
-        return "forum"
-    if (signals.has_date or signals.has_author or signals.og_type in ARTICLE_OG
-            or signals.headed_article or DATE_PATH.search(signals.url_path)):
+    return None
+
+
+def classify(features: dict[str, float], model: PageTypeModel | None = None) -> str:
+    """The page type the model gives a feature vector (see the module docstring)."""
+    model = model or load_model()
+    if model.article.probability(features) >= model.threshold:
         return "article"
-    if signals.prose_words >= MIN_PROSE_WORDS:
-        return "article"
-    return _other_type(signals)
+    if not model.kinds:
+        return "other"
+    return max(model.kinds, key=lambda kind: model.kinds[kind].probability(features))
 
 
-def _other_type(signals: PageSignals) -> str:
-    """The kind of a page that is no article: the URL's hint, else its shape."""
-    segments = set(signals.url_path.strip("/").split("/"))
-    for page_type in ("forum", "documentation", "product", "collection"):
-        if segments & URL_HINTS[page_type]:
-            return page_type
-    if signals.link_share >= LISTING_LINK_SHARE:
-        return "listing"
-    return "service"
+def article_probability(features: dict[str, float], model: PageTypeModel | None = None) -> float:
+    """The model's probability that a page with these features is an article."""
+    return (model or load_model()).article.probability(features)
 
 
-def url_path(url: str | None) -> str:
-    """The lower-case path of a URL ("" without one)."""
-    if not url:
-        return ""
-    try:
-        return urlsplit(url).path.lower()
-    except ValueError:
-        return ""
+@functools.cache
+def load_model(path: Path = MODEL_PATH) -> PageTypeModel:
+    """The fitted model from its TOML file (read once per process)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    article = data["article"]
+    return PageTypeModel(
+        article=_linear(article),
+        threshold=float(article["threshold"]),
+        kinds={kind: _linear(section) for kind, section in data.get("kind", {}).items()},
+    )
+
+
+def _linear(section: dict[str, Any]) -> LinearModel:
+    """One model's section of the TOML file."""
+    return LinearModel(
+        intercept=float(section["intercept"]),
+        features=tuple((name, float(w), float(mean), float(scale))
+                       for name, (w, mean, scale) in section["features"].items()),
+    )
