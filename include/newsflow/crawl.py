@@ -44,7 +44,6 @@ from newsflow.sources import (
     Source,
     SourceConfigError,
     Window,
-    list_folder,
     parse_feed,
     parse_url_list,
 )
@@ -127,16 +126,13 @@ class BatchCrawler:
     # Discovery
 
     def discover_source(self, source: Source, window: Window) -> tuple[list[Discovery], Rejects]:
-        """The inputs a source lists now, and the inputs it could not use.
+        """The inputs a feed, sitemap or URL list lists now, and those it could not use.
+
+        Drop folders are the discover stage's (``pipeline``): it reads only what it takes.
 
         Raises:
             FetchError: the source itself could not be read.
         """
-        if source.kind == "folder":
-            try:
-                return list_folder(source, window), []
-            except SourceConfigError as error:
-                raise FetchError(str(error)) from error
         if source.kind == "urls":
             try:
                 data = read_config_file(Path(source.location), f"URL list of {source.name}")

@@ -29,7 +29,15 @@ from newsflow.duplicates import assign_clusters
 from newsflow.fetching import FetchError, private_hosts
 from newsflow.fields import build_fields, reject_reason
 from newsflow.safetext import scrub
-from newsflow.sources import SourceConfigError, Window, load_sources
+from newsflow.sources import (
+    Source,
+    SourceConfigError,
+    Window,
+    list_folder,
+    load_sources,
+    read_content_hash,
+    with_content_hash,
+)
 from newsflow.weburls import http_url, registrable_domain, same_site
 
 LOGGER = logging.getLogger(__name__)
@@ -103,9 +111,12 @@ def discover(
                                                           crawler)
                 conn.commit()
                 continue
-            found, invalid = crawler.discover_source(source, window)
-            stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
-                                                  found, invalid, window)
+            if source.kind == "folder":
+                stats[source.name] = _stage_folder(conn, batch_key, source, window)
+            else:
+                found, invalid = crawler.discover_source(source, window)
+                stats[source.name] = _stage_in_window(conn, batch_key, source.name,
+                                                      source.kind, found, invalid, window)
         except Exception as error:  # one source's failure costs that source only
             if not isinstance(error, FetchError):
                 LOGGER.exception("discovery of source %s failed unexpectedly", source.name)
@@ -142,6 +153,8 @@ LEFT_OUT_REASONS = {
                                " once; re-running that run takes them again)",
     "over_source_cap": "over the per-run cap NEWSFLOW_MAX_SOURCE_INPUTS — the next run"
                        " takes them",
+    "not_examined": "drop-folder entries past NEWSFLOW_MAX_FOLDER_SCAN, not examined —"
+                    " the next runs go on from there",
     "repeated": "repeats of another input (same content or canonical URL) — see rejects",
     "rejected": "unusable entries — see rejects",
 }
@@ -165,6 +178,37 @@ def _describe(window: Window) -> str:
     return "no interval: every input the sources list now"
 
 
+def _stage_folder(conn: Any, batch_key: str, source: Source, window: Window) -> dict[str, int]:
+    """Stage a drop folder's files this window takes, reading only those.
+
+    The folder is examined by metadata (``list_folder``, at most
+    ``settings.MAX_FOLDER_SCAN`` entries, going on where the last run stopped); a file a
+    run already read and took, unchanged since, keeps that run's content key unread; the
+    cap applies next, and only the files taken that still need their key are read.
+    """
+    # The first statement opens the transaction whose start take_inputs records as
+    # taken_at: before any file is read (storage.unchanged_files relies on it).
+    start_after = storage.folder_scan_start(conn, source.name, window.key)
+    try:
+        listing = list_folder(source, window, start_after, settings.MAX_FOLDER_SCAN)
+    except SourceConfigError as error:
+        raise FetchError(str(error)) from error
+    storage.record_folder_scan(conn, source.name, window.key, start_after, listing.next_after)
+    known = storage.unchanged_files(conn, source.name, listing.changed)
+    found = [with_content_hash(d, known[d.input].removeprefix("sha256:"))
+             if d.input in known else d for d in listing.discoveries]
+    unread = set(listing.changed) - set(known)
+
+    def read_unread(taken: list) -> list:
+        return [read_content_hash(d) if d.input in unread else d for d in taken]
+
+    counts = _stage_in_window(conn, batch_key, source.name, source.kind, found,
+                              listing.invalid, window, read_unread)
+    if listing.not_examined:
+        counts["not_examined"] = listing.not_examined
+    return counts
+
+
 def _stage_in_window(
     conn: Any,
     batch_key: str,
@@ -173,18 +217,23 @@ def _stage_in_window(
     found: list,
     invalid: list[tuple[str, str]],
     window: Window,
+    read_keys: Callable[[list], list] | None = None,
 ) -> dict[str, int]:
     """Stage the inputs this window takes, reject the unusable ones; returns the counts.
 
     Sitemaps are archives: their entries dated before the interval belong to earlier
     intervals. Feeds, URL lists and folders are taken late (a feed item dated before
     the interval, a file copied with an old mtime), once: ``storage.take_inputs``.
+    ``read_keys`` completes the keys of the candidates within the cap (a drop folder's
+    files are read only then).
     """
     placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
     candidates = [d for d, place in placed if place == "take"]
     keys = {d.input: input_key(d) for d in candidates}
     candidates, over_cap = _within_cap(conn, source_name, candidates, keys, window)
-    keys = {d.input: keys[d.input] for d in candidates}
+    if read_keys is not None:
+        candidates = read_keys(candidates)
+    keys = {d.input: input_key(d) for d in candidates}
     taken = storage.take_inputs(conn, batch_key, source_name,
                                 {key: input_ for input_, key in keys.items()}, window.key)
     staged, repeats = _first_per_key(

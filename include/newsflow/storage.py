@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -791,6 +792,62 @@ def take_inputs(
             (source_name, keys, window_key),
         )
         return {row[0] for row in cur.fetchall()}
+
+
+
+def folder_scan_start(conn: Any, source_name: str, window_key: str) -> str:
+    """Where this window's scan of a folder starts: where it started before (a re-run),
+    else where the source's latest scan stopped (``''``: the first name)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT start_after FROM folder_scans"
+                    " WHERE source_name = %s AND window_key = %s", (source_name, window_key))
+        row = cur.fetchone()
+        if row is None:
+            cur.execute("SELECT next_after FROM folder_scans WHERE source_name = %s"
+                        " ORDER BY scanned_at DESC LIMIT 1", (source_name,))
+            row = cur.fetchone()
+    return row[0] if row else ""
+
+
+def record_folder_scan(
+    conn: Any, source_name: str, window_key: str, start_after: str, next_after: str
+) -> None:
+    """Record a window's first scan of a folder; a re-run of the window changes nothing
+    (it examined the same names, and the scans after it go on from where it stopped)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO folder_scans (source_name, window_key, start_after, next_after)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (source_name, window_key) DO NOTHING",
+            (source_name, window_key, start_after, next_after),
+        )
+
+
+# A file whose inode changed less than this before a run took it may have changed after
+# that run read it (and the database's and the file server's clocks may differ): read again.
+UNCHANGED_MARGIN = timedelta(seconds=60)
+
+
+def unchanged_files(
+    conn: Any, source_name: str, changed: dict[str, datetime]
+) -> dict[str, str]:
+    """Of the files ``changed`` names (path -> inode change time), the content keys of
+    those a run read and took after their last change: they need no reading again.
+
+    A run's ``taken_at`` is its transaction's start, which discovery begins before it
+    reads a file (``folder_scan_start``), so a file changed later is read again.
+    """
+    if not changed:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT ON (input) input, input_key, taken_at FROM taken_inputs"
+            " WHERE source_name = %s AND input = ANY(%s) AND input_key LIKE 'sha256:%%'"
+            " ORDER BY input, taken_at DESC",
+            (source_name, sorted(changed)),
+        )
+        rows = cur.fetchall()
+    return {path: key for path, key, taken_at in rows
+            if changed[path] < taken_at - UNCHANGED_MARGIN}
 
 
 # Enrichment (migration 005): an article's child rows and its duplicate cluster.
