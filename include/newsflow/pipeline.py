@@ -22,7 +22,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsflow import archives, ledger, provenance, settings, storage
+from newsflow import (
+    archives,
+    article_store,
+    ledger,
+    provenance,
+    settings,
+    source_state,
+    staging,
+)
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
 from newsflow.crawl import BatchCrawler, input_key, internal_error, run_by_host
 from newsflow.duplicates import assign_clusters
@@ -97,7 +105,7 @@ def discover(
     except ValueError as error:
         raise SourceConfigError(str(error)) from None
     # The run's data interval (a manual run's too: what it was triggered for).
-    storage.save_batch_sources(conn, batch_key, sources, interval.start, interval.end)
+    source_state.save_batch_sources(conn, batch_key, sources, interval.start, interval.end)
     conn.commit()
     LOGGER.info("discovering for %s", _describe(window))
     crawler = BatchCrawler(conn, batch_key)
@@ -122,7 +130,7 @@ def discover(
                 LOGGER.exception("discovery of source %s failed unexpectedly", source.name)
             conn.rollback()
             reason = str(error) if isinstance(error, FetchError) else internal_error(error)
-            storage.record_reject(conn, batch_key, source.name, source.location, "discover",
+            staging.record_reject(conn, batch_key, source.name, source.location, "discover",
                                   reason)
             conn.commit()
             failed += 1
@@ -187,14 +195,14 @@ def _stage_folder(conn: Any, batch_key: str, source: Source, window: Window) -> 
     cap applies next, and only the files taken that still need their key are read.
     """
     # The first statement opens the transaction whose start take_inputs records as
-    # taken_at: before any file is read (storage.unchanged_files relies on it).
-    start_after = storage.folder_scan_start(conn, source.name, window.key)
+    # taken_at: before any file is read (source_state.unchanged_files relies on it).
+    start_after = source_state.folder_scan_start(conn, source.name, window.key)
     try:
         listing = list_folder(source, window, start_after, settings.MAX_FOLDER_SCAN)
     except SourceConfigError as error:
         raise FetchError(str(error)) from error
-    storage.record_folder_scan(conn, source.name, window.key, start_after, listing.next_after)
-    known = storage.unchanged_files(conn, source.name, listing.changed)
+    source_state.record_folder_scan(conn, source.name, window.key, start_after, listing.next_after)
+    known = source_state.unchanged_files(conn, source.name, listing.changed)
     found = [with_content_hash(d, known[d.input].removeprefix("sha256:"))
              if d.input in known else d for d in listing.discoveries]
     unread = set(listing.changed) - set(known)
@@ -223,7 +231,7 @@ def _stage_in_window(
 
     Sitemaps are archives: their entries dated before the interval belong to earlier
     intervals. Feeds, URL lists and folders are taken late (a feed item dated before
-    the interval, a file copied with an old mtime), once: ``storage.take_inputs``.
+    the interval, a file copied with an old mtime), once: ``source_state.take_inputs``.
     ``read_keys`` completes the keys of the candidates within the cap (a drop folder's
     files are read only then).
     """
@@ -234,13 +242,13 @@ def _stage_in_window(
     if read_keys is not None:
         candidates = read_keys(candidates)
     keys = {d.input: input_key(d) for d in candidates}
-    taken = storage.take_inputs(conn, batch_key, source_name,
+    taken = source_state.take_inputs(conn, batch_key, source_name,
                                 {key: input_ for input_, key in keys.items()}, window.key)
     staged, repeats = _first_per_key(
         sorted((d for d in candidates if keys[d.input] in taken), key=lambda d: d.input), keys
     )
-    storage.stage_discoveries(conn, batch_key, staged)
-    storage.record_rejects(conn, batch_key, "discover",
+    staging.stage_discoveries(conn, batch_key, staged)
+    staging.record_rejects(conn, batch_key, "discover",
                            [(source_name, line, reason) for line, reason in [*invalid, *repeats]])
     counts = {
         "listed": len(found) + len(invalid),
@@ -268,7 +276,7 @@ def _within_cap(
     cap = settings.MAX_SOURCE_INPUTS
     if len(candidates) <= cap:
         return candidates, 0
-    elsewhere = storage.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
+    elsewhere = source_state.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
                                               window.key)
     fresh = [d for d in candidates if keys[d.input] not in elsewhere]
     if len(fresh) <= cap:
@@ -321,12 +329,12 @@ def fetch(conn: Any, batch_key: str) -> Stats:
     counts: Counter[tuple[str, str]] = Counter()
     budget = SourceBudget(settings.SOURCE_FETCH_SECONDS)
 
-    def fetch_one(item: storage.BatchItem) -> None:
+    def fetch_one(item: staging.BatchItem) -> None:
         try:
             budget.check(item)
             page = crawler.fetch_page(item)
             with crawler.db() as db:
-                storage.save_page(db, batch_key, page)
+                staging.save_page(db, batch_key, page)
                 counts[item.source_name, "fetched"] += 1
             return
         except FetchError as error:
@@ -337,10 +345,10 @@ def fetch(conn: Any, batch_key: str) -> Stats:
             counts[item.source_name, "unexpected"] += 1
         with crawler.db() as db:
             db.rollback()
-            storage.record_reject(db, batch_key, item.source_name, item.input, "fetch", reason)
+            staging.record_reject(db, batch_key, item.source_name, item.input, "fetch", reason)
             counts[item.source_name, "rejected"] += 1
 
-    items = storage.items_at_stage(conn, batch_key, "discovered")
+    items = staging.items_at_stage(conn, batch_key, "discovered")
     run_by_host(items, fetch_one, settings.FETCH_WORKERS)
     unexpected = sum(n for (_, outcome), n in counts.items() if outcome == "unexpected")
     if items and unexpected == len(items):
@@ -353,7 +361,7 @@ class SourceBudget:
 
     The clock of a source starts at its first page; past the budget its remaining URLs
     are rejected as deferred (nothing is requested), and the next run takes them again
-    (``storage.take_inputs``), so one slow source cannot hold the night.
+    (``source_state.take_inputs``), so one slow source cannot hold the night.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -361,7 +369,7 @@ class SourceBudget:
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def check(self, item: storage.BatchItem) -> None:
+    def check(self, item: staging.BatchItem) -> None:
         """Raise FetchError when ``item``'s source has used up its budget."""
         if self.seconds <= 0 or not item.input.startswith(("http://", "https://")):
             return
@@ -388,7 +396,7 @@ def clean(conn: Any, batch_key: str) -> Stats:
     )
 
 
-def _clean_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, Any]:
+def _clean_item(item: staging.BatchItem, page: staging.StoredPage) -> dict[str, Any]:
     """The cleaned document of one fetched page."""
     content = page.content or b""
     document = clean_document(content, detect_format(page.content_type, content), page.final_url)
@@ -413,7 +421,7 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
-    options = storage.batch_source_options(conn, batch_key)
+    options = source_state.batch_source_options(conn, batch_key)
     trusting = frozenset(name for name, opts in options.items() if opts.get("trust_canonical"))
     accept = {name: str(opts.get("accept", "article")) for name, opts in options.items()}
     return _run_item_stage(
@@ -423,7 +431,7 @@ def extract(conn: Any, batch_key: str) -> Stats:
 
 
 def _extract_item(
-    item: storage.BatchItem, page: storage.StoredPage, trusting: frozenset[str] = frozenset(),
+    item: staging.BatchItem, page: staging.StoredPage, trusting: frozenset[str] = frozenset(),
     accept: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The article fields of one cleaned page, control characters removed.
@@ -489,9 +497,9 @@ def enrich(conn: Any, batch_key: str) -> Stats:
 
     enrichment.load_model()  # here: a missing model fails the task before any work
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.count_at_stage(conn, batch_key, "extracted")
+    items = staging.count_at_stage(conn, batch_key, "extracted")
     failed = 0
-    chunks = ((chunk,) for chunk in storage.pages_of_items(conn, batch_key, "extracted",
+    chunks = ((chunk,) for chunk in staging.pages_of_items(conn, batch_key, "extracted",
                                                            CHUNK_SIZE))
     with _cpu_pool(items) as pool:
         for (chunk,), outcomes in _in_order(pool, _enrich_chunk, chunks):
@@ -512,7 +520,7 @@ def enrich(conn: Any, batch_key: str) -> Stats:
     return _report("enrich", counts)
 
 
-def _enrich_chunk(chunk: list[storage.BatchItem]) -> list[dict[str, Any] | str]:
+def _enrich_chunk(chunk: list[staging.BatchItem]) -> list[dict[str, Any] | str]:
     """The enrichment of each item, or the reject reason of the exception it raised.
 
     The chunk is parsed as one batch; if that fails, item by item, so that one odd
@@ -587,7 +595,7 @@ def _run_item_stage(
     *,
     source: str,
     target: str,
-    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
+    work: Callable[[staging.BatchItem, staging.StoredPage], dict[str, Any]],
     with_content: bool = False,
 ) -> Stats:
     """Apply ``work`` to each item at stage ``source``, chunk by chunk, storing its result.
@@ -597,12 +605,12 @@ def _run_item_stage(
     but when every item fails that way the stage itself is broken, and it raises.
     """
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.count_at_stage(conn, batch_key, source)
+    items = staging.count_at_stage(conn, batch_key, source)
     unexpected = 0
 
     def jobs() -> Iterator[tuple]:
-        for chunk in storage.pages_of_items(conn, batch_key, source, CHUNK_SIZE):
-            pages = storage.stored_pages(
+        for chunk in staging.pages_of_items(conn, batch_key, source, CHUNK_SIZE):
+            pages = staging.stored_pages(
                 conn, [item.page_id for item in chunk], with_content=with_content
             )
             yield stage, work, chunk, [pages[item.page_id] for item in chunk]
@@ -643,28 +651,28 @@ def _save_chunk(
     """
     column = RESULT_COLUMNS.get(target, "fields")
     try:
-        storage.record_rejects(conn, batch_key, stage, rejects)
-        storage.save_stage_results(conn, batch_key, target, column, results)
+        staging.record_rejects(conn, batch_key, stage, rejects)
+        staging.save_stage_results(conn, batch_key, target, column, results)
         conn.commit()
         return 0
     except Exception:
         LOGGER.exception("%s: saving a chunk of %d failed; saving item by item", stage,
                          len(results))
         conn.rollback()
-    storage.record_rejects(conn, batch_key, stage, rejects)
+    staging.record_rejects(conn, batch_key, stage, rejects)
     conn.commit()
     failed = 0
     sources = {i: s for s, i, _ in rejects}
     for input_, result in results.items():
         try:
-            storage.save_stage_results(conn, batch_key, target, column, {input_: result})
+            staging.save_stage_results(conn, batch_key, target, column, {input_: result})
             conn.commit()
             continue
         except Exception as error:
             conn.rollback()
             reason = internal_error(error)
-        source_name = storage.item_source(conn, batch_key, input_) or sources.get(input_, "")
-        storage.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
+        source_name = staging.item_source(conn, batch_key, input_) or sources.get(input_, "")
+        staging.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
         conn.commit()
         counts[source_name, target] -= 1
         counts[source_name, "rejected"] += 1
@@ -674,9 +682,9 @@ def _save_chunk(
 
 def _work_on_chunk(
     stage: str,
-    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
-    chunk: list[storage.BatchItem],
-    pages: list[storage.StoredPage],
+    work: Callable[[staging.BatchItem, staging.StoredPage], dict[str, Any]],
+    chunk: list[staging.BatchItem],
+    pages: list[staging.StoredPage],
 ) -> list[tuple[dict[str, Any] | None, str | None, bool]]:
     """Per item: (result, None, False), or (None, reject reason, whether unexpected).
 
@@ -714,11 +722,11 @@ def load_batch(conn: Any, batch_key: str) -> tuple[Stats, int]:
         Per source: items per final stage (``loaded``, ``rejected``, ...); and how many
         articles the load inserted or changed (0: the articles table is as it was).
     """
-    storage.lock_article_keys(conn, batch_key)
+    article_store.lock_article_keys(conn, batch_key)
     conflicts = refuse_foreign_keys(conn, batch_key)
-    loaded = storage.upsert_articles(conn, batch_key, provenance.extractor_version())
-    changed = storage.articles_changed_now(conn, batch_key)
-    storage.replace_article_children(conn, changed)
+    loaded = article_store.upsert_articles(conn, batch_key, provenance.extractor_version())
+    changed = article_store.articles_changed_now(conn, batch_key)
+    article_store.replace_article_children(conn, changed)
     clustered = _assign_duplicates(conn, batch_key, changed)
     conn.commit()
     LOGGER.info("load: %d articles new or changed, %d of them joined a near-duplicate's cluster",
@@ -728,7 +736,7 @@ def load_batch(conn: Any, batch_key: str) -> tuple[Stats, int]:
         "ledger: %d inputs, %d articles, %d rejects, %d lost, %d counted twice",
         balance.inputs, balance.articles, balance.rejects, balance.lost, balance.duplicates,
     )
-    summary = storage.batch_summary(conn, batch_key)
+    summary = staging.batch_summary(conn, batch_key)
     for source_name, count in conflicts.items():
         summary.setdefault(source_name, {})["key_conflicts"] = count
     for source_name, stages in summary.items():
@@ -757,8 +765,8 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
     Returns:
         Conflicts per source name.
     """
-    items = storage.enriched_keys(conn, batch_key)
-    stored = storage.article_owners(conn, sorted({key for _, _, key, _ in items if key}))
+    items = article_store.enriched_keys(conn, batch_key)
+    stored = article_store.article_owners(conn, sorted({key for _, _, key, _ in items if key}))
     owners = {key: site or item_site(url, source) for key, (site, url, source) in stored.items()}
     sites: dict[str, str] = {}
     conflicts: list[dict[str, str]] = []
@@ -772,9 +780,9 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
                           "owner_site": owner, "input_site": site})
         LOGGER.warning("key conflict: %s (%s, site %s) claims article %s of site %s;"
                        " not loaded", input_, source_name, site, key, owner)
-    storage.save_item_sites(conn, batch_key, sites)
-    storage.record_key_conflicts(conn, batch_key, conflicts)
-    storage.record_rejects(conn, batch_key, "load", [
+    article_store.save_item_sites(conn, batch_key, sites)
+    article_store.record_key_conflicts(conn, batch_key, conflicts)
+    staging.record_rejects(conn, batch_key, "load", [
         (c["source_name"], c["input"],
          f"article key {c['article_key']} belongs to site {c['owner_site']}; this page is"
          f" from {c['input_site']}: not loaded, the article is unchanged")
@@ -785,11 +793,11 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
 
 def _assign_duplicates(conn: Any, batch_key: str, article_ids: list[int]) -> int:
     """Store the articles' signatures in their clusters; returns how many joined another."""
-    storage.lock_duplicate_clusters(conn)
-    members = storage.signed_articles(conn, batch_key, article_ids)
-    neighbours = storage.band_neighbours(conn, members)
+    article_store.lock_duplicate_clusters(conn)
+    members = article_store.signed_articles(conn, batch_key, article_ids)
+    neighbours = article_store.band_neighbours(conn, members)
     assignments = assign_clusters(members, neighbours, settings.DUPLICATE_THRESHOLD)
-    storage.save_clusters(conn, members, assignments)
+    article_store.save_clusters(conn, members, assignments)
     return sum(1 for a in assignments.values() if a.matched_article_id is not None)
 
 

@@ -331,7 +331,7 @@ class FolderListing:
 
     discoveries: list[Discovery]
     # The inode change time of each regular file the window takes: a file unchanged since
-    # a run read it needs no reading again (``storage.unchanged_files``).
+    # a run read it needs no reading again (``source_state.unchanged_files``).
     changed: dict[str, datetime]
     not_examined: int  # visible entries past the scan cap: later runs examine them
     next_after: str  # where the next run's scan goes on ("" = from the start)

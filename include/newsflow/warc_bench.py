@@ -124,10 +124,10 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
 
 def _pass_through(conn: Any, batch: str) -> None:
     """Move extracted items on to load unchanged: the run without enrichment."""
-    from newsflow import storage
+    from newsflow import staging
 
-    items = storage.items_at_stage(conn, batch, "extracted")
-    storage.save_stage_results(conn, batch, "enriched", "fields",
+    items = staging.items_at_stage(conn, batch, "extracted")
+    staging.save_stage_results(conn, batch, "enriched", "fields",
                                {item.input: item.fields or {} for item in items})
     conn.commit()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import dropfiles, pipeline, settings, sources, storage
+from newsflow import dropfiles, pipeline, settings, source_state, sources
 from tests.faults.conftest import article, check_ledger, outcomes, run_stages, write_sources
 from tests.integration.conftest import rows
 
@@ -34,7 +34,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(sources.dropfiles, "read_file", counted)
     # Files made a moment ago count as unchanged once a run took them (the margin is for
     # clocks that differ; here the database and the files share one).
-    monkeypatch.setattr(storage, "UNCHANGED_MARGIN", timedelta(0))
+    monkeypatch.setattr(source_state, "UNCHANGED_MARGIN", timedelta(0))
     yield done
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import ledger, pipeline, settings, storage
+from newsflow import article_store, ledger, pipeline, settings, staging
 from newsflow.crawl import BatchCrawler
 from newsflow.sources import Discovery
 from tests.faults import hostile as h
@@ -112,7 +112,7 @@ def test_an_unexpected_exception_rejects_its_input_and_the_stage_goes_on(
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
     real = BatchCrawler.fetch_page
 
-    def fetch_page(self: BatchCrawler, item: storage.BatchItem) -> object:
+    def fetch_page(self: BatchCrawler, item: staging.BatchItem) -> object:
         if item.input == urls[1]:
             raise LookupError("unknown encoding: a bug not yet found")
         return real(self, item)
@@ -133,7 +133,7 @@ def test_a_stage_fails_only_when_every_input_failed_and_its_inputs_are_not_stran
     urls = [hostile.route(f"q{n}", h.reply(body=article(f"Story {n}"))) for n in range(2)]
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
 
-    def broken(self: BatchCrawler, item: storage.BatchItem, options: dict) -> object:
+    def broken(self: BatchCrawler, item: staging.BatchItem, options: dict) -> object:
         raise RuntimeError("the fetch stage itself is broken")
 
     with monkeypatch.context() as patch:
@@ -429,9 +429,9 @@ def test_two_loads_of_one_new_article_at_once_keep_a_version(
     try:
         # Load A takes its locks and writes the new article, but has not committed when
         # load B starts: B must wait, then see A's row and keep it as a version.
-        storage.lock_article_keys(news_conn, "race-a")
+        article_store.lock_article_keys(news_conn, "race-a")
         pipeline.refuse_foreign_keys(news_conn, "race-a")
-        storage.upsert_articles(news_conn, "race-a")
+        article_store.upsert_articles(news_conn, "race-a")
         finished = threading.Event()
         errors: list[BaseException] = []
 
@@ -540,7 +540,7 @@ def test_a_result_postgresql_refuses_costs_its_item_not_the_stage(news_conn: obj
     # JSON has no infinity (a float overflow from a huge figure) and PostgreSQL refuses a
     # lone surrogate: either in one item's result failed the whole chunk's save, and the
     # stage with it, on every retry.
-    storage.stage_discoveries(news_conn, "refused", [
+    staging.stage_discoveries(news_conn, "refused", [
         Discovery("src", f"http://a.example/{n}") for n in range(3)])
     news_conn.commit()
     results = {"http://a.example/0": {"title": "fine", "value": float("inf")},

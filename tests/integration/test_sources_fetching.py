@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import pipeline, settings, storage
+from newsflow import pipeline, settings, source_state, storage
 from newsflow.sourcesets import SourceConfigError
 from tests.conftest import (
     DEMO,
@@ -631,9 +631,9 @@ def test_host_slots_are_claimed_one_interval_apart_across_connections(
 ) -> None:
     other = storage.connect(writer_dsn)
     try:
-        waits = [storage.claim_host_slot(conn, "g.example", 0.5)
+        waits = [source_state.claim_host_slot(conn, "g.example", 0.5)
                  for conn in (news_conn, other, news_conn, other)]
-        assert storage.claim_host_slot(other, "h.example", 0.5) < 0.05  # another host
+        assert source_state.claim_host_slot(other, "h.example", 0.5) < 0.05  # another host
     finally:
         other.close()
     assert waits[0] < 0.05
