@@ -30,7 +30,8 @@ from urllib.parse import urljoin, urlsplit
 
 from newsflow import settings, source_state, staging, warc
 from newsflow.crawl import BatchCrawler, _stored_as_utf8
-from newsflow.fetching import FetchedPage, FetchError, canonicalize_url, gunzip_capped
+from newsflow.fetching import FetchedPage, FetchError, canonicalize_url
+from newsflow.pagebytes import gunzip_capped
 from newsflow.sources import Source, Window
 
 LOGGER = logging.getLogger(__name__)

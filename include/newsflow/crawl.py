@@ -17,24 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import settings, source_state, staging
+from newsflow.dropfiles import file_content_type, file_page_key, read_drop_file
 from newsflow.fetching import (
     TEXT_TYPES,
     Attempt,
     FetchedPage,
-    Fetcher,
     FetchError,
-    as_utf8,
-    canonical_link,
     canonicalize_url,
     check_article_response,
-    check_text,
-    file_content_type,
-    file_page_key,
-    gunzip_capped,
     host_of,
     media_type_of,
+)
+from newsflow.httpclient import Fetcher
+from newsflow.pagebytes import (
+    as_utf8,
+    canonical_link,
+    check_text,
+    gunzip_capped,
     page_charset,
-    read_drop_file,
     with_charset,
 )
 from newsflow.politeness import RobotsFile, RobotsRules, SharedHostLimiter

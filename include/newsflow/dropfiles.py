@@ -11,12 +11,16 @@ says it is a regular file; raw and decompressed bytes are both capped.
 import contextlib
 import errno
 import gzip
+import hashlib
 import heapq
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from newsflow import settings
+from newsflow.fetching import FetchError
 
 # Read with O_NOFOLLOW: the last component may not be a link; O_NONBLOCK: a FIFO opens
 # at once (and is then refused as no regular file) instead of waiting for a writer.
@@ -240,3 +244,44 @@ def _open_folder(real: str, relative: str) -> int:
             os.close(descriptor)
         descriptor = inner
     return descriptor
+
+
+def read_drop_file(path: Path, root: Path | None = None, relative: str | None = None) -> bytes:
+    """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure.
+
+    With ``root`` and ``relative`` the file must be a regular file below ``root``,
+    reached without following any link; raw and gunzipped bytes are capped at
+    ``settings.MAX_BODY_BYTES`` (see ``dropfiles``).
+    """
+    name = path.name.lower().removesuffix(".gz")
+    if not name.endswith(settings.DROP_SUFFIXES) and not path.is_dir():
+        raise FetchError(f"unsupported file type: {path.name}")
+    try:
+        data = read_file(path, settings.MAX_BODY_BYTES, root=root, relative=relative)
+    except FileRefused as error:
+        if path.is_dir() and not path.is_symlink():
+            raise FetchError(f"a folder, not a file: {path.name}") from error
+        raise FetchError(str(error)) from error
+    except FileNotFoundError as error:
+        raise FetchError(f"cannot read {path.name}: {error.strerror}") from error
+    if not data.strip():
+        raise FetchError(f"empty file: {path.name}")
+    return data
+
+
+def file_content_type(path: Path) -> str | None:
+    """The media type a file is read as, from its name; None when the name says nothing."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".txt"):
+        return "text/plain"
+    if name.endswith((".html", ".htm")):
+        return "text/html"
+    return None
+
+
+def file_page_key(source_name: str, relative_path: str, content: bytes) -> str:
+    """A stable key for a dropped file: its path in the folder and a content hash.
+
+    The same file dropped again is the same page; an edited file is a new one.
+    """
+    return f"file:{source_name}/{relative_path}#{hashlib.sha256(content).hexdigest()[:16]}"

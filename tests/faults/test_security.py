@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from newsflow import settings
-from newsflow.fetching import Fetcher
+from newsflow.httpclient import Fetcher
 from newsflow.sitemaps import parse_sitemap
 from newsflow.sources import SourceConfigError, load_sources, parse_feed
 from tests.conftest import ROOT

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import cli, dropfiles, reporting
-from newsflow.fetching import canonical_link, page_charset
+from newsflow.pagebytes import canonical_link, page_charset
 from newsflow.safetext import printable, scrub
 from newsflow.sitemaps import MAX_ENTRIES, parse_sitemap
 from newsflow.weburls import http_url, join_url, registrable_domain, same_site, split_url
