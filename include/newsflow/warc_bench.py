@@ -80,7 +80,7 @@ def read_speed(path: Path) -> dict[str, Any]:
 
 def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> dict[str, Any]:
     """discover → read_warc → clean → extract (→ enrich) → load over ``folder``; timings."""
-    from newsflow import archives, pipeline, storage
+    from newsflow import archives, discovery, pipeline, storage
 
     conn = storage.connect(dsn)
     storage.apply_migrations(conn)
@@ -96,7 +96,7 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
         work()
         timings[name] = round(time.perf_counter() - mark, 2)
 
-    timed("discover", lambda: pipeline.discover(conn, batch, sources, *WINDOW))
+    timed("discover", lambda: discovery.discover(conn, batch, sources, *WINDOW))
     timed("read_warc", lambda: [archives.read_file(conn, batch, file_id)
                                 for file_id in archives.batch_files(conn, batch)])
     timed("clean", lambda: pipeline.clean(conn, batch))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import dropfiles, pipeline, settings, source_state, sources
+from newsflow import discovery, dropfiles, fetch_stage, pipeline, settings, source_state, sources
 from tests.faults.conftest import article, check_ledger, outcomes, run_stages, write_sources
 from tests.integration.conftest import rows
 
@@ -65,7 +65,7 @@ def test_the_cap_applies_before_any_file_is_read(
     monkeypatch.setattr(settings, "MAX_SOURCE_INPUTS", 5)
     drop = _drop(tmp_path, 40)
     source_file = _folder_source(tmp_path, drop)
-    stats = pipeline.discover(news_conn, "cap-1", source_file, NOV_23, NOV_24)
+    stats = discovery.discover(news_conn, "cap-1", source_file, NOV_23, NOV_24)
     newest = [f"story-{n:03d}.html" for n in range(35, 40)]
     # Five files read, the five newest: the 35 others cost a name and an lstat each.
     assert sorted(reads) == newest
@@ -74,14 +74,14 @@ def test_the_cap_applies_before_any_file_is_read(
     # The next interval takes the next five, reading only those: the five taken by the
     # first run are unchanged since it read them and keep their key unread.
     reads.clear()
-    stats = pipeline.discover(news_conn, "cap-2", source_file, NOV_24, NOV_25)
+    stats = discovery.discover(news_conn, "cap-2", source_file, NOV_24, NOV_25)
     assert sorted(reads) == [f"story-{n:03d}.html" for n in range(30, 35)]
     assert _staged(news_conn, "cap-2") == sorted(reads)
     assert stats["drop"] == {"listed": 40, "staged": 5, "taken_by_other_interval": 5,
                              "over_source_cap": 30}
     # A re-run of the first interval stages the same rows and reads nothing.
     reads.clear()
-    pipeline.discover(news_conn, "cap-1-again", source_file, NOV_23, NOV_24)
+    discovery.discover(news_conn, "cap-1-again", source_file, NOV_23, NOV_24)
     assert reads == []
     assert _staged(news_conn, "cap-1-again") == newest
 
@@ -95,13 +95,13 @@ def test_eight_runs_take_a_capped_folder_whole_and_lose_nothing(
     taken: set[str] = set()
     for run in range(8):
         batch = f"manual-{run}"
-        pipeline.discover(news_conn, batch, source_file, mode="new")
+        discovery.discover(news_conn, batch, source_file, mode="new")
         staged = set(_staged(news_conn, batch))
         assert len(staged) == 5 and not staged & taken
         taken |= staged
     assert len(reads) == 40  # each file read once, in the run that took it
     assert taken == {f"story-{n:03d}.html" for n in range(40)}
-    pipeline.discover(news_conn, "manual-8", source_file, mode="new")
+    discovery.discover(news_conn, "manual-8", source_file, mode="new")
     assert _staged(news_conn, "manual-8") == []
 
 
@@ -115,21 +115,21 @@ def test_a_folder_past_the_scan_cap_is_examined_in_turns(
     os.utime(drop / "nested" / "inner.html", (NOV_23.timestamp(),) * 2)
     source_file = _folder_source(tmp_path, drop)
     names = [f"story-{n:03d}.html" for n in range(10)]
-    stats = pipeline.discover(news_conn, "scan-1", source_file, NOV_23, NOV_24)
+    stats = discovery.discover(news_conn, "scan-1", source_file, NOV_23, NOV_24)
     # Name order: "nested", "nested/inner.html", "story-000", "story-001".
     assert _staged(news_conn, "scan-1") == ["inner.html", *names[:2]]
     assert stats["drop"]["not_examined"] == 8
     assert sorted(reads) == ["nested/inner.html", *names[:2]]
-    pipeline.discover(news_conn, "scan-2", source_file, NOV_24, NOV_25)
+    discovery.discover(news_conn, "scan-2", source_file, NOV_24, NOV_25)
     assert _staged(news_conn, "scan-2") == names[2:6]
-    pipeline.discover(news_conn, "scan-3", source_file, NOV_25, NOV_26)
+    discovery.discover(news_conn, "scan-3", source_file, NOV_25, NOV_26)
     # The last turn wraps round: the four after story-005 are the last four names.
     assert _staged(news_conn, "scan-3") == names[6:]
     # A re-run of an interval examines the same names again: the same rows.
-    pipeline.discover(news_conn, "scan-2-again", source_file, NOV_24, NOV_25)
+    discovery.discover(news_conn, "scan-2-again", source_file, NOV_24, NOV_25)
     assert _staged(news_conn, "scan-2-again") == names[2:6]
     # The next turn starts over and finds everything taken.
-    stats = pipeline.discover(news_conn, "scan-4", source_file, NOV_26,
+    stats = discovery.discover(news_conn, "scan-4", source_file, NOV_26,
                               NOV_26 + timedelta(days=1))
     assert _staged(news_conn, "scan-4") == []
     assert stats["drop"]["taken_by_other_interval"] == 3
@@ -139,12 +139,12 @@ def test_a_file_changed_after_a_run_took_it_is_read_and_taken_again(
         news_conn: object, tmp_path: Path, reads: list[str]) -> None:
     drop = _drop(tmp_path, 3)
     source_file = _folder_source(tmp_path, drop)
-    pipeline.discover(news_conn, "change-1", source_file, mode="new")
+    discovery.discover(news_conn, "change-1", source_file, mode="new")
     assert len(reads) == 3
     reads.clear()
     changed = drop / "story-001.html"
     changed.write_bytes(article("Dropped story number 1, corrected"))
-    pipeline.discover(news_conn, "change-2", source_file, mode="new")
+    discovery.discover(news_conn, "change-2", source_file, mode="new")
     # Only the file whose inode changed is read again; its new content is a new input.
     assert reads == ["story-001.html"]
     assert _staged(news_conn, "change-2") == ["story-001.html"]
@@ -206,12 +206,12 @@ def test_hostile_entries_cost_no_read_and_each_ends_in_the_ledger(
                                  drop / "pipe.html", drop / "huge.html",
                                  drop / "bell\x07 and \x1b[31mred\x1b[0m.html",
                                  deep / "bottom.html", *devices)}
-    pipeline.discover(news_conn, "hostile", source_file)
+    discovery.discover(news_conn, "hostile", source_file)
     deep_name = "/".join(f"d{n}" for n in range(60)) + "/bottom.html"
     # Discovery read the regular files it took (the huge one up to the cap), nothing else.
     assert sorted(reads) == sorted(["good.html", "huge.html", deep_name,
                                     "bell\x07 and \x1b[31mred\x1b[0m.html"])
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "hostile")
     got = {Path(i).relative_to(drop).as_posix(): o for i, o in outcomes(check_ledger(

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import article_store, ledger, pipeline, settings, staging
+from newsflow import article_store, discovery, fetch_stage, ledger, pipeline, settings, staging
 from newsflow.crawl import BatchCrawler
 from newsflow.sources import Discovery
 from tests.faults import hostile as h
@@ -138,13 +138,13 @@ def test_a_stage_fails_only_when_every_input_failed_and_its_inputs_are_not_stran
 
     with monkeypatch.context() as patch:
         patch.setattr(BatchCrawler, "fetch_page", broken)
-        pipeline.discover(news_conn, "night-1", sources, NOV_23, NOV_24)
+        discovery.discover(news_conn, "night-1", sources, NOV_23, NOV_24)
         with pytest.raises(pipeline.StageError, match="fetch failed unexpectedly on all 2"):
-            pipeline.fetch(news_conn, "night-1")
+            fetch_stage.fetch(news_conn, "night-1")
     # The next run of the same interval (a clear, a backfill) takes both inputs again,
     # and so does the next night: rejected at fetch, they move on to it.
-    pipeline.discover(news_conn, "night-1-again", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "night-1-again", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "night-1-again")
     check_ledger(news_conn, "class 1: a failed run's inputs taken again", "night-1-again",
@@ -315,8 +315,8 @@ def test_quadratic_heads_and_attribute_runs_are_scanned_in_linear_time(
             for name, head in heads.items()}
     sources = write_sources(tmp_path, url_list(tmp_path, "heads", list(urls.values())))
     started = time.monotonic()
-    pipeline.discover(news_conn, "heads", sources)
-    pipeline.fetch(news_conn, "heads")
+    discovery.discover(news_conn, "heads", sources)
+    fetch_stage.fetch(news_conn, "heads")
     # A generous bound, not a speed target: the quadratic scan took minutes here.
     assert time.monotonic() - started < 60
     for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, pipeline.load):
@@ -331,16 +331,16 @@ def test_per_source_cap_leaves_the_rest_for_the_next_run(
     monkeypatch.setattr(settings, "MAX_SOURCE_INPUTS", 3)
     urls = [hostile.route(f"c{n}", h.reply(body=article(f"Capped {n}"))) for n in range(5)]
     sources = write_sources(tmp_path, url_list(tmp_path, "many", urls))
-    pipeline.discover(news_conn, "cap-1", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "cap-1", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "cap-1")
     first = {i for (i,) in rows(news_conn, "SELECT input FROM batch_items"
                                            " WHERE batch_key = 'cap-1'")}
     assert len(first) == 3
     check_ledger(news_conn, "class 4: per-source input cap, run 1", "cap-1", first)
-    pipeline.discover(news_conn, "cap-2", sources, NOV_24, NOV_25)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "cap-2", sources, NOV_24, NOV_25)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "cap-2")
     check_ledger(news_conn, "class 4: per-source input cap, run 2", "cap-2",
@@ -359,8 +359,8 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
     hostile.route("quick", h.reply(body=article("Quick story")))
     sources = write_sources(tmp_path, url_list(tmp_path, "slow", hanging)
                             + url_list(tmp_path, "quick", [good]))
-    pipeline.discover(news_conn, "breaker-1", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "breaker-1", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "breaker-1")
     got = outcomes(check_ledger(news_conn, "class 4: circuit breaker of a hanging host",
@@ -375,8 +375,8 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
     # The next night takes every one of them again, and the host answers now.
     for n in range(5):
         hostile.route(f"slow{n}", h.reply(body=article(f"Slow {n}")))
-    pipeline.discover(news_conn, "breaker-2", sources, NOV_24, NOV_25)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "breaker-2", sources, NOV_24, NOV_25)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "breaker-2")
     got = outcomes(check_ledger(news_conn, "class 4: deferred pages in the next run",
@@ -422,8 +422,8 @@ def test_two_loads_of_one_new_article_at_once_keep_a_version(
                                  h.reply(body=article("Second take"))])
     for batch in ("race-a", "race-b"):
         sources = write_sources(tmp_path, url_list(tmp_path, batch, [url]))
-        pipeline.discover(news_conn, batch, sources)
-        for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+        discovery.discover(news_conn, batch, sources)
+        for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
             stage(news_conn, batch)
     other = psycopg2.connect(news_dsn)
     try:
