@@ -128,7 +128,7 @@ class BatchCrawler:
     def discover_source(self, source: Source, window: Window) -> tuple[list[Discovery], Rejects]:
         """The inputs a feed, sitemap or URL list lists now, and those it could not use.
 
-        Drop folders are the discover stage's (``pipeline``): it reads only what it takes.
+        Drop folders are the discover stage's (``discovery``): it reads only what it takes.
 
         Raises:
             FetchError: the source itself could not be read.

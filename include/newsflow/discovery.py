@@ -5,6 +5,7 @@ Each input is taken once (``source_state.take_inputs``); what a run leaves out, 
 counted per source and logged (``left_out``). docs/sources.md states the rules.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -157,25 +158,33 @@ def _stage_folder(conn: Any, batch_key: str, source: Source, window: Window) -> 
     """Stage a drop folder's files this window takes, reading only those.
 
     The folder is examined by metadata (``list_folder``, at most
-    ``settings.MAX_FOLDER_SCAN`` entries, going on where the last run stopped); a file a
-    run already read and took, unchanged since, keeps that run's content key unread; the
-    cap applies next, and only the files taken that still need their key are read.
+    ``settings.MAX_FOLDER_SCAN`` entries, going on where the last run stopped); a file read
+    before and unchanged since keeps the content key it had (``drop_file_keys``); the cap
+    applies next, and only the files taken that still need their key are read.
     """
-    # The first statement opens the transaction whose start take_inputs records as
-    # taken_at: before any file is read (source_state.unchanged_files relies on it).
+    # The first statement opens the transaction whose start is recorded as each key's
+    # read_at: before any file is read (source_state.unchanged_files relies on it).
     start_after = source_state.folder_scan_start(conn, source.name, window.key)
     try:
         listing = list_folder(source, window, start_after, settings.MAX_FOLDER_SCAN)
     except SourceConfigError as error:
         raise FetchError(str(error)) from error
-    source_state.record_folder_scan(conn, source.name, window.key, start_after, listing.next_after)
+    source_state.record_folder_scan(conn, source.name, window.key, start_after,
+                                    listing.next_after)
     known = source_state.unchanged_files(conn, source.name, listing.changed)
     found = [with_content_hash(d, known[d.input].removeprefix("sha256:"))
-             if d.input in known else d for d in listing.discoveries]
+             if known.get(d.input, "").startswith("sha256:") else d
+             for d in listing.discoveries]
     unread = set(listing.changed) - set(known)
 
     def read_unread(taken: list) -> list:
-        return [read_content_hash(d) if d.input in unread else d for d in taken]
+        read = [read_content_hash(d) if d.input in unread else d for d in taken]
+        # A file that could not be read is remembered too (its key is its path): it is
+        # read again only once it changes.
+        source_state.record_file_keys(conn, source.name, {
+            d.input: input_key(d) for d in read if d.input in unread})
+        unread.difference_update(d.input for d in taken)
+        return read
 
     counts = _stage_in_window(conn, batch_key, source.name, source.kind, found,
                               listing.invalid, window, read_unread)
@@ -199,18 +208,16 @@ def _stage_in_window(
     Sitemaps are archives: their entries dated before the interval belong to earlier
     intervals. Feeds, URL lists and folders are taken late (a feed item dated before
     the interval, a file copied with an old mtime), once: ``source_state.take_inputs``.
-    ``read_keys`` completes the keys of the candidates within the cap (a drop folder's
-    files are read only then).
+    ``read_keys`` completes the keys of candidates (a drop folder's files, read only
+    when the cap takes them: ``_within_cap``).
     """
     placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
     candidates = [d for d, place in placed if place == "take"]
-    keys = {d.input: input_key(d) for d in candidates}
-    candidates, over_cap = _within_cap(conn, source_name, candidates, keys, window)
-    if read_keys is not None:
-        candidates = read_keys(candidates)
+    candidates, over_cap = _within_cap(conn, source_name, candidates, window,
+                                       read_keys or (lambda taken: taken))
     keys = {d.input: input_key(d) for d in candidates}
     taken = source_state.take_inputs(conn, batch_key, source_name,
-                                {key: input_ for input_, key in keys.items()}, window.key)
+                                     {key: input_ for input_, key in keys.items()}, window.key)
     staged, repeats = _first_per_key(
         sorted((d for d in candidates if keys[d.input] in taken), key=lambda d: d.input), keys
     )
@@ -232,27 +239,48 @@ def _stage_in_window(
 
 
 def _within_cap(
-    conn: Any, source_name: str, candidates: list, keys: dict[str, str], window: Window
+    conn: Any, source_name: str, candidates: list, window: Window,
+    read_keys: Callable[[list], list],
 ) -> tuple[list, int]:
     """The candidates a run may take: at most ``settings.MAX_SOURCE_INPUTS`` new ones.
 
     Those other windows keep are left in (they cost nothing: ``take_inputs`` leaves them
     out); of the rest the newest are taken. The others are not recorded as taken, so a
-    later run finds them still available. Returns the candidates and how many were left.
+    later run finds them still available. A candidate whose key is known only once read
+    (``read_keys``) is read when the cap reaches it; if its content turns out to be kept
+    by another window it does not count, and the next newest is read in its place.
+    Returns the candidates (keys complete) and how many were left.
     """
     cap = settings.MAX_SOURCE_INPUTS
     if len(candidates) <= cap:
-        return candidates, 0
-    elsewhere = source_state.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
-                                              window.key)
-    fresh = [d for d in candidates if keys[d.input] not in elsewhere]
+        return read_keys(candidates), 0
+    fresh_of = functools.partial(_fresh, conn, source_name, window)
+    fresh = fresh_of(candidates)
     if len(fresh) <= cap:
-        return candidates, 0
+        return read_keys(candidates), 0
     fresh.sort(key=lambda d: (d.dated is not None, d.dated or 0), reverse=True)
-    left = {d.input for d in fresh[cap:]}
-    LOGGER.warning("source %s lists more new inputs than a run takes (%d): %d left for later",
-                   source_name, cap, len(left))
-    return [d for d in candidates if d.input not in left], len(left)
+    chosen = {d.input for d in fresh}
+    # Kept elsewhere: read only if never read (or changed since), as a file once refused.
+    rest = read_keys([d for d in candidates if d.input not in chosen])
+    taken: list = []
+    position = 0
+    while len(fresh_of(taken)) < cap and position < len(fresh):
+        batch = read_keys(fresh[position:position + cap - len(fresh_of(taken))])
+        position += len(batch)
+        taken += batch
+    left = len(fresh) - position
+    if left:
+        LOGGER.warning("source %s lists more new inputs than a run takes (%d): %d left for"
+                       " later", source_name, cap, left)
+    return rest + taken, left
+
+
+def _fresh(conn: Any, source_name: str, window: Window, discoveries: list) -> list:
+    """The discoveries whose key no other window keeps."""
+    keys = {d.input: input_key(d) for d in discoveries}
+    elsewhere = source_state.kept_by_other_windows(conn, source_name,
+                                                   sorted(set(keys.values())), window.key)
+    return [d for d in discoveries if keys[d.input] not in elsewhere]
 
 
 def _first_per_key(

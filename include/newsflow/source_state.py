@@ -211,29 +211,46 @@ def record_folder_scan(
         )
 
 
-# A file whose inode changed less than this before a run took it may have changed after
-# that run read it (and the database's and the file server's clocks may differ): read again.
+# A file whose inode changed less than this before a run read it may have changed after
+# that read (and the database's and the file server's clocks may differ): read again.
 UNCHANGED_MARGIN = timedelta(seconds=60)
 
 
 def unchanged_files(
     conn: Any, source_name: str, changed: dict[str, datetime]
 ) -> dict[str, str]:
-    """Of the files ``changed`` names (path -> inode change time), the content keys of
-    those a run read and took after their last change: they need no reading again.
+    """Of the files ``changed`` names (path -> inode change time), the input keys of
+    those read since their last change (``record_file_keys``): no need to read them again.
 
-    A run's ``taken_at`` is its transaction's start, which discovery begins before it
-    reads a file (``folder_scan_start``), so a file changed later is read again.
+    A key's ``read_at`` is its transaction's start, which discovery begins before it reads
+    a file (``folder_scan_start``); the inode change time (``ctime``) moves on any write,
+    rename or replacement, and no ``touch`` or ``cp -p`` can set it back.
     """
     if not changed:
         return {}
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT DISTINCT ON (input) input, input_key, taken_at FROM taken_inputs"
-            " WHERE source_name = %s AND input = ANY(%s) AND input_key LIKE 'sha256:%%'"
-            " ORDER BY input, taken_at DESC",
+            "SELECT path, input_key, read_at FROM drop_file_keys"
+            " WHERE source_name = %s AND path = ANY(%s)",
             (source_name, sorted(changed)),
         )
         rows = cur.fetchall()
-    return {path: key for path, key, taken_at in rows
-            if changed[path] < taken_at - UNCHANGED_MARGIN}
+    return {path: key for path, key, read_at in rows
+            if changed[path] < read_at - UNCHANGED_MARGIN}
+
+
+def record_file_keys(conn: Any, source_name: str, keys: dict[str, str]) -> None:
+    """Remember the input key of each file just read (path -> ``sha256:...``, or the path
+    itself for a file that could not be read), as of this transaction's start."""
+    if not keys:
+        return
+    records = json.dumps([{"path": path, "input_key": key} for path, key in sorted(keys.items())])
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO drop_file_keys (source_name, path, input_key)"
+            " SELECT %s, r.path, r.input_key"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(path text, input_key text)"
+            " ON CONFLICT (source_name, path) DO UPDATE"
+            " SET input_key = EXCLUDED.input_key, read_at = now()",
+            (source_name, records),
+        )

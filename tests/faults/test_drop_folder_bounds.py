@@ -32,7 +32,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(path, cap, **options)
 
     monkeypatch.setattr(sources.dropfiles, "read_file", counted)
-    # Files made a moment ago count as unchanged once a run took them (the margin is for
+    # Files made a moment ago count as unchanged once a run read them (the margin is for
     # clocks that differ; here the database and the files share one).
     monkeypatch.setattr(source_state, "UNCHANGED_MARGIN", timedelta(0))
     yield done
@@ -71,8 +71,8 @@ def test_the_cap_applies_before_any_file_is_read(
     assert sorted(reads) == newest
     assert _staged(news_conn, "cap-1") == newest
     assert stats["drop"] == {"listed": 40, "staged": 5, "over_source_cap": 35}
-    # The next interval takes the next five, reading only those: the five taken by the
-    # first run are unchanged since it read them and keep their key unread.
+    # The next interval takes the next five, reading only those: the five the first run
+    # read are unchanged since and keep their key unread.
     reads.clear()
     stats = discovery.discover(news_conn, "cap-2", source_file, NOV_24, NOV_25)
     assert sorted(reads) == [f"story-{n:03d}.html" for n in range(30, 35)]
@@ -246,3 +246,42 @@ def test_a_name_that_is_no_utf8_costs_that_file_only(
     }
     # The name is rejected, never read.
     assert reads == ["story-000.html", "story-000.html"]  # discover, then fetch
+
+
+def test_files_read_a_moment_ago_are_read_again_but_do_not_take_the_caps_places(
+        news_conn: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default margin: a file read less than a minute after its last change may have
+    # changed since, so the second run reads the five newest again; they turn out taken
+    # by the first run and the next five newest are read in their place.
+    monkeypatch.setattr(settings, "MAX_SOURCE_INPUTS", 5)
+    reads: list[str] = []
+    real = dropfiles.read_file
+    monkeypatch.setattr(sources.dropfiles, "read_file", lambda path, cap, **options: (
+        reads.append(path.name), real(path, cap, **options))[1])
+    drop = _drop(tmp_path, 20)
+    source_file = _folder_source(tmp_path, drop)
+    pipeline_runs = [("soon-1", NOV_23, NOV_24), ("soon-2", NOV_24, NOV_25)]
+    stats = {}
+    for batch, start, end in pipeline_runs:
+        stats[batch] = discovery.discover(news_conn, batch, source_file, start, end)
+    assert _staged(news_conn, "soon-1") == [f"story-{n:03d}.html" for n in range(15, 20)]
+    assert _staged(news_conn, "soon-2") == [f"story-{n:03d}.html" for n in range(10, 15)]
+    assert stats["soon-2"]["drop"] == {"listed": 20, "staged": 5, "taken_by_other_interval": 5,
+                                       "over_source_cap": 10}
+    assert sorted(reads) == sorted([f"story-{n:03d}.html" for n in range(15, 20)] * 2
+                                   + [f"story-{n:03d}.html" for n in range(10, 15)])
+
+
+def test_a_touched_file_is_read_once_more_then_known_again(
+        news_conn: object, tmp_path: Path, reads: list[str]) -> None:
+    drop = _drop(tmp_path, 2)
+    source_file = _folder_source(tmp_path, drop)
+    discovery.discover(news_conn, "touch-1", source_file, mode="new")
+    os.chmod(drop / "story-000.html", 0o600)  # its ctime moves, its content does not
+    reads.clear()
+    discovery.discover(news_conn, "touch-2", source_file, mode="new")
+    assert reads == ["story-000.html"]
+    assert _staged(news_conn, "touch-2") == []  # the same content: taken by touch-1
+    reads.clear()
+    discovery.discover(news_conn, "touch-3", source_file, mode="new")
+    assert reads == []
