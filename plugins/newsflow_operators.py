@@ -143,7 +143,7 @@ class DiscoverArticlesOperator(_BatchStageOperator):
 
         self.log.info("run type %s: discover mode %r", self.run_type, self.mode)
         stats = discovery.discover(conn, self.batch_key, self.sources_path, *self.interval,
-                                  mode=self.mode)
+                                   mode=self.mode)
         self.warc_file_ids = archives.batch_files(conn, self.batch_key)
         return stats
 

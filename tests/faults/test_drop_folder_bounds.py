@@ -130,7 +130,7 @@ def test_a_folder_past_the_scan_cap_is_examined_in_turns(
     assert _staged(news_conn, "scan-2-again") == names[2:6]
     # The next turn starts over and finds everything taken.
     stats = discovery.discover(news_conn, "scan-4", source_file, NOV_26,
-                              NOV_26 + timedelta(days=1))
+                               NOV_26 + timedelta(days=1))
     assert _staged(news_conn, "scan-4") == []
     assert stats["drop"]["taken_by_other_interval"] == 3
 
