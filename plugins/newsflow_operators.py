@@ -1,7 +1,8 @@
 """Thin Airflow operators over the newsflow library: each runs one pipeline stage on one batch.
 
-The operators only connect (through ``PostgresHook``, in ``execute``) and call
-``newsflow.pipeline``; all logic lives in the library. They hand each other nothing
+The operators only connect (through ``PostgresHook``, in ``execute``) and call the
+stages (``newsflow.discovery``, ``newsflow.fetch_stage``, ``newsflow.pipeline``); all logic
+lives in the library. They hand each other nothing
 but the batch key: pages and results are staged in PostgreSQL.
 
 The library is imported in ``run``, not here: it loads trafilatura, NumPy and more,
@@ -60,7 +61,8 @@ class CheckSchemaOperator(_NewsDatabaseOperator):
 
 
 class _BatchStageOperator(_NewsDatabaseOperator):
-    """Runs the pipeline stage ``newsflow.pipeline.<stage>(conn, batch_key)`` on one batch."""
+    """Runs the pipeline stage ``<stage>(conn, batch_key)`` on one batch: ``fetch`` from
+    ``newsflow.fetch_stage``, the others from ``newsflow.pipeline``."""
 
     template_fields: Sequence[str] = ("batch_key",)
     stage: str
@@ -70,9 +72,10 @@ class _BatchStageOperator(_NewsDatabaseOperator):
         self.batch_key = batch_key
 
     def run(self, conn: Any) -> Any:
-        from newsflow import pipeline
+        from newsflow import fetch_stage, pipeline
 
-        return getattr(pipeline, self.stage)(conn, self.batch_key)
+        module = fetch_stage if self.stage == "fetch" else pipeline
+        return getattr(module, self.stage)(conn, self.batch_key)
 
 
 class DiscoverArticlesOperator(_BatchStageOperator):
@@ -83,7 +86,7 @@ class DiscoverArticlesOperator(_BatchStageOperator):
     8601 strings (templated from the run's data interval). Scheduled and backfill runs
     take the inputs of their interval; a manual run (``dag_run.run_type``, read here)
     takes what is new: every input no other run took, dated from its interval's start on
-    (see ``newsflow.pipeline.discover``). What is left out, and why, is logged and pushed
+    (see ``newsflow.discovery.discover``). What is left out, and why, is logged and pushed
     as the XCom ``left_out``. A configuration error (no such set, a file that is no
     regular file or too large, a source asking for what only the deployment may allow,
     every source's folder missing or outside the drop root, an interval that is no
@@ -115,7 +118,7 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         over: Airflow maps only over a task's return value)."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from newsflow import pipeline
+        from newsflow import discovery
         from newsflow.sources import parse_moment
         from newsflow.sourcesets import SourceConfigError, set_path
 
@@ -132,15 +135,15 @@ class DiscoverArticlesOperator(_BatchStageOperator):
         except SourceConfigError as error:
             raise AirflowFailException(" ".join(str(error).split())) from None
         context["ti"].xcom_push(key="stats", value=stats)
-        context["ti"].xcom_push(key="left_out", value=pipeline.left_out(stats))
+        context["ti"].xcom_push(key="left_out", value=discovery.left_out(stats))
         return self.warc_file_ids
 
     def run(self, conn: Any) -> Any:
-        from newsflow import archives, pipeline
+        from newsflow import archives, discovery
 
         self.log.info("run type %s: discover mode %r", self.run_type, self.mode)
-        stats = pipeline.discover(conn, self.batch_key, self.sources_path, *self.interval,
-                                  mode=self.mode)
+        stats = discovery.discover(conn, self.batch_key, self.sources_path, *self.interval,
+                                   mode=self.mode)
         self.warc_file_ids = archives.batch_files(conn, self.batch_key)
         return stats
 

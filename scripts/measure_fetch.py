@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg2
 
-from newsflow import dbserver, pipeline, settings, storage
+from newsflow import dbserver, discovery, fetch_stage, settings, storage
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "include" / "demo" / "site" / "articles" / "library-extends-hours.html"
@@ -102,9 +102,9 @@ def main() -> int:
                 for arrivals in arrivals_by_host:
                     arrivals.clear()
                 started = time.monotonic()
-                pipeline.discover(conn, "bench", sources)
+                discovery.discover(conn, "bench", sources)
                 discovered = time.monotonic()
-                stats = pipeline.fetch(conn, "bench")
+                stats = fetch_stage.fetch(conn, "bench")
                 done = time.monotonic()
                 conn.close()
                 fetched = stats.get("bench", {}).get("fetched", 0)

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2.extensions import make_dsn
 
-from newsflow import dbserver, pipeline, reporting, storage
+from newsflow import dbserver, discovery, fetch_stage, pipeline, reporting, storage
 from newsflow.search import search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,8 +90,8 @@ def _load_demo(conn: object) -> int:
         "sources:\n"
         f"  - {{name: demo-drop, kind: folder, path: '{DEMO / 'drop'}'}}\n"
         f"  - {{name: demo-site, kind: folder, path: '{DEMO / 'site' / 'articles'}'}}\n")
-    pipeline.discover(conn, "bench-seed", sources)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    discovery.discover(conn, "bench-seed", sources)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, "bench-seed")
     pipeline.load(conn, "bench-seed")
     shutil.rmtree(sources.parent)

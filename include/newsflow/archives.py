@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from newsflow import settings, storage, warc
+from newsflow import settings, source_state, staging, warc
 from newsflow.crawl import BatchCrawler, _stored_as_utf8
-from newsflow.fetching import FetchedPage, FetchError, canonicalize_url, gunzip_capped
+from newsflow.fetching import FetchedPage, FetchError, canonicalize_url
+from newsflow.pagebytes import gunzip_capped
 from newsflow.sources import Source, Window
 
 LOGGER = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def stage_files(
     chosen = [(f, file_spans[f.location]) for f in unique
               if f.dated is not None and overlaps(file_spans[f.location], window)]
     undated = [f for f in unique if f.dated is None]
-    taken = storage.take_inputs(
+    taken = source_state.take_inputs(
         conn, batch_key, source.name, {"warc:" + f.location: f.location for f in undated},
         window.key,
     )
@@ -267,7 +268,7 @@ def stage_files(
                 " ON CONFLICT (batch_key, source_name, location) DO NOTHING",
                 (batch_key, source.name, file.location, file.dated, start, end),
             )
-    storage.record_rejects(conn, batch_key, "discover",
+    staging.record_rejects(conn, batch_key, "discover",
                            [(source.name, entry, reason) for entry, reason in rejects])
     counts = {
         "listed": len(unique) + len(rejects),
@@ -347,7 +348,7 @@ def read_file(
         conn.rollback()
         if not last_try:
             raise
-        storage.record_reject(conn, batch_key, source_name, location, "fetch", str(failure))
+        staging.record_reject(conn, batch_key, source_name, location, "fetch", str(failure))
         pages, rejects, error = 0, 1, str(failure)
     with conn.cursor() as cur:
         cur.execute(
@@ -397,7 +398,7 @@ def _stage_outcomes(
                 continue
             _save_warc_page(conn, batch_key, page, outcome, location)
             pages += 1
-        storage.record_rejects(conn, batch_key, "fetch", reasons)
+        staging.record_rejects(conn, batch_key, "fetch", reasons)
         rejects += len(reasons)
         conn.commit()
         chunk.clear()

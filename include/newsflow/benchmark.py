@@ -581,7 +581,8 @@ def component_floor(urls: list[str], nlp: Any) -> tuple[dict[str, Any], list[dic
     no page's cost.
     """
     from newsflow import pipeline
-    from newsflow.fetching import Fetcher, FetchError
+    from newsflow.fetching import FetchError
+    from newsflow.httpclient import Fetcher
 
     fetcher = Fetcher()
     _floor_page(fetcher, urls[0], nlp)
@@ -678,7 +679,8 @@ _PEER_FETCHER: Any = None
 def _peer_article(url: str) -> bool:
     """Whether newsflow makes an article with a body of ``url`` (one fetcher per process)."""
     from newsflow import pipeline
-    from newsflow.fetching import TEXT_TYPES, Fetcher, FetchError, check_article_response
+    from newsflow.fetching import TEXT_TYPES, FetchError, check_article_response
+    from newsflow.httpclient import Fetcher
 
     global _PEER_FETCHER
     _PEER_FETCHER = _PEER_FETCHER or Fetcher()

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from newsflow import dbserver, dropfiles, evaluation, settings, storage
-from newsflow.fetching import file_content_type, gunzip_capped
+from newsflow.dropfiles import file_content_type
 from newsflow.fields import ARTICLE_KEYS, extract_article
+from newsflow.pagebytes import gunzip_capped
 from newsflow.safetext import printable, scrub
 
 LOGGER = logging.getLogger(__name__)

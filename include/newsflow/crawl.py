@@ -16,25 +16,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newsflow import settings, storage
+from newsflow import settings, source_state, staging
+from newsflow.dropfiles import file_content_type, file_page_key, read_drop_file
 from newsflow.fetching import (
     TEXT_TYPES,
     Attempt,
     FetchedPage,
-    Fetcher,
     FetchError,
-    as_utf8,
-    canonical_link,
     canonicalize_url,
     check_article_response,
-    check_text,
-    file_content_type,
-    file_page_key,
-    gunzip_capped,
     host_of,
     media_type_of,
+)
+from newsflow.httpclient import Fetcher
+from newsflow.pagebytes import (
+    as_utf8,
+    canonical_link,
+    check_text,
+    gunzip_capped,
     page_charset,
-    read_drop_file,
     with_charset,
 )
 from newsflow.politeness import RobotsFile, RobotsRules, SharedHostLimiter
@@ -44,7 +44,6 @@ from newsflow.sources import (
     Source,
     SourceConfigError,
     Window,
-    list_folder,
     parse_feed,
     parse_url_list,
 )
@@ -94,12 +93,12 @@ class BatchCrawler:
 
     def _claim(self, host: str, interval: float) -> float:
         with self._lock:
-            return storage.claim_host_slot(self.conn, host, interval)
+            return source_state.claim_host_slot(self.conn, host, interval)
 
     def _log_attempt(self, attempt: Attempt) -> None:
         source_name, purpose = getattr(self._context, "tag", None) or ("", "page")
         with self.db() as conn:
-            storage.log_fetch(
+            staging.log_fetch(
                 conn, self.batch_key, source_name, attempt.url, status=attempt.status,
                 size=attempt.size, elapsed_ms=attempt.elapsed_ms, error=attempt.error,
                 purpose=purpose, attempt=attempt.attempt, redirect_to=attempt.location,
@@ -109,7 +108,7 @@ class BatchCrawler:
     def _load_robots(self, robots_url: str) -> RobotsFile:
         """This run's copy of a robots.txt: from PostgreSQL, else fetched and stored."""
         with self.db() as conn:
-            row = storage.robots_file(conn, self.batch_key, robots_url)
+            row = source_state.robots_file(conn, self.batch_key, robots_url)
         if row is None:
             source_name, _ = getattr(self._context, "tag", None) or ("", "robots")
             # Guarded like every request: its address, the peer it reaches, its redirects.
@@ -119,7 +118,7 @@ class BatchCrawler:
                 )
             body = result.content.decode("utf-8", errors="replace")
             with self.db() as conn:
-                row = storage.save_robots_file(
+                row = source_state.save_robots_file(
                     conn, self.batch_key, robots_url, result.status, body, result.error
                 )
         return RobotsFile(*row)
@@ -127,16 +126,13 @@ class BatchCrawler:
     # Discovery
 
     def discover_source(self, source: Source, window: Window) -> tuple[list[Discovery], Rejects]:
-        """The inputs a source lists now, and the inputs it could not use.
+        """The inputs a feed, sitemap or URL list lists now, and those it could not use.
+
+        Drop folders are the discover stage's (``discovery``): it reads only what it takes.
 
         Raises:
             FetchError: the source itself could not be read.
         """
-        if source.kind == "folder":
-            try:
-                return list_folder(source, window), []
-            except SourceConfigError as error:
-                raise FetchError(str(error)) from error
         if source.kind == "urls":
             try:
                 data = read_config_file(Path(source.location), f"URL list of {source.name}")
@@ -159,7 +155,7 @@ class BatchCrawler:
     ) -> tuple[bytes, str]:
         """A feed or sitemap by conditional GET: (body, base URL); a 304 re-reads the copy."""
         with self.db() as conn:
-            stored = storage.source_document(conn, url)
+            stored = source_state.source_document(conn, url)
         conditional = (stored.etag, stored.last_modified) if stored else None
         with self.acting_for(source.name, purpose):
             result = self.fetcher.get(url, conditional=conditional, max_bytes=max_bytes)
@@ -168,13 +164,13 @@ class BatchCrawler:
         base = result.final_url or url
         if result.not_modified and stored is not None:
             with self.db() as conn:
-                storage.touch_source_document(conn, url)
+                source_state.touch_source_document(conn, url)
             LOGGER.info("%s %s not modified: re-reading the stored copy", purpose, url)
             return stored.body, base
         if result.status != 200:
             raise FetchError(f"{purpose} answered HTTP {result.status}")
         with self.db() as conn:
-            storage.save_source_document(conn, url, storage.SourceDocument(
+            source_state.save_source_document(conn, url, source_state.SourceDocument(
                 result.etag, result.last_modified, result.content_type, result.content,
             ))
         return result.content, base
@@ -237,7 +233,7 @@ class BatchCrawler:
 
     # Fetching
 
-    def fetch_page(self, item: storage.BatchItem) -> FetchedPage:
+    def fetch_page(self, item: staging.BatchItem) -> FetchedPage:
         """The page of one discovered item, from the web or from its drop folder.
 
         Raises:
@@ -255,7 +251,7 @@ class BatchCrawler:
         ))
 
 
-def _read_file(item: storage.BatchItem) -> FetchedPage:
+def _read_file(item: staging.BatchItem) -> FetchedPage:
     """A drop-folder item as a page keyed by its path and (as dropped) content hash."""
     path = Path(item.input)
     relative_path = item.hints.get("relative_path", path.name)
@@ -314,19 +310,19 @@ def input_key(discovery: Discovery) -> str:
 
 
 def run_by_host(
-    items: list[storage.BatchItem], work: Callable[[storage.BatchItem], None], workers: int
+    items: list[staging.BatchItem], work: Callable[[staging.BatchItem], None], workers: int
 ) -> None:
     """Run ``work`` on each item: hosts in parallel, each host's items one after another.
 
     One thread per distinct host (files count as one host), at most ``workers``.
     Re-raises the first unexpected exception once every host has finished.
     """
-    groups: dict[str, list[storage.BatchItem]] = {}
+    groups: dict[str, list[staging.BatchItem]] = {}
     for item in items:
         host = host_of(item.input) if "://" in item.input else ""
         groups.setdefault(host, []).append(item)
 
-    def run_group(group: list[storage.BatchItem]) -> None:
+    def run_group(group: list[staging.BatchItem]) -> None:
         for item in group:
             work(item)
 

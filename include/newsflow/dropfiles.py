@@ -8,12 +8,19 @@ and the open), with ``O_NONBLOCK`` so a FIFO cannot block, and read only if ``fs
 says it is a regular file; raw and decompressed bytes are both capped.
 """
 
+import contextlib
 import errno
 import gzip
+import hashlib
+import heapq
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from newsflow import settings
+from newsflow.fetching import FetchError
 
 # Read with O_NOFOLLOW: the last component may not be a link; O_NONBLOCK: a FIFO opens
 # at once (and is then refused as no regular file) instead of waiting for a writer.
@@ -142,24 +149,139 @@ def read_file(
         chunks.close()
 
 
-def walk_folder(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative path, lstat) of every entry under ``folder``'s real path, links not followed.
+@dataclass(frozen=True)
+class FolderScan:
+    """The entries one run examines of a drop folder, and where the next run goes on."""
 
-    Folders are listed and entered; a link to a folder is listed, not entered. Hidden
-    entries (a name starting with a dot) are left out. Sorted by relative path.
+    entries: list[tuple[str, os.stat_result]]  # (relative path, lstat), by relative path
+    listed: int  # visible names under the folder
+    next_after: str  # the next run examines names after this one ("" = from the start)
+
+
+def scan_folder(folder: Path, start_after: str = "", limit: int = 0) -> FolderScan:
+    """At most ``limit`` entries under ``folder``'s real path, with their lstat; no file read.
+
+    Names are listed (``os.scandir``, links never followed or entered, hidden names left
+    out) and only the ``limit`` first relative paths after ``start_after`` in name order
+    are kept (wrapping round to the start), in a heap of that size: memory and ``lstat``
+    calls are bounded by ``limit``, whatever the folder holds. The next run goes on after
+    the last one taken, so a folder larger than ``limit`` is examined in turns. A folder
+    reached twice (a bind mount of itself) is listed once. ``limit`` 0: no bound.
     """
     real = os.path.realpath(folder)
-    found: list[tuple[str, os.stat_result]] = []
-    for current, folders, files in os.walk(real, followlinks=False):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        base = os.path.relpath(current, real)
-        for name in files + folders:
-            if name.startswith("."):
+    names = _visible_names(real)
+    if limit <= 0:
+        chosen, listed = sorted(names), None
+    else:
+        counted = _Counted(names)
+        # Names after start_after first (False < True), then the wrapped-round ones.
+        chosen = heapq.nsmallest(limit, counted, key=lambda name: (name <= start_after, name))
+        listed = counted.count
+    entries: list[tuple[str, os.stat_result]] = []
+    for relative in sorted(chosen):
+        try:
+            entries.append((relative, os.lstat(os.path.join(real, relative))))
+        except OSError:
+            continue  # gone since it was listed: nothing left to take
+    listed = len(chosen) if listed is None else listed
+    more = limit > 0 and listed > len(chosen)
+    return FolderScan(entries, listed, chosen[-1] if more else "")
+
+
+class _Counted:
+    """An iterator that counts what it yields."""
+
+    def __init__(self, items: Iterator[str]) -> None:
+        self._items, self.count = items, 0
+
+    def __iter__(self) -> "_Counted":
+        return self
+
+    def __next__(self) -> str:
+        item = next(self._items)
+        self.count += 1
+        return item
+
+
+def _visible_names(real: str) -> Iterator[str]:
+    """Every visible relative path under ``real``: folders entered, links not followed.
+
+    Each folder is opened component by component with ``O_NOFOLLOW``, so a folder swapped
+    for a link while it is listed is not entered; unreadable folders are skipped.
+    """
+    pending, seen = [""], set()
+    while pending:
+        base = pending.pop()
+        try:
+            descriptor = _open_folder(real, base)
+        except OSError:
+            continue  # gone, a link now, or unreadable: nothing in it can be listed
+        try:
+            info = os.fstat(descriptor)
+            if (info.st_dev, info.st_ino) in seen:
                 continue
-            full = os.path.join(current, name)
-            try:
-                info = os.lstat(full)
-            except OSError:
-                continue
-            found.append((name if base == "." else f"{base}/{name}", info))
-    return sorted(found, key=lambda entry: entry[0])
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(descriptor) as listing:
+                for entry in listing:
+                    if entry.name.startswith("."):
+                        continue
+                    relative = f"{base}/{entry.name}" if base else entry.name
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(relative)
+                    yield relative
+        finally:
+            os.close(descriptor)
+
+
+def _open_folder(real: str, relative: str) -> int:
+    """A descriptor of the folder ``real/relative``, no component followed if a link."""
+    descriptor = os.open(real, _DIR_FLAGS)
+    for part in relative.split("/") if relative else []:
+        try:
+            inner = os.open(part, _DIR_FLAGS, dir_fd=descriptor)
+        finally:
+            os.close(descriptor)
+        descriptor = inner
+    return descriptor
+
+
+def read_drop_file(path: Path, root: Path | None = None, relative: str | None = None) -> bytes:
+    """Read a drop-folder file, gunzipping ``.gz`` files; raises FetchError on failure.
+
+    With ``root`` and ``relative`` the file must be a regular file below ``root``,
+    reached without following any link; raw and gunzipped bytes are capped at
+    ``settings.MAX_BODY_BYTES`` (see ``dropfiles``).
+    """
+    name = path.name.lower().removesuffix(".gz")
+    if not name.endswith(settings.DROP_SUFFIXES) and not path.is_dir():
+        raise FetchError(f"unsupported file type: {path.name}")
+    try:
+        data = read_file(path, settings.MAX_BODY_BYTES, root=root, relative=relative)
+    except FileRefused as error:
+        if path.is_dir() and not path.is_symlink():
+            raise FetchError(f"a folder, not a file: {path.name}") from error
+        raise FetchError(str(error)) from error
+    except FileNotFoundError as error:
+        raise FetchError(f"cannot read {path.name}: {error.strerror}") from error
+    if not data.strip():
+        raise FetchError(f"empty file: {path.name}")
+    return data
+
+
+def file_content_type(path: Path) -> str | None:
+    """The media type a file is read as, from its name; None when the name says nothing."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(".txt"):
+        return "text/plain"
+    if name.endswith((".html", ".htm")):
+        return "text/html"
+    return None
+
+
+def file_page_key(source_name: str, relative_path: str, content: bytes) -> str:
+    """A stable key for a dropped file: its path in the folder and a content hash.
+
+    The same file dropped again is the same page; an edited file is a new one.
+    """
+    return f"file:{source_name}/{relative_path}#{hashlib.sha256(content).hexdigest()[:16]}"

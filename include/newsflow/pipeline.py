@@ -1,4 +1,5 @@
-"""The pipeline's stages over one batch: discover, fetch, clean, extract, enrich, load.
+"""The pipeline's stages over one batch: discover (``discovery``), fetch (``fetch_stage``),
+then clean, extract, enrich and load, here.
 
 Each stage reads the batch's items from PostgreSQL, does its work, writes its results
 (or a reject with the reason) back, and returns per-source counts. Stages take only a
@@ -13,23 +14,24 @@ import dataclasses
 import functools
 import logging
 import multiprocessing
-import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from newsflow import archives, ledger, provenance, settings, storage
+from newsflow import (
+    article_store,
+    ledger,
+    provenance,
+    settings,
+    source_state,
+    staging,
+)
 from newsflow.cleaning import CleanDocument, CleaningError, clean_document, detect_format
-from newsflow.crawl import BatchCrawler, input_key, internal_error, run_by_host
+from newsflow.crawl import internal_error
 from newsflow.duplicates import assign_clusters
-from newsflow.fetching import FetchError, private_hosts
 from newsflow.fields import build_fields, reject_reason
 from newsflow.safetext import scrub
-from newsflow.sources import SourceConfigError, Window, load_sources
 from newsflow.weburls import http_url, registrable_domain, same_site
 
 LOGGER = logging.getLogger(__name__)
@@ -45,282 +47,6 @@ Stats = dict[str, dict[str, int]]
 
 class StageError(RuntimeError):
     """A stage could not do its job; raising it makes Airflow retry the task."""
-
-
-def discover(
-    conn: Any,
-    batch_key: str,
-    sources_file: Path | None = None,
-    interval_start: datetime | None = None,
-    interval_end: datetime | None = None,
-    mode: str = "interval",
-) -> Stats:
-    """Find the inputs of every enabled source that belong to the run; stage them.
-
-    Args:
-        conn: an open connection.
-        batch_key: the batch (one DAG run).
-        sources_file: the YAML sources file; defaults to the default named set. Airflow
-            runs pass a named set's file (``sourcesets.set_path``).
-        interval_start: start of the run's data interval.
-        interval_end: its end. Without a real interval (null or zero-length, as a
-            manual run may have) nothing is filtered by date: every input the sources
-            list now is taken.
-        mode: ``"interval"`` (scheduled and backfill runs): the inputs of the interval;
-            ``"new"`` (manual runs): every input no other run took, dated from the
-            interval's start on (any date without an interval), with no end; a re-run
-            of the batch takes the same. WARC sources keep the interval in both modes.
-
-    Returns:
-        ``{source_name: {"listed": n, "staged": m, ...}}`` for sources that answered;
-        what was left out, and why, is logged (``left_out``).
-
-    Raises:
-        StageError: every enabled source failed.
-        SourceConfigError: the sources file or the private-host setting cannot be used.
-    """
-    if mode not in MODES:
-        raise SourceConfigError(f"discover mode {mode!r}: not one of {', '.join(MODES)}")
-    interval = Window.of(interval_start, interval_end)
-    window = Window.new_inputs(batch_key, interval.start) if mode == "new" else interval
-    sources = [s for s in load_sources(sources_file) if s.enabled]
-    try:
-        private_hosts()
-    except ValueError as error:
-        raise SourceConfigError(str(error)) from None
-    # The run's data interval (a manual run's too: what it was triggered for).
-    storage.save_batch_sources(conn, batch_key, sources, interval.start, interval.end)
-    conn.commit()
-    LOGGER.info("discovering for %s", _describe(window))
-    crawler = BatchCrawler(conn, batch_key)
-    stats: Stats = {}
-    failed = 0
-    misconfigured: list[str] = []  # reasons no retry can change (a missing folder, ...)
-    for source in sources:
-        try:
-            if source.kind == "warc":  # files, each read by a mapped task: see archives
-                stats[source.name] = archives.stage_files(conn, batch_key, source, interval,
-                                                          crawler)
-                conn.commit()
-                continue
-            found, invalid = crawler.discover_source(source, window)
-            stats[source.name] = _stage_in_window(conn, batch_key, source.name, source.kind,
-                                                  found, invalid, window)
-        except Exception as error:  # one source's failure costs that source only
-            if not isinstance(error, FetchError):
-                LOGGER.exception("discovery of source %s failed unexpectedly", source.name)
-            conn.rollback()
-            reason = str(error) if isinstance(error, FetchError) else internal_error(error)
-            storage.record_reject(conn, batch_key, source.name, source.location, "discover",
-                                  reason)
-            conn.commit()
-            failed += 1
-            if isinstance(error.__cause__, SourceConfigError):
-                misconfigured.append(reason)
-            LOGGER.warning("source %s: not read: %s", source.name, reason)
-            continue
-        conn.commit()
-        LOGGER.info("source %s: %s", source.name,
-                    ", ".join(f"{k} {v}" for k, v in stats[source.name].items()))
-    if sources and len(misconfigured) == len(sources):
-        # Retrying cannot help: fail at once, with the reasons.
-        raise SourceConfigError("; ".join(misconfigured))
-    if sources and failed == len(sources):
-        raise StageError(f"all {failed} enabled sources failed discovery; see rejects")
-    for line in left_out(stats):
-        LOGGER.warning("left out: %s", line)
-    return stats
-
-
-# discover's modes: the run's interval (scheduled, backfill) or what is new (manual).
-MODES = ("interval", "new")
-# Why discover left inputs out, per count it reports: a sentence to follow the number.
-LEFT_OUT_REASONS = {
-    "dated_before_interval": "dated before this interval — backfill to take them",
-    "dated_after_interval": "dated after this interval — a later run takes them",
-    "taken_by_other_interval": "already taken by an earlier run (each input is taken"
-                               " once; re-running that run takes them again)",
-    "over_source_cap": "over the per-run cap NEWSFLOW_MAX_SOURCE_INPUTS — the next run"
-                       " takes them",
-    "repeated": "repeats of another input (same content or canonical URL) — see rejects",
-    "rejected": "unusable entries — see rejects",
-}
-
-
-def left_out(stats: Stats) -> list[str]:
-    """One line per source and reason for the inputs discovery did not stage, e.g.
-    ``demo-sitemap: 12 dated before this interval — backfill to take them``."""
-    return [f"{source}: {counts[key]} {reason}"
-            for source, counts in stats.items()
-            for key, reason in LEFT_OUT_REASONS.items() if counts.get(key)]
-
-
-def _describe(window: Window) -> str:
-    """How the log names what a run takes."""
-    if window.run_key:
-        since = f" dated from {window.start.isoformat()} on" if window.start else ""
-        return f"a manual run: every input{since} that no other run took ({window.key})"
-    if window.bounded:
-        return f"the interval {window.key}"
-    return "no interval: every input the sources list now"
-
-
-def _stage_in_window(
-    conn: Any,
-    batch_key: str,
-    source_name: str,
-    kind: str,
-    found: list,
-    invalid: list[tuple[str, str]],
-    window: Window,
-) -> dict[str, int]:
-    """Stage the inputs this window takes, reject the unusable ones; returns the counts.
-
-    Sitemaps are archives: their entries dated before the interval belong to earlier
-    intervals. Feeds, URL lists and folders are taken late (a feed item dated before
-    the interval, a file copied with an old mtime), once: ``storage.take_inputs``.
-    """
-    placed = [(d, window.place(d.dated, late_ok=kind != "sitemap")) for d in found]
-    candidates = [d for d, place in placed if place == "take"]
-    keys = {d.input: input_key(d) for d in candidates}
-    candidates, over_cap = _within_cap(conn, source_name, candidates, keys, window)
-    keys = {d.input: keys[d.input] for d in candidates}
-    taken = storage.take_inputs(conn, batch_key, source_name,
-                                {key: input_ for input_, key in keys.items()}, window.key)
-    staged, repeats = _first_per_key(
-        sorted((d for d in candidates if keys[d.input] in taken), key=lambda d: d.input), keys
-    )
-    storage.stage_discoveries(conn, batch_key, staged)
-    storage.record_rejects(conn, batch_key, "discover",
-                           [(source_name, line, reason) for line, reason in [*invalid, *repeats]])
-    counts = {
-        "listed": len(found) + len(invalid),
-        "staged": len({d.input for d in staged}),
-        "outside_interval": sum(1 for _, place in placed if place != "take"),
-        "dated_before_interval": sum(1 for _, place in placed if place == "earlier"),
-        "dated_after_interval": sum(1 for _, place in placed if place == "later"),
-        "over_source_cap": over_cap,
-        "taken_by_other_interval": sum(1 for d in candidates if keys[d.input] not in taken),
-        "rejected": len(invalid),
-        "repeated": len(repeats),
-    }
-    return {k: v for k, v in counts.items() if v or k in ("listed", "staged")}
-
-
-def _within_cap(
-    conn: Any, source_name: str, candidates: list, keys: dict[str, str], window: Window
-) -> tuple[list, int]:
-    """The candidates a run may take: at most ``settings.MAX_SOURCE_INPUTS`` new ones.
-
-    Those other windows keep are left in (they cost nothing: ``take_inputs`` leaves them
-    out); of the rest the newest are taken. The others are not recorded as taken, so a
-    later run finds them still available. Returns the candidates and how many were left.
-    """
-    cap = settings.MAX_SOURCE_INPUTS
-    if len(candidates) <= cap:
-        return candidates, 0
-    elsewhere = storage.kept_by_other_windows(conn, source_name, sorted(set(keys.values())),
-                                              window.key)
-    fresh = [d for d in candidates if keys[d.input] not in elsewhere]
-    if len(fresh) <= cap:
-        return candidates, 0
-    fresh.sort(key=lambda d: (d.dated is not None, d.dated or 0), reverse=True)
-    left = {d.input for d in fresh[cap:]}
-    LOGGER.warning("source %s lists more new inputs than a run takes (%d): %d left for later",
-                   source_name, cap, len(left))
-    return [d for d in candidates if d.input not in left], len(left)
-
-
-def _first_per_key(
-    discoveries: list, keys: dict[str, str]
-) -> tuple[list, list[tuple[str, str]]]:
-    """The first input of each key, and (input, reason) for the others.
-
-    Two files with the same content, or two links to the same canonical URL, are one
-    input: the later ones are rejected with the one they repeat, so the ledger holds.
-    """
-    first: dict[str, str] = {}
-    kept, repeats = [], []
-    for discovery in discoveries:
-        key = keys[discovery.input]
-        if first.get(key) == discovery.input:
-            continue  # listed twice: one input
-        if key in first:
-            what = "content" if key.startswith("sha256:") else "canonical URL"
-            repeats.append((discovery.input, f"same {what} as {first[key]}"))
-        else:
-            first[key] = discovery.input
-            kept.append(discovery)
-    return kept, repeats
-
-
-def fetch(conn: Any, batch_key: str) -> Stats:
-    """Fetch (URLs) or read (files) every discovered item and store its page.
-
-    Hosts are fetched in parallel (a thread per host, at most ``settings.FETCH_WORKERS``),
-    each host's pages one after another at the host's interval, which PostgreSQL enforces
-    across tasks.
-
-    Args:
-        conn: an open connection.
-        batch_key: the batch.
-
-    Returns:
-        ``{source_name: {"fetched": n, "rejected": m}}``.
-    """
-    crawler = BatchCrawler(conn, batch_key)
-    counts: Counter[tuple[str, str]] = Counter()
-    budget = SourceBudget(settings.SOURCE_FETCH_SECONDS)
-
-    def fetch_one(item: storage.BatchItem) -> None:
-        try:
-            budget.check(item)
-            page = crawler.fetch_page(item)
-            with crawler.db() as db:
-                storage.save_page(db, batch_key, page)
-                counts[item.source_name, "fetched"] += 1
-            return
-        except FetchError as error:
-            reason = str(error)
-        except Exception as error:  # one odd page costs that page, not the stage
-            LOGGER.exception("fetch of %s failed unexpectedly", item.input)
-            reason = internal_error(error)
-            counts[item.source_name, "unexpected"] += 1
-        with crawler.db() as db:
-            db.rollback()
-            storage.record_reject(db, batch_key, item.source_name, item.input, "fetch", reason)
-            counts[item.source_name, "rejected"] += 1
-
-    items = storage.items_at_stage(conn, batch_key, "discovered")
-    run_by_host(items, fetch_one, settings.FETCH_WORKERS)
-    unexpected = sum(n for (_, outcome), n in counts.items() if outcome == "unexpected")
-    if items and unexpected == len(items):
-        raise StageError(f"fetch failed unexpectedly on all {unexpected} items")
-    return _report("fetch", counts)
-
-
-class SourceBudget:
-    """Each source's wall-clock budget for fetching URLs in one run.
-
-    The clock of a source starts at its first page; past the budget its remaining URLs
-    are rejected as deferred (nothing is requested), and the next run takes them again
-    (``storage.take_inputs``), so one slow source cannot hold the night.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._started: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def check(self, item: storage.BatchItem) -> None:
-        """Raise FetchError when ``item``'s source has used up its budget."""
-        if self.seconds <= 0 or not item.input.startswith(("http://", "https://")):
-            return
-        with self._lock:
-            started = self._started.setdefault(item.source_name, time.monotonic())
-        if time.monotonic() - started > self.seconds:
-            raise FetchError(f"deferred to the next run: source {item.source_name} used its"
-                             f" fetch budget of {self.seconds:g} s in this run")
 
 
 def clean(conn: Any, batch_key: str) -> Stats:
@@ -339,7 +65,7 @@ def clean(conn: Any, batch_key: str) -> Stats:
     )
 
 
-def _clean_item(item: storage.BatchItem, page: storage.StoredPage) -> dict[str, Any]:
+def _clean_item(item: staging.BatchItem, page: staging.StoredPage) -> dict[str, Any]:
     """The cleaned document of one fetched page."""
     content = page.content or b""
     document = clean_document(content, detect_format(page.content_type, content), page.final_url)
@@ -364,7 +90,7 @@ def extract(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"extracted": n, "rejected": m}}``.
     """
-    options = storage.batch_source_options(conn, batch_key)
+    options = source_state.batch_source_options(conn, batch_key)
     trusting = frozenset(name for name, opts in options.items() if opts.get("trust_canonical"))
     accept = {name: str(opts.get("accept", "article")) for name, opts in options.items()}
     return _run_item_stage(
@@ -374,7 +100,7 @@ def extract(conn: Any, batch_key: str) -> Stats:
 
 
 def _extract_item(
-    item: storage.BatchItem, page: storage.StoredPage, trusting: frozenset[str] = frozenset(),
+    item: staging.BatchItem, page: staging.StoredPage, trusting: frozenset[str] = frozenset(),
     accept: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The article fields of one cleaned page, control characters removed.
@@ -440,9 +166,9 @@ def enrich(conn: Any, batch_key: str) -> Stats:
 
     enrichment.load_model()  # here: a missing model fails the task before any work
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.count_at_stage(conn, batch_key, "extracted")
+    items = staging.count_at_stage(conn, batch_key, "extracted")
     failed = 0
-    chunks = ((chunk,) for chunk in storage.pages_of_items(conn, batch_key, "extracted",
+    chunks = ((chunk,) for chunk in staging.pages_of_items(conn, batch_key, "extracted",
                                                            CHUNK_SIZE))
     with _cpu_pool(items) as pool:
         for (chunk,), outcomes in _in_order(pool, _enrich_chunk, chunks):
@@ -460,10 +186,10 @@ def enrich(conn: Any, batch_key: str) -> Stats:
                                   counts)
     if items and failed == items:
         raise StageError(f"enrich failed unexpectedly on all {failed} items")
-    return _report("enrich", counts)
+    return report_counts("enrich", counts)
 
 
-def _enrich_chunk(chunk: list[storage.BatchItem]) -> list[dict[str, Any] | str]:
+def _enrich_chunk(chunk: list[staging.BatchItem]) -> list[dict[str, Any] | str]:
     """The enrichment of each item, or the reject reason of the exception it raised.
 
     The chunk is parsed as one batch; if that fails, item by item, so that one odd
@@ -538,7 +264,7 @@ def _run_item_stage(
     *,
     source: str,
     target: str,
-    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
+    work: Callable[[staging.BatchItem, staging.StoredPage], dict[str, Any]],
     with_content: bool = False,
 ) -> Stats:
     """Apply ``work`` to each item at stage ``source``, chunk by chunk, storing its result.
@@ -548,12 +274,12 @@ def _run_item_stage(
     but when every item fails that way the stage itself is broken, and it raises.
     """
     counts: Counter[tuple[str, str]] = Counter()
-    items = storage.count_at_stage(conn, batch_key, source)
+    items = staging.count_at_stage(conn, batch_key, source)
     unexpected = 0
 
     def jobs() -> Iterator[tuple]:
-        for chunk in storage.pages_of_items(conn, batch_key, source, CHUNK_SIZE):
-            pages = storage.stored_pages(
+        for chunk in staging.pages_of_items(conn, batch_key, source, CHUNK_SIZE):
+            pages = staging.stored_pages(
                 conn, [item.page_id for item in chunk], with_content=with_content
             )
             yield stage, work, chunk, [pages[item.page_id] for item in chunk]
@@ -573,7 +299,7 @@ def _run_item_stage(
             unexpected += _save_chunk(conn, batch_key, stage, target, results, rejects, counts)
     if items and unexpected == items:
         raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
-    return _report(stage, counts)
+    return report_counts(stage, counts)
 
 
 def _save_chunk(
@@ -594,28 +320,28 @@ def _save_chunk(
     """
     column = RESULT_COLUMNS.get(target, "fields")
     try:
-        storage.record_rejects(conn, batch_key, stage, rejects)
-        storage.save_stage_results(conn, batch_key, target, column, results)
+        staging.record_rejects(conn, batch_key, stage, rejects)
+        staging.save_stage_results(conn, batch_key, target, column, results)
         conn.commit()
         return 0
     except Exception:
         LOGGER.exception("%s: saving a chunk of %d failed; saving item by item", stage,
                          len(results))
         conn.rollback()
-    storage.record_rejects(conn, batch_key, stage, rejects)
+    staging.record_rejects(conn, batch_key, stage, rejects)
     conn.commit()
     failed = 0
     sources = {i: s for s, i, _ in rejects}
     for input_, result in results.items():
         try:
-            storage.save_stage_results(conn, batch_key, target, column, {input_: result})
+            staging.save_stage_results(conn, batch_key, target, column, {input_: result})
             conn.commit()
             continue
         except Exception as error:
             conn.rollback()
             reason = internal_error(error)
-        source_name = storage.item_source(conn, batch_key, input_) or sources.get(input_, "")
-        storage.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
+        source_name = staging.item_source(conn, batch_key, input_) or sources.get(input_, "")
+        staging.record_rejects(conn, batch_key, stage, [(source_name, input_, reason)])
         conn.commit()
         counts[source_name, target] -= 1
         counts[source_name, "rejected"] += 1
@@ -625,9 +351,9 @@ def _save_chunk(
 
 def _work_on_chunk(
     stage: str,
-    work: Callable[[storage.BatchItem, storage.StoredPage], dict[str, Any]],
-    chunk: list[storage.BatchItem],
-    pages: list[storage.StoredPage],
+    work: Callable[[staging.BatchItem, staging.StoredPage], dict[str, Any]],
+    chunk: list[staging.BatchItem],
+    pages: list[staging.StoredPage],
 ) -> list[tuple[dict[str, Any] | None, str | None, bool]]:
     """Per item: (result, None, False), or (None, reject reason, whether unexpected).
 
@@ -665,11 +391,11 @@ def load_batch(conn: Any, batch_key: str) -> tuple[Stats, int]:
         Per source: items per final stage (``loaded``, ``rejected``, ...); and how many
         articles the load inserted or changed (0: the articles table is as it was).
     """
-    storage.lock_article_keys(conn, batch_key)
+    article_store.lock_article_keys(conn, batch_key)
     conflicts = refuse_foreign_keys(conn, batch_key)
-    loaded = storage.upsert_articles(conn, batch_key, provenance.extractor_version())
-    changed = storage.articles_changed_now(conn, batch_key)
-    storage.replace_article_children(conn, changed)
+    loaded = article_store.upsert_articles(conn, batch_key, provenance.extractor_version())
+    changed = article_store.articles_changed_now(conn, batch_key)
+    article_store.replace_article_children(conn, changed)
     clustered = _assign_duplicates(conn, batch_key, changed)
     conn.commit()
     LOGGER.info("load: %d articles new or changed, %d of them joined a near-duplicate's cluster",
@@ -679,7 +405,7 @@ def load_batch(conn: Any, batch_key: str) -> tuple[Stats, int]:
         "ledger: %d inputs, %d articles, %d rejects, %d lost, %d counted twice",
         balance.inputs, balance.articles, balance.rejects, balance.lost, balance.duplicates,
     )
-    summary = storage.batch_summary(conn, batch_key)
+    summary = staging.batch_summary(conn, batch_key)
     for source_name, count in conflicts.items():
         summary.setdefault(source_name, {})["key_conflicts"] = count
     for source_name, stages in summary.items():
@@ -708,8 +434,8 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
     Returns:
         Conflicts per source name.
     """
-    items = storage.enriched_keys(conn, batch_key)
-    stored = storage.article_owners(conn, sorted({key for _, _, key, _ in items if key}))
+    items = article_store.enriched_keys(conn, batch_key)
+    stored = article_store.article_owners(conn, sorted({key for _, _, key, _ in items if key}))
     owners = {key: site or item_site(url, source) for key, (site, url, source) in stored.items()}
     sites: dict[str, str] = {}
     conflicts: list[dict[str, str]] = []
@@ -723,9 +449,9 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
                           "owner_site": owner, "input_site": site})
         LOGGER.warning("key conflict: %s (%s, site %s) claims article %s of site %s;"
                        " not loaded", input_, source_name, site, key, owner)
-    storage.save_item_sites(conn, batch_key, sites)
-    storage.record_key_conflicts(conn, batch_key, conflicts)
-    storage.record_rejects(conn, batch_key, "load", [
+    article_store.save_item_sites(conn, batch_key, sites)
+    article_store.record_key_conflicts(conn, batch_key, conflicts)
+    staging.record_rejects(conn, batch_key, "load", [
         (c["source_name"], c["input"],
          f"article key {c['article_key']} belongs to site {c['owner_site']}; this page is"
          f" from {c['input_site']}: not loaded, the article is unchanged")
@@ -736,16 +462,16 @@ def refuse_foreign_keys(conn: Any, batch_key: str) -> dict[str, int]:
 
 def _assign_duplicates(conn: Any, batch_key: str, article_ids: list[int]) -> int:
     """Store the articles' signatures in their clusters; returns how many joined another."""
-    storage.lock_duplicate_clusters(conn)
-    members = storage.signed_articles(conn, batch_key, article_ids)
-    neighbours = storage.band_neighbours(conn, members)
+    article_store.lock_duplicate_clusters(conn)
+    members = article_store.signed_articles(conn, batch_key, article_ids)
+    neighbours = article_store.band_neighbours(conn, members)
     assignments = assign_clusters(members, neighbours, settings.DUPLICATE_THRESHOLD)
-    storage.save_clusters(conn, members, assignments)
+    article_store.save_clusters(conn, members, assignments)
     return sum(1 for a in assignments.values() if a.matched_article_id is not None)
 
 
-def _report(stage: str, counts: Counter[tuple[str, str]]) -> Stats:
-    """Log and return per-source counts of a stage."""
+def report_counts(stage: str, counts: Counter[tuple[str, str]]) -> Stats:
+    """Log and return per-source counts of a stage (every stage reports this way)."""
     stats: Stats = {}
     for (source_name, outcome), count in sorted(counts.items()):
         stats.setdefault(source_name, {})[outcome] = count

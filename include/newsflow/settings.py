@@ -93,6 +93,9 @@ MAX_REDIRECTS = int(os.environ.get("NEWSFLOW_MAX_REDIRECTS", "10"))
 MAX_SOURCE_INPUTS = int(os.environ.get("NEWSFLOW_MAX_SOURCE_INPUTS", "20000"))
 SOURCE_FETCH_SECONDS = float(os.environ.get("NEWSFLOW_SOURCE_FETCH_SECONDS", "3600"))
 HOST_TIMEOUTS_IN_A_ROW = int(os.environ.get("NEWSFLOW_HOST_TIMEOUTS_IN_A_ROW", "5"))
+# Entries of one drop folder a run examines (lstat, placed, looked up; its names are only
+# listed): a larger folder is examined in turns, each run going on where the last stopped.
+MAX_FOLDER_SCAN = int(os.environ.get("NEWSFLOW_MAX_FOLDER_SCAN", "100000"))
 
 # Most hosts one fetch task fetches at once. A task runs one thread per distinct host of its
 # batch (each host's pages one after another, at the host's interval), up to this ceiling:

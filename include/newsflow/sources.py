@@ -325,36 +325,84 @@ def parse_url_list(text: str, source_name: str) -> tuple[list[Discovery], list[t
     return found, invalid
 
 
-def list_folder(source: Source, window: Window | None = None) -> list[Discovery]:
-    """Every visible file in a drop folder, recursively, in name order.
+@dataclass(frozen=True)
+class FolderListing:
+    """What one run examined of a drop folder (``list_folder``): nothing read yet."""
+
+    discoveries: list[Discovery]
+    # The inode change time of each regular file the window takes: a file unchanged since
+    # a run read it needs no reading again (``source_state.unchanged_files``).
+    changed: dict[str, datetime]
+    not_examined: int  # visible entries past the scan cap: later runs examine them
+    next_after: str  # where the next run's scan goes on ("" = from the start)
+    # (input, reason) for entries that cannot be inputs: a name that is no UTF-8 text
+    # cannot be stored, so it is rejected under its name with the bytes escaped.
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+
+def list_folder(
+    source: Source, window: Window | None = None, start_after: str = "", limit: int = 0
+) -> FolderListing:
+    """The visible files of a drop folder, recursively, in name order: metadata only.
 
     Only the folder's real path is walked, and symbolic links are never followed: a link
     is listed like any entry and the fetch stage rejects it. A file is dated by its
-    modification time; files the window places later are listed unread (the discover
-    stage counts and leaves them). Regular files
-    carry their content hash (the once-per-file key) as a hint, read with the body cap.
-    Files of types we cannot read are listed too: the fetch stage rejects them with a
-    reason, so nothing dropped in the folder disappears without a trace. So are entries
-    that are no regular file (a link, a pipe, a folder named like an article), listed
-    unread: reading a pipe would block.
+    modification time. No file is read here: the discover stage applies its cap first
+    and reads (``read_content_hash``) only the files it takes. Files of types we cannot
+    read are listed too: the fetch stage rejects them with a reason, so nothing dropped
+    in the folder disappears without a trace. So are entries that are no regular file (a
+    link, a pipe, a folder named like an article). At most ``limit`` entries (0: all)
+    are examined, in name order after ``start_after`` (``dropfiles.scan_folder``).
     """
     folder = Path(source.location)
     if not folder.is_dir():
         raise SourceConfigError(f"source {source.name}: {folder} is not a folder")
+    scan = dropfiles.scan_folder(folder, start_after, limit)
     found: list[Discovery] = []
-    for relative, info in dropfiles.walk_folder(folder):
+    changed: dict[str, datetime] = {}
+    invalid: list[tuple[str, str]] = []
+    for relative, info in scan.entries:
+        if relative != as_text(relative):
+            invalid.append((as_text(str(folder / relative)),
+                            "file name is not UTF-8 text: rename the file to read it"))
+            continue
         suffix_ok = relative.lower().removesuffix(".gz").endswith(settings.DROP_SUFFIXES)
         if stat.S_ISDIR(info.st_mode) and not suffix_ok:
             continue
         modified = datetime.fromtimestamp(info.st_mtime, UTC)
-        hints = {"relative_path": relative}
-        later = window is not None and window.place(modified, late_ok=True) != "take"
-        if stat.S_ISREG(info.st_mode) and not later:  # listed for the counts, unread
-            try:
-                content = dropfiles.read_file(folder / relative, settings.MAX_BODY_BYTES,
-                                              root=folder, relative=relative, gunzip=False)
-                hints["content_sha256"] = hashlib.sha256(content).hexdigest()
-            except dropfiles.FileRefused as error:
-                LOGGER.warning("source %s: %s", source.name, error)
-        found.append(Discovery(source.name, str(folder / relative), hints, modified))
-    return found
+        discovery = Discovery(source.name, str(folder / relative),
+                              {"relative_path": relative}, modified)
+        found.append(discovery)
+        taken = window is None or window.place(modified, late_ok=True) == "take"
+        if stat.S_ISREG(info.st_mode) and taken:
+            changed[discovery.input] = datetime.fromtimestamp(info.st_ctime, UTC)
+    return FolderListing(found, changed, scan.listed - len(scan.entries),
+                         as_text(scan.next_after), invalid)
+
+
+def as_text(name: str) -> str:
+    """A file name as storable text: bytes that are no UTF-8 shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def read_content_hash(discovery: Discovery) -> Discovery:
+    """The discovery of a dropped file with its content hash (its once-per-file key).
+
+    The file is read with the body cap, below its folder, no link followed; a file that
+    cannot be read keeps no hash (the fetch stage rejects it with the reason).
+    """
+    relative = discovery.hints["relative_path"]
+    root = Path(discovery.input.removesuffix(relative))
+    try:
+        content = dropfiles.read_file(Path(discovery.input), settings.MAX_BODY_BYTES,
+                                      root=root, relative=relative, gunzip=False)
+    except dropfiles.FileRefused as error:
+        LOGGER.warning("source %s: %s", discovery.source_name, error)
+        return discovery
+    return with_content_hash(discovery, hashlib.sha256(content).hexdigest())
+
+
+def with_content_hash(discovery: Discovery, sha256: str) -> Discovery:
+    """The discovery with its content hash as a hint."""
+    return Discovery(discovery.source_name, discovery.input,
+                     {**discovery.hints, "content_sha256": sha256}, discovery.dated)

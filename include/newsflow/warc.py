@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 from fastwarc.stream_io import GzipWriter
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
-from newsflow.fetching import TEXT_TYPES, FetchError, gunzip_capped, media_type_of
+from newsflow.fetching import TEXT_TYPES, FetchError, media_type_of
+from newsflow.pagebytes import gunzip_capped
 
 LOGGER = logging.getLogger(__name__)
 

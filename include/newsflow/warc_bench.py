@@ -80,7 +80,7 @@ def read_speed(path: Path) -> dict[str, Any]:
 
 def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> dict[str, Any]:
     """discover → read_warc → clean → extract (→ enrich) → load over ``folder``; timings."""
-    from newsflow import archives, pipeline, storage
+    from newsflow import archives, discovery, pipeline, storage
 
     conn = storage.connect(dsn)
     storage.apply_migrations(conn)
@@ -96,7 +96,7 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
         work()
         timings[name] = round(time.perf_counter() - mark, 2)
 
-    timed("discover", lambda: pipeline.discover(conn, batch, sources, *WINDOW))
+    timed("discover", lambda: discovery.discover(conn, batch, sources, *WINDOW))
     timed("read_warc", lambda: [archives.read_file(conn, batch, file_id)
                                 for file_id in archives.batch_files(conn, batch)])
     timed("clean", lambda: pipeline.clean(conn, batch))
@@ -124,10 +124,10 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
 
 def _pass_through(conn: Any, batch: str) -> None:
     """Move extracted items on to load unchanged: the run without enrichment."""
-    from newsflow import storage
+    from newsflow import staging
 
-    items = storage.items_at_stage(conn, batch, "extracted")
-    storage.save_stage_results(conn, batch, "enriched", "fields",
+    items = staging.items_at_stage(conn, batch, "extracted")
+    staging.save_stage_results(conn, batch, "enriched", "fields",
                                {item.input: item.fields or {} for item in items})
     conn.commit()
 

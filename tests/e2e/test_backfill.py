@@ -150,11 +150,12 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     tmp_path: Path,
     processes: ProcessGroups,  # noqa: F811
     pg_logins: Logins,
+    airflow_meta_template: str,
 ) -> None:
     timings: dict[str, float] = {}
     started = began = time.monotonic()
     tag = uuid.uuid4().hex[:10]
-    meta = create_database(f"backfill_airflow_{tag}")
+    meta = create_database(f"backfill_airflow_{tag}", template=airflow_meta_template)
     news = create_database(f"backfill_news_{tag}")
     writer = migrated_for_writer(news, pg_logins)
     api = f"http://127.0.0.1:{_free_port()}"
@@ -180,7 +181,6 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     # A second source set beside it, "warc" (step 7), there before the DAG is parsed: the
     # source_set param's choices are the sets found then.
     warc_days = _write_warc_set(tmp_path)
-    processes.run("db-migrate", [AIRFLOW, "db", "migrate"], env)
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
     _wait_for(lambda: _api_healthy(api), 300, processes, "the API server")

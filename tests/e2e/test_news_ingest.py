@@ -58,7 +58,8 @@ def _query(dsn: str, sql: str) -> list[tuple]:
 
 
 def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
-    news_dsn: str, writer_dsn: str, local_site: LocalSite, tmp_path: Path
+    news_dsn: str, writer_dsn: str, local_site: LocalSite, tmp_path: Path,
+    migrated_airflow_home: Path,
 ) -> None:
     _write_site(local_site)
     drop = tmp_path / "drop"
@@ -82,12 +83,12 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
     )
     env = {
         **os.environ, **AIRFLOW_ENV,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        # Airflow's metadata: migrated once per session (tests/e2e/conftest.py).
+        "AIRFLOW_HOME": str(migrated_airflow_home),
         # The schema was migrated at deployment (writer_dsn); the pipeline is the writer.
         "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_dsn),
         "NEWSFLOW_SOURCES_DIR": str(sources.parent),
     }
-    _airflow(["db", "migrate"], env)
     # The trigger form offers the sets of the folder; this run picks one by name.
     conf = json.dumps({"source_set": "e2e"})
 

@@ -84,8 +84,9 @@ class Stack:
 
 @contextlib.contextmanager
 def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: ProcessGroups,
-             pg_logins: Logins) -> Iterator[Stack]:
-    """Start the stack: demo site (dated now), source set ``demo``, Airflow's components."""
+             pg_logins: Logins, airflow_meta_template: str) -> Iterator[Stack]:
+    """Start the stack: demo site (dated now), source set ``demo``, Airflow's components
+    on a copy of the session's migrated metadata database."""
     now = datetime.now(UTC)
     site, server = serve_site(tmp_path / "site")
     base = site.url().rstrip("/")
@@ -103,7 +104,7 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
         f"  - {{name: demo-sitemap, kind: sitemap, url: '{base}/sitemap.xml',"
         " trust_canonical: true}\n")
     tag = uuid.uuid4().hex[:10]
-    meta = create_database(f"ui_airflow_{tag}")
+    meta = create_database(f"ui_airflow_{tag}", template=airflow_meta_template)
     news = create_database(f"ui_news_{tag}")
     writer = migrated_for_writer(news, pg_logins)
     api = f"http://127.0.0.1:{_free_port()}"
@@ -128,7 +129,6 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
         "NEWSFLOW_DROP_ROOT": str(drop.parent),
         "NEWSFLOW_REPORT_DIR": str(tmp_path / "reports"),
     }
-    processes.run("db-migrate", [AIRFLOW, "db", "migrate"], env)
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
     try:
@@ -178,6 +178,7 @@ def test_first_hour_in_the_ui_my_page_then_a_backfill_of_two_demo_days(
     create_database: Callable[..., str],  # noqa: F811 (the imported fixture)
     processes: ProcessGroups,  # noqa: F811
     pg_logins: Logins,
+    airflow_meta_template: str,
     tmp_path: Path,
     artifacts: Path,
 ) -> None:
@@ -186,7 +187,8 @@ def test_first_hour_in_the_ui_my_page_then_a_backfill_of_two_demo_days(
     expect.set_options(timeout=60_000)  # a loaded machine renders slowly
     timings: dict[str, float] = {}
     began = time.monotonic()
-    with ui_stack(tmp_path, create_database, processes, pg_logins) as stack, \
+    with ui_stack(tmp_path, create_database, processes, pg_logins,
+                  airflow_meta_template) as stack, \
             sync_playwright() as playwright:
         timings["stack up"] = round(time.monotonic() - began, 1)
         browser = playwright.chromium.launch(executable_path=CHROMIUM,

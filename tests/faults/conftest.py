@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from newsflow import ledger, pipeline
+from newsflow import discovery, fetch_stage, ledger, pipeline
 from tests.faults.hostile import HostileServer, serve_hostile
 
 FAULTS = os.environ.get("NEWSFLOW_FAULTS") == "1"
@@ -91,9 +91,9 @@ def run_stages(conn: object, batch_key: str, sources: Path,
                after: dict[str, Callable[[], None]] | None = None) -> dict:
     """Every stage of one batch as the DAG runs them; ``after[stage]()`` runs after it."""
     after = after or {}
-    pipeline.discover(conn, batch_key, sources)
+    discovery.discover(conn, batch_key, sources)
     after.get("discover", lambda: None)()
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
         after.get(stage.__name__, lambda: None)()
     return pipeline.load(conn, batch_key)

@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 from psycopg2.extensions import make_dsn
 
-from newsflow import dbserver, pipeline, storage
+from newsflow import article_store, dbserver, discovery, fetch_stage, pipeline, storage
 from tests.conftest import AIRFLOW_ENV, ROOT, Logins, airflow_conn_uri, source_set_env
 from tests.faults import hostile as h
 from tests.faults.conftest import (
@@ -100,8 +100,8 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     urls.append(hostile.url("missing"))
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
     batch = f"pg-stop-{mode}"
-    pipeline.discover(conn, batch, sources)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    discovery.discover(conn, batch, sources)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch)
     conn.close()
 
@@ -110,7 +110,7 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     blocker = storage.connect(dsn)
     blocker.autocommit = True
     with blocker.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", (storage.DUPLICATES_LOCK_ID,))
+        cur.execute("SELECT pg_advisory_lock(%s)", (article_store.DUPLICATES_LOCK_ID,))
     reader = Reader(dsn)
     reader.start()
     failures: list[BaseException] = []
@@ -203,7 +203,7 @@ def test_airflow_load_task_fails_when_postgres_stops_and_its_retry_loads_the_bat
     assert rows(blocker, "SELECT stage, count(*) FROM batch_items GROUP BY 1") == [
         ("enriched", 6)]
     with blocker.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", (storage.DUPLICATES_LOCK_ID,))
+        cur.execute("SELECT pg_advisory_lock(%s)", (article_store.DUPLICATES_LOCK_ID,))
     reader = Reader(dsn)
     reader.start()
     load = [AIRFLOW, "tasks", "test", "news_ingest", "load", batch_key]

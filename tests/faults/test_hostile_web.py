@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import ledger, pipeline, settings, storage
+from newsflow import article_store, discovery, fetch_stage, ledger, pipeline, settings, staging
 from newsflow.crawl import BatchCrawler
 from newsflow.sources import Discovery
 from tests.faults import hostile as h
@@ -112,7 +112,7 @@ def test_an_unexpected_exception_rejects_its_input_and_the_stage_goes_on(
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
     real = BatchCrawler.fetch_page
 
-    def fetch_page(self: BatchCrawler, item: storage.BatchItem) -> object:
+    def fetch_page(self: BatchCrawler, item: staging.BatchItem) -> object:
         if item.input == urls[1]:
             raise LookupError("unknown encoding: a bug not yet found")
         return real(self, item)
@@ -133,18 +133,18 @@ def test_a_stage_fails_only_when_every_input_failed_and_its_inputs_are_not_stran
     urls = [hostile.route(f"q{n}", h.reply(body=article(f"Story {n}"))) for n in range(2)]
     sources = write_sources(tmp_path, url_list(tmp_path, "list", urls))
 
-    def broken(self: BatchCrawler, item: storage.BatchItem, options: dict) -> object:
+    def broken(self: BatchCrawler, item: staging.BatchItem, options: dict) -> object:
         raise RuntimeError("the fetch stage itself is broken")
 
     with monkeypatch.context() as patch:
         patch.setattr(BatchCrawler, "fetch_page", broken)
-        pipeline.discover(news_conn, "night-1", sources, NOV_23, NOV_24)
+        discovery.discover(news_conn, "night-1", sources, NOV_23, NOV_24)
         with pytest.raises(pipeline.StageError, match="fetch failed unexpectedly on all 2"):
-            pipeline.fetch(news_conn, "night-1")
+            fetch_stage.fetch(news_conn, "night-1")
     # The next run of the same interval (a clear, a backfill) takes both inputs again,
     # and so does the next night: rejected at fetch, they move on to it.
-    pipeline.discover(news_conn, "night-1-again", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "night-1-again", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "night-1-again")
     check_ledger(news_conn, "class 1: a failed run's inputs taken again", "night-1-again",
@@ -315,8 +315,8 @@ def test_quadratic_heads_and_attribute_runs_are_scanned_in_linear_time(
             for name, head in heads.items()}
     sources = write_sources(tmp_path, url_list(tmp_path, "heads", list(urls.values())))
     started = time.monotonic()
-    pipeline.discover(news_conn, "heads", sources)
-    pipeline.fetch(news_conn, "heads")
+    discovery.discover(news_conn, "heads", sources)
+    fetch_stage.fetch(news_conn, "heads")
     # A generous bound, not a speed target: the quadratic scan took minutes here.
     assert time.monotonic() - started < 60
     for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, pipeline.load):
@@ -331,16 +331,16 @@ def test_per_source_cap_leaves_the_rest_for_the_next_run(
     monkeypatch.setattr(settings, "MAX_SOURCE_INPUTS", 3)
     urls = [hostile.route(f"c{n}", h.reply(body=article(f"Capped {n}"))) for n in range(5)]
     sources = write_sources(tmp_path, url_list(tmp_path, "many", urls))
-    pipeline.discover(news_conn, "cap-1", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "cap-1", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "cap-1")
     first = {i for (i,) in rows(news_conn, "SELECT input FROM batch_items"
                                            " WHERE batch_key = 'cap-1'")}
     assert len(first) == 3
     check_ledger(news_conn, "class 4: per-source input cap, run 1", "cap-1", first)
-    pipeline.discover(news_conn, "cap-2", sources, NOV_24, NOV_25)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "cap-2", sources, NOV_24, NOV_25)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "cap-2")
     check_ledger(news_conn, "class 4: per-source input cap, run 2", "cap-2",
@@ -359,8 +359,8 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
     hostile.route("quick", h.reply(body=article("Quick story")))
     sources = write_sources(tmp_path, url_list(tmp_path, "slow", hanging)
                             + url_list(tmp_path, "quick", [good]))
-    pipeline.discover(news_conn, "breaker-1", sources, NOV_23, NOV_24)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "breaker-1", sources, NOV_23, NOV_24)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "breaker-1")
     got = outcomes(check_ledger(news_conn, "class 4: circuit breaker of a hanging host",
@@ -375,8 +375,8 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
     # The next night takes every one of them again, and the host answers now.
     for n in range(5):
         hostile.route(f"slow{n}", h.reply(body=article(f"Slow {n}")))
-    pipeline.discover(news_conn, "breaker-2", sources, NOV_24, NOV_25)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
+    discovery.discover(news_conn, "breaker-2", sources, NOV_24, NOV_25)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
                   pipeline.load):
         stage(news_conn, "breaker-2")
     got = outcomes(check_ledger(news_conn, "class 4: deferred pages in the next run",
@@ -422,16 +422,16 @@ def test_two_loads_of_one_new_article_at_once_keep_a_version(
                                  h.reply(body=article("Second take"))])
     for batch in ("race-a", "race-b"):
         sources = write_sources(tmp_path, url_list(tmp_path, batch, [url]))
-        pipeline.discover(news_conn, batch, sources)
-        for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+        discovery.discover(news_conn, batch, sources)
+        for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
             stage(news_conn, batch)
     other = psycopg2.connect(news_dsn)
     try:
         # Load A takes its locks and writes the new article, but has not committed when
         # load B starts: B must wait, then see A's row and keep it as a version.
-        storage.lock_article_keys(news_conn, "race-a")
+        article_store.lock_article_keys(news_conn, "race-a")
         pipeline.refuse_foreign_keys(news_conn, "race-a")
-        storage.upsert_articles(news_conn, "race-a")
+        article_store.upsert_articles(news_conn, "race-a")
         finished = threading.Event()
         errors: list[BaseException] = []
 
@@ -540,7 +540,7 @@ def test_a_result_postgresql_refuses_costs_its_item_not_the_stage(news_conn: obj
     # JSON has no infinity (a float overflow from a huge figure) and PostgreSQL refuses a
     # lone surrogate: either in one item's result failed the whole chunk's save, and the
     # stage with it, on every retry.
-    storage.stage_discoveries(news_conn, "refused", [
+    staging.stage_discoveries(news_conn, "refused", [
         Discovery("src", f"http://a.example/{n}") for n in range(3)])
     news_conn.commit()
     results = {"http://a.example/0": {"title": "fine", "value": float("inf")},

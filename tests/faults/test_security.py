@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from newsflow import settings
-from newsflow.fetching import Fetcher
+from newsflow.httpclient import Fetcher
 from newsflow.sitemaps import parse_sitemap
 from newsflow.sources import SourceConfigError, load_sources, parse_feed
 from tests.conftest import ROOT
@@ -24,25 +24,25 @@ EXECUTE_METHODS = {"execute", "executemany", "mogrify", "copy_expert"}
 # concatenation of SQL are refused outright (psycopg2.sql composition is allowed).
 # Keys: (file, placeholder source) -> why it is safe.
 ALLOWED_PLACEHOLDERS = {
-    ("include/newsflow/storage.py", "content"):
+    ("include/newsflow/staging.py", "content"):
         "the column list: the literal 'content' or 'NULL', chosen by a bool",
-    ("include/newsflow/storage.py", "column"):
+    ("include/newsflow/staging.py", "column"):
         "a result column name, checked against ('cleaned', 'fields') just above",
-    ("include/newsflow/storage.py", "names"):
+    ("include/newsflow/article_store.py", "names"):
         "article column names joined from the ARTICLE_FIELDS constant",
-    ("include/newsflow/storage.py", "values"):
+    ("include/newsflow/article_store.py", "values"):
         "coalesce(...) expressions over ARTICLE_FIELDS names and constant defaults",
-    ("include/newsflow/storage.py", "record"):
+    ("include/newsflow/article_store.py", "record"):
         "'name type' pairs from the ARTICLE_FIELDS constant",
-    ("include/newsflow/storage.py", "updates"):
+    ("include/newsflow/article_store.py", "updates"):
         "'name = EXCLUDED.name' over ARTICLE_FIELDS names",
-    ("include/newsflow/storage.py", "table"):
+    ("include/newsflow/article_store.py", "table"):
         "a table name from a literal tuple in the loop header",
-    ("include/newsflow/storage.py", "', '.join(PROVENANCE_FIELDS)"):
+    ("include/newsflow/article_store.py", "', '.join(PROVENANCE_FIELDS)"):
         "column names joined from the PROVENANCE_FIELDS constant",
     ("include/newsflow/reprocess.py", "_SELECTED"):
         "the constant selection query of a re-extraction; its values are %(name)s parameters",
-    ("include/newsflow/storage.py", "FIELDS_SHA256"):
+    ("include/newsflow/article_store.py", "FIELDS_SHA256"):
         "a constant SQL expression (the sha256 of b.fields), no value in it",
 }
 # SQL passed as a bare name bound by a for loop: (file, name) -> why it is safe.
@@ -289,8 +289,8 @@ def test_every_network_read_goes_through_the_capped_fetcher() -> None:
             found[path.relative_to(ROOT).as_posix()] = calls
     # Fetcher.session builds the sessions; Fetcher._request is the one GET, streamed with
     # a (connect, read) timeout and read by _read_body under a size cap and a deadline.
-    assert found == {"include/newsflow/fetching.py": ["requests.Session", "session.get"]}
-    source = (ROOT / "include/newsflow/fetching.py").read_text(encoding="utf-8")
+    assert found == {"include/newsflow/httpclient.py": ["requests.Session", "session.get"]}
+    source = (ROOT / "include/newsflow/httpclient.py").read_text(encoding="utf-8")
     [get] = re.findall(r"session\.get\((.*?)\) as response", source, re.S)
     assert "stream=True" in get and "timeout=(settings.CONNECT_TIMEOUT, read_timeout)" in get
     for cap in (settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT, settings.PAGE_TIME_LIMIT,

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import pipeline
+from newsflow import discovery, fetch_stage, pipeline
 from tests.conftest import DEMO, SEED
 
 
 def run_batch(conn: object, batch_key: str, sources: Path) -> dict:
     """All stages of one batch, as the DAG runs them; returns the load summary."""
-    pipeline.discover(conn, batch_key, sources)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    discovery.discover(conn, batch_key, sources)
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
     return pipeline.load(conn, batch_key)
 

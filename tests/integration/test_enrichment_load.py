@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import pipeline, storage
+from newsflow import discovery, fetch_stage, pipeline, storage
 from tests.conftest import FIXTURES
 from tests.integration.conftest import rows, run_batch
 
@@ -191,8 +191,8 @@ def test_a_load_that_fails_on_child_rows_leaves_no_article(
     news_conn: object, tmp_path: Path
 ) -> None:
     folder = _folder(tmp_path, "drop", {"strike.html": _page(*ORIGINAL)})
-    pipeline.discover(news_conn, "b1", _drop_sources(tmp_path, drop=folder))
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    discovery.discover(news_conn, "b1", _drop_sources(tmp_path, drop=folder))
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(news_conn, "b1")
     with news_conn.cursor() as cur:
         cur.execute("UPDATE batch_items SET fields = jsonb_set(fields, '{numbers}',"
@@ -212,8 +212,8 @@ def test_an_article_that_breaks_enrichment_is_rejected_and_the_rest_go_on(
     news_conn: object, tmp_path: Path
 ) -> None:
     folder = _folder(tmp_path, "drop", {"a.html": _page(*ORIGINAL), "b.html": _page(*OTHER)})
-    pipeline.discover(news_conn, "b1", _drop_sources(tmp_path, drop=folder))
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract):
+    discovery.discover(news_conn, "b1", _drop_sources(tmp_path, drop=folder))
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract):
         stage(news_conn, "b1")
     with news_conn.cursor() as cur:
         cur.execute("UPDATE batch_items SET fields = jsonb_set(fields, '{body}', '42')"
@@ -243,9 +243,9 @@ def test_worker_processes_stage_what_one_process_stages(
     for processes in (1, 2):
         monkeypatch.setattr(pipeline.settings, "CPU_PROCESSES", processes)
         batch = f"b{processes}"
-        pipeline.discover(news_conn, batch, sources)
+        discovery.discover(news_conn, batch, sources)
         stats = [stage(news_conn, batch) for stage in
-                 (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich)]
+                 (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich)]
         with news_conn.cursor() as cur:
             cur.execute(staged, (batch,))
             outcomes[processes] = (stats, cur.fetchall())

@@ -8,13 +8,8 @@ import time
 import pytest
 
 from newsflow import fetching, settings
-from newsflow.fetching import (
-    Attempt,
-    Fetcher,
-    FetchError,
-    RobotsVerdict,
-    check_article_response,
-)
+from newsflow.fetching import Attempt, FetchError, RobotsVerdict, check_article_response
+from newsflow.httpclient import Fetcher
 from tests.conftest import DEMO, SPACING_JITTER, LocalSite, Reply
 
 ARTICLE = DEMO / "site" / "articles" / "mill-street-bridge-closure.html"

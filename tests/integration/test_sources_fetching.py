@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import pipeline, settings, storage
+from newsflow import discovery, fetch_stage, pipeline, settings, source_state, storage
 from newsflow.sourcesets import SourceConfigError
 from tests.conftest import (
     DEMO,
@@ -210,13 +210,13 @@ def test_sitemap_interval_picks_entries_dated_inside_it(
 ) -> None:
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
                                      f"'{archive_site.url('index.xml')}'}}\n")
-    stats = pipeline.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
+    stats = discovery.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
 
     assert staged(news_conn, "nov23") == [archive_site.url("a/in-window"),
                                           archive_site.url("a/undated")]
     assert stats["s"] == {"listed": 5, "staged": 2, "outside_interval": 3,
                           "dated_before_interval": 1, "dated_after_interval": 2}
-    assert pipeline.left_out(stats) == [
+    assert discovery.left_out(stats) == [
         "s: 1 dated before this interval — backfill to take them",
         "s: 2 dated after this interval — a later run takes them",
     ]
@@ -240,26 +240,26 @@ def test_a_manual_run_takes_what_no_run_took_from_its_intervals_start_on(
     url = archive_site.url
     # Last night's scheduled run takes its interval: the dropped file, the entry dated in
     # it and the undated one; later entries wait.
-    pipeline.discover(news_conn, "scheduled", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "scheduled", sources, NOV_23, NOV_24)
     assert staged(news_conn, "scheduled") == [str(drop / "old.txt"), url("a/in-window"),
                                               url("a/undated")]
     # A page dropped now. A manual run with the form's defaults has the same interval
     # but takes what is new: what no run took, from the interval's start on, no end.
     (drop / "mine.txt").write_text("My own page.\n")
-    stats = pipeline.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
+    stats = discovery.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
     assert staged(news_conn, "manual") == [str(drop / "mine.txt"), url("a/at-end"),
                                            url("a/late-edit")]
     assert stats["s"]["taken_by_other_interval"] == 2
     assert stats["d"] == {"listed": 2, "staged": 1, "taken_by_other_interval": 1}
-    assert "d: 1 already taken by an earlier run" in "\n".join(pipeline.left_out(stats))
+    assert "d: 1 already taken by an earlier run" in "\n".join(discovery.left_out(stats))
     # Re-running the manual run stages the same; another manual run finds nothing new.
-    pipeline.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
+    discovery.discover(news_conn, "manual", sources, NOV_23, NOV_24, mode="new")
     assert staged(news_conn, "manual") == [str(drop / "mine.txt"), url("a/at-end"),
                                            url("a/late-edit")]
-    pipeline.discover(news_conn, "manual-2", sources, NOV_23, NOV_24, mode="new")
+    discovery.discover(news_conn, "manual-2", sources, NOV_23, NOV_24, mode="new")
     assert staged(news_conn, "manual-2") == []
     # The next night's run does not take the manual run's inputs again.
-    pipeline.discover(news_conn, "next-night", sources, NOV_24, NOV_25)
+    discovery.discover(news_conn, "next-night", sources, NOV_24, NOV_25)
     assert staged(news_conn, "next-night") == []
 
 
@@ -268,9 +268,9 @@ def test_undated_entries_belong_to_the_first_interval_that_took_them(
 ) -> None:
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
                                      f"'{archive_site.url('index.xml')}'}}\n")
-    pipeline.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
-    pipeline.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
-    pipeline.discover(news_conn, "nov23-again", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
+    discovery.discover(news_conn, "nov23-again", sources, NOV_23, NOV_24)
 
     url = archive_site.url
     assert staged(news_conn, "nov24") == [url("a/at-end"), url("a/late-edit")]
@@ -293,7 +293,7 @@ def test_sitemap_index_loops_and_depth_are_bounded(
     (local_site.root / "broken.xml").write_text("<html><body>moved</body></html>")
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: '{url('top.xml')}',"
                                      " max_depth: 2}\n")
-    pipeline.discover(news_conn, "b", sources)
+    discovery.discover(news_conn, "b", sources)
 
     assert sorted(p for p in local_site.requests if p != "/robots.txt") == [
         "/broken.xml", "/deep.xml", "/mid.xml", "/top.xml"
@@ -318,7 +318,7 @@ def test_hostile_sitemap_entities_are_not_expanded(
     )
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
                                      f"'{local_site.url('evil.xml')}'}}\n")
-    pipeline.discover(news_conn, "b", sources)
+    discovery.discover(news_conn, "b", sources)
     assert staged(news_conn, "b") == [local_site.url("p/")]
 
 
@@ -338,8 +338,8 @@ def test_304_reuses_the_stored_feed_so_a_rerun_stages_the_same_items(
     ))
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
-    pipeline.discover(news_conn, "run-1", sources, NOV_23, NOV_24)
-    pipeline.discover(news_conn, "run-2", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "run-1", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "run-2", sources, NOV_23, NOV_24)
 
     assert staged(news_conn, "run-2") == staged(news_conn, "run-1") == [local_site.url("story")]
     assert local_site.headers[-1]["If-None-Match"] == '"f1"'
@@ -354,8 +354,8 @@ def test_static_sitemap_answers_if_modified_since_with_304(
 ) -> None:
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
                                      f"'{archive_site.url('news.xml')}'}}\n")
-    pipeline.discover(news_conn, "run-1", sources)
-    pipeline.discover(news_conn, "run-2", sources)
+    discovery.discover(news_conn, "run-1", sources)
+    discovery.discover(news_conn, "run-2", sources)
     assert rows(news_conn, "SELECT status FROM fetch_log WHERE purpose = 'sitemap'"
                            " ORDER BY fetch_id") == [(200,), (304,)]
     assert staged(news_conn, "run-2") == staged(news_conn, "run-1")
@@ -380,8 +380,8 @@ def test_robots_disallow_rejects_and_crawl_delay_spaces_requests(
     )
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
-    pipeline.discover(news_conn, "b", sources)
-    pipeline.fetch(news_conn, "b")
+    discovery.discover(news_conn, "b", sources)
+    fetch_stage.fetch(news_conn, "b")
 
     assert rows(news_conn, "SELECT input, stage, reason FROM rejects") == [
         (local_site.url("private/secret"), "fetch", "disallowed by robots.txt")
@@ -400,8 +400,8 @@ def test_robots_txt_server_error_keeps_the_crawler_off_the_host(
     local_site.route("robots.txt", Reply(503))
     (tmp_path / "urls.txt").write_text(local_site.url("story") + "\n")
     sources = sources_file(tmp_path, "  - {name: l, kind: urls, path: urls.txt}\n")
-    pipeline.discover(news_conn, "b", sources)
-    pipeline.fetch(news_conn, "b")
+    discovery.discover(news_conn, "b", sources)
+    fetch_stage.fetch(news_conn, "b")
     [(reason,)] = rows(news_conn, "SELECT reason FROM rejects")
     assert reason == "robots.txt unavailable (HTTP 503): host skipped"
     assert "/story" not in local_site.requests
@@ -429,8 +429,8 @@ def test_links_to_private_addresses_the_deployment_did_not_allow_are_refused(
     # links to other private addresses, in whatever IPv6 dress, are refused.
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
-    pipeline.discover(news_conn, "b", sources)
-    pipeline.fetch(news_conn, "b")
+    discovery.discover(news_conn, "b", sources)
+    fetch_stage.fetch(news_conn, "b")
     reasons = rows(news_conn, "SELECT input, reason FROM rejects ORDER BY 1")
     assert [(i, r.split(" (a deployment")[0]) for i, r in reasons] == [
         (f"http://127.0.0.2:{local_site.port}/story",
@@ -532,13 +532,13 @@ def test_host_interval_holds_across_two_fetch_tasks_at_once(
     for batch, prefix in (("a", "x"), ("b", "y")):
         (tmp_path / f"{batch}.txt").write_text("\n".join(_pages(local_site, 4, prefix)))
         sources = sources_file(tmp_path, f"  - {{name: {batch}, kind: urls, path: {batch}.txt}}\n")
-        pipeline.discover(news_conn, batch, sources)
+        discovery.discover(news_conn, batch, sources)
     errors: list[BaseException] = []
 
     def fetch(batch: str) -> None:
         conn = storage.connect(writer_dsn)
         try:
-            pipeline.fetch(conn, batch)
+            fetch_stage.fetch(conn, batch)
         except BaseException as error:  # re-raised in the main thread
             errors.append(error)
         finally:
@@ -564,9 +564,9 @@ def test_hosts_are_fetched_in_parallel_each_at_its_own_pace(
     urls = _pages(local_site, 4) + _pages(second_site, 4)
     (tmp_path / "urls.txt").write_text("\n".join(urls))
     sources = sources_file(tmp_path, "  - {name: l, kind: urls, path: urls.txt}\n")
-    pipeline.discover(news_conn, "b", sources)
+    discovery.discover(news_conn, "b", sources)
     started = time.monotonic()
-    assert pipeline.fetch(news_conn, "b") == {"l": {"fetched": 8}}
+    assert fetch_stage.fetch(news_conn, "b") == {"l": {"fetched": 8}}
     elapsed = time.monotonic() - started
     for site in (local_site, second_site):
         gaps = [b - a for a, b in zip(site.times, site.times[1:], strict=False)]
@@ -590,11 +590,11 @@ def test_drop_folder_file_is_taken_once_by_content_hash(
     os.utime(story, (in_nov_23, in_nov_23))
     sources = sources_file(tmp_path, f"  - {{name: d, kind: folder, path: '{drop}'}}\n")
 
-    pipeline.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
-    pipeline.discover(news_conn, "nov22", sources, NOV_23 - timedelta(days=1), NOV_23)
-    pipeline.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
+    discovery.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "nov22", sources, NOV_23 - timedelta(days=1), NOV_23)
+    discovery.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
     (drop / "copy-of-story.html").write_bytes(page("Dropped"))  # same content, new name
-    pipeline.discover(news_conn, "nov23-again", sources, NOV_23, NOV_24)
+    discovery.discover(news_conn, "nov23-again", sources, NOV_23, NOV_24)
 
     assert staged(news_conn, "nov23") == [str(story)]
     assert staged(news_conn, "nov22") == []  # modified after that interval
@@ -617,7 +617,7 @@ def test_same_content_or_canonical_url_twice_in_one_run_is_one_input_and_one_rej
         "  - {name: l, kind: urls, path: list.txt}\n"
     ))
     for _ in range(2):  # a re-run of the same interval gives the same rows
-        stats = pipeline.discover(news_conn, "once", sources)
+        stats = discovery.discover(news_conn, "once", sources)
 
     assert staged(news_conn, "once") == [str(drop / "a-story.html"), story]
     assert rows(news_conn, "SELECT source_name, input, reason FROM rejects ORDER BY 1") == [
@@ -631,9 +631,9 @@ def test_host_slots_are_claimed_one_interval_apart_across_connections(
 ) -> None:
     other = storage.connect(writer_dsn)
     try:
-        waits = [storage.claim_host_slot(conn, "g.example", 0.5)
+        waits = [source_state.claim_host_slot(conn, "g.example", 0.5)
                  for conn in (news_conn, other, news_conn, other)]
-        assert storage.claim_host_slot(other, "h.example", 0.5) < 0.05  # another host
+        assert source_state.claim_host_slot(other, "h.example", 0.5) < 0.05  # another host
     finally:
         other.close()
     assert waits[0] < 0.05
@@ -649,19 +649,19 @@ def test_url_whose_fetch_failed_is_tried_again_by_the_next_interval(
     local_site.route("gone", Reply(200, page("Gone"), HTML))
     (tmp_path / "urls.txt").write_text(f"{local_site.url('story')}\n{local_site.url('gone')}\n")
     sources = sources_file(tmp_path, "  - {name: l, kind: urls, path: urls.txt}\n")
-    pipeline.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
-    pipeline.fetch(news_conn, "nov23")
+    discovery.discover(news_conn, "nov23", sources, NOV_23, NOV_24)
+    fetch_stage.fetch(news_conn, "nov23")
     assert rows(news_conn, "SELECT input, reason FROM rejects") == [
         (local_site.url("story"), "HTTP 503")
     ]
-    pipeline.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
-    pipeline.fetch(news_conn, "nov24")
+    discovery.discover(news_conn, "nov24", sources, NOV_24, NOV_25)
+    fetch_stage.fetch(news_conn, "nov24")
     # The failed URL moved to the next interval and was fetched; the loaded one stayed.
     assert staged(news_conn, "nov24") == [local_site.url("story")]
     assert rows(news_conn, "SELECT input FROM pages ORDER BY 1") == [
         (local_site.url("gone"),), (local_site.url("story"),)
     ]
-    pipeline.discover(news_conn, "nov25", sources, NOV_25, NOV_25 + timedelta(days=1))
+    discovery.discover(news_conn, "nov25", sources, NOV_25, NOV_25 + timedelta(days=1))
     assert staged(news_conn, "nov25") == []
 
 
@@ -673,7 +673,7 @@ def test_robots_txt_redirect_faces_the_ssrf_guard(
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
     with pytest.raises(pipeline.StageError):
-        pipeline.discover(news_conn, "b", sources)
+        discovery.discover(news_conn, "b", sources)
     [(reason,)] = rows(news_conn, "SELECT reason FROM rejects")
     assert reason.startswith("feed unreachable: robots.txt unavailable (refused: 127.0.0.2")
     assert local_site.requests == ["/robots.txt"]
@@ -688,7 +688,7 @@ def test_a_source_that_cannot_be_read_is_rejected_and_the_others_go_on(
         "  - {name: nolist, kind: urls, path: missing.txt}\n"
         "  - {name: list, kind: urls, path: urls.txt}\n"
     ))
-    stats = pipeline.discover(news_conn, "b", sources)
+    stats = discovery.discover(news_conn, "b", sources)
     assert stats == {"list": {"listed": 1, "staged": 1}}
     gone, nolist = rows(news_conn, "SELECT source_name, input, reason FROM rejects"
                                    " WHERE stage = 'discover' ORDER BY 1")
@@ -710,7 +710,7 @@ def test_a_set_whose_every_source_is_misconfigured_fails_without_a_retry(
     # A configuration error (the operator fails the task at once), not a StageError
     # (retried): no retry makes the folder or the list appear. One line, both reasons.
     with pytest.raises(SourceConfigError) as raised:
-        pipeline.discover(news_conn, "b", sources)
+        discovery.discover(news_conn, "b", sources)
     assert not isinstance(raised.value, pipeline.StageError)
     assert "\n" not in str(raised.value)
     assert str(raised.value) == (
@@ -735,8 +735,8 @@ def _fetch_six_hosts(news_conn: object, sites: list[LocalSite], tmp_path: Path) 
     urls = [url for n, site in enumerate(sites) for url in _pages(site, 3, f"h{n}-")]
     (tmp_path / "urls.txt").write_text("\n".join(urls))
     sources = sources_file(tmp_path, "  - {name: l, kind: urls, path: urls.txt}\n")
-    pipeline.discover(news_conn, "six", sources)
-    assert pipeline.fetch(news_conn, "six") == {"l": {"fetched": 18}}
+    discovery.discover(news_conn, "six", sources)
+    assert fetch_stage.fetch(news_conn, "six") == {"l": {"fetched": 18}}
 
 
 def test_fetch_runs_a_thread_per_host_of_the_batch_without_tuning(

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from newsflow import storage
+from newsflow import staging, storage
 from newsflow.sources import Discovery
 from tests.integration.conftest import rows, run_batch
 
@@ -86,15 +86,15 @@ def test_an_edited_file_is_a_new_page_and_a_new_article(
 
 
 def test_rejects_of_a_chunk_are_written_together_and_counted_per_run(news_conn: object) -> None:
-    storage.stage_discoveries(news_conn, "run-1", [
+    staging.stage_discoveries(news_conn, "run-1", [
         Discovery("a", "http://a.example/1"), Discovery("a", "http://a.example/2"),
         Discovery("a", "http://a.example/3"),
     ])
     chunk = [("a", "http://a.example/1", "HTTP 404"), ("a", "http://a.example/2", "HTTP 410"),
              ("a", "http://a.example/2", "HTTP 410 again")]  # the same input twice
-    storage.record_rejects(news_conn, "run-1", "fetch", chunk)
-    storage.record_rejects(news_conn, "run-1", "fetch", chunk[:1])
-    storage.record_rejects(news_conn, "run-1", "fetch", [])
+    staging.record_rejects(news_conn, "run-1", "fetch", chunk)
+    staging.record_rejects(news_conn, "run-1", "fetch", chunk[:1])
+    staging.record_rejects(news_conn, "run-1", "fetch", [])
     news_conn.commit()
 
     assert rows(news_conn, "SELECT input, stage, reason, attempts FROM rejects ORDER BY 1") == [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastwarc.warc import ArchiveIterator
 
-from newsflow import archives, ledger, pipeline
+from newsflow import archives, discovery, fetch_stage, ledger, pipeline
 from tests.integration.conftest import rows
 from tests.warc_fixtures import DAY_1, DAY_2, HOSTS, write_days
 
@@ -28,10 +28,10 @@ SNAPSHOT = (
 
 def run_day(conn: object, batch_key: str, sources: Path, interval: tuple) -> dict:
     """The DAG's stages for one run: discover, read_warc per file, fetch, clean ... load."""
-    pipeline.discover(conn, batch_key, sources, *interval)
+    discovery.discover(conn, batch_key, sources, *interval)
     for file_id in archives.batch_files(conn, batch_key):
         archives.read_file(conn, batch_key, file_id)
-    for stage in (pipeline.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
+    for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
     return pipeline.load(conn, batch_key)
 

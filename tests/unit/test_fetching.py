@@ -8,24 +8,17 @@ from pathlib import Path
 import pytest
 
 from newsflow import fetching
+from newsflow.dropfiles import file_content_type, file_page_key, read_drop_file
 from newsflow.fetching import (
     FetchedPage,
     FetchError,
     HttpResult,
-    LocalLimiter,
-    _retry_after,
-    as_utf8,
-    canonical_link,
     canonicalize_url,
     check_article_response,
-    file_content_type,
-    file_page_key,
     guard_url,
-    gunzip_capped,
-    page_charset,
-    read_drop_file,
-    with_charset,
 )
+from newsflow.httpclient import LocalLimiter, _retry_after
+from newsflow.pagebytes import as_utf8, canonical_link, gunzip_capped, page_charset, with_charset
 from tests.conftest import DEMO
 
 ARTICLE = DEMO / "site" / "articles" / "mill-street-bridge-closure.html"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsflow import cli, dropfiles, reporting
-from newsflow.fetching import canonical_link, page_charset
+from newsflow.pagebytes import canonical_link, page_charset
 from newsflow.safetext import printable, scrub
 from newsflow.sitemaps import MAX_ENTRIES, parse_sitemap
 from newsflow.weburls import http_url, join_url, registrable_domain, same_site, split_url
@@ -136,7 +136,7 @@ def test_read_file_refuses_links_fifos_and_over_the_cap(tmp_path: Path) -> None:
             read(tmp_path / "x", 100, root=tmp_path, relative=relative)
 
 
-def test_walk_folder_lists_links_without_entering_them(tmp_path: Path) -> None:
+def test_scan_folder_lists_links_without_entering_them(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.html").write_text("x")
@@ -144,7 +144,7 @@ def test_walk_folder_lists_links_without_entering_them(tmp_path: Path) -> None:
     drop.mkdir()
     (drop / "a.html").write_text("a")
     (drop / "out").symlink_to(outside)
-    assert [name for name, _ in dropfiles.walk_folder(drop)] == ["a.html", "out"]
+    assert [name for name, _ in dropfiles.scan_folder(drop).entries] == ["a.html", "out"]
 
 
 def test_cli_extract_refuses_fifos_links_and_bombs(tmp_path: Path,

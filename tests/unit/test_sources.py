@@ -15,6 +15,7 @@ from newsflow.sources import (
     parse_feed,
     parse_moment,
     parse_url_list,
+    read_content_hash,
 )
 from tests.conftest import DEMO, ROOT
 
@@ -310,7 +311,8 @@ def _drop_folder(root: Path) -> Path:
 
 def test_list_folder_lists_visible_files_recursively_in_name_order(tmp_path: Path) -> None:
     folder = _drop_folder(tmp_path / "drop")
-    found = list_folder(Source("drop", "folder", str(folder)))
+    listing = list_folder(Source("drop", "folder", str(folder)))
+    found = listing.discoveries
     assert [d.hints["relative_path"] for d in found] == [
         "a-story.html",
         "b-story.txt",
@@ -319,11 +321,16 @@ def test_list_folder_lists_visible_files_recursively_in_name_order(tmp_path: Pat
         "notes.docx",
     ]
     mtime = datetime.fromtimestamp((folder / "a-story.html").stat().st_mtime, UTC)
-    assert found[0] == Discovery(
+    # Listed by metadata only: no file is read until the discover stage takes it.
+    assert found[0] == Discovery("drop", str(folder / "a-story.html"),
+                                 {"relative_path": "a-story.html"}, mtime)
+    assert read_content_hash(found[0]) == Discovery(
         "drop", str(folder / "a-story.html"),
         {"relative_path": "a-story.html", "content_sha256": hashlib.sha256(b"a").hexdigest()},
         mtime,
     )
+    assert sorted(listing.changed) == sorted(d.input for d in found)
+    assert (listing.not_examined, listing.next_after) == (0, "")
     assert [d.input for d in found][2] == str(folder / "nested" / "deeper" / "c-story.htm.gz")
 
 
@@ -331,14 +338,14 @@ def test_list_folder_works_inside_a_dot_folder(tmp_path: Path) -> None:
     folder = tmp_path / ".local" / "drop"
     folder.mkdir(parents=True)
     (folder / "story.txt").write_bytes(b"text")
-    found = list_folder(Source("drop", "folder", str(folder)))
+    found = list_folder(Source("drop", "folder", str(folder))).discoveries
     assert [(d.input, d.hints["relative_path"]) for d in found] == [
         (str(folder / "story.txt"), "story.txt")
     ]
 
 
 def test_list_folder_on_the_demo_drop() -> None:
-    found = list_folder(Source("demo-drop", "folder", str(DEMO / "drop")))
+    found = list_folder(Source("demo-drop", "folder", str(DEMO / "drop"))).discoveries
     assert [d.hints["relative_path"] for d in found] == [
         "000_6b0885ebeeff3833.txt",
         "harbour-festival.txt",
@@ -348,7 +355,7 @@ def test_list_folder_on_the_demo_drop() -> None:
 
 
 def test_list_folder_of_empty_folder_is_empty(tmp_path: Path) -> None:
-    assert list_folder(Source("drop", "folder", str(tmp_path))) == []
+    assert list_folder(Source("drop", "folder", str(tmp_path))).discoveries == []
 
 
 def test_missing_folder_is_a_config_error(tmp_path: Path) -> None:
@@ -513,15 +520,18 @@ def test_list_folder_lists_files_modified_after_the_interval_unread(tmp_path: Pa
                        ("after.txt", NOV_24 + timedelta(hours=1))):
         (folder / name).write_text(name)
         os.utime(folder / name, (when.timestamp(), when.timestamp()))
-    found = list_folder(Source("drop", "folder", str(folder)), Window.of(NOV_23, NOV_24))
+    listing = list_folder(Source("drop", "folder", str(folder)), Window.of(NOV_23, NOV_24))
+    found = listing.discoveries
     # Files from before the interval are listed too: the discover stage takes them once.
     assert [(d.hints["relative_path"], d.dated) for d in found] == [
         ("after.txt", NOV_24 + timedelta(hours=1)),
         ("before.txt", NOV_23 - timedelta(days=3)),
         ("inside.txt", NOV_23 + timedelta(hours=1)),
     ]
-    # The later file is listed (so discover counts what it leaves out), but not read.
-    assert ["content_sha256" in d.hints for d in found] == [False, True, True]
+    # The later file is listed (so discover counts what it leaves out); only the files
+    # the window may take are candidates for reading (none is read here).
+    assert ["content_sha256" in d.hints for d in found] == [False, False, False]
+    assert sorted(listing.changed) == [str(folder / "before.txt"), str(folder / "inside.txt")]
     window = Window.of(NOV_23, NOV_24)
     assert [window.place(d.dated, late_ok=True) for d in found] == ["later", "take", "take"]
 
