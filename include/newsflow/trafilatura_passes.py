@@ -1,0 +1,149 @@
+"""trafilatura's default and precision passes over one page, sharing the work they share.
+
+``cleaning`` takes the body from trafilatura's default mode and the article's edges from
+its precision mode. Run as two ``trafilatura.bare_extraction`` calls, both passes copy the
+page and prune the same comment and infinite-scroll containers from it with the same
+XPaths (about a tenth of cleaning's CPU on the aeb corpus). Here the page is copied and
+pruned once, and each pass runs the rest of trafilatura's sequence on that tree, which
+neither pass modifies (each cleans and converts its own copy).
+
+The rest of the sequence is trafilatura 2.3.1's own (``trafilatura.core``), restated for
+newsflow's options only (comments off, tables on, no metadata, no target language); its
+private helpers are called as they are. The version is pinned (requirements.lock);
+``tests/unit/test_trafilatura_passes.py`` checks that the result equals two
+``bare_extraction`` calls, so an upgrade that changes the sequence fails there, not in
+the output. Thread-forum pages (where the passes prune differently) take the two calls.
+"""
+
+import logging
+from copy import copy
+from dataclasses import dataclass
+from typing import Any
+
+import trafilatura
+from lxml.etree import _Element
+from lxml.html import HtmlElement
+from trafilatura import core
+from trafilatura.baseline import baseline, html2txt
+from trafilatura.external import justext_rescue
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.settings import DEFAULT_CONFIG, Extractor
+from trafilatura.xml import xmltotxt
+from trafilatura.xpaths import (
+    RAW_TREE_PRUNE_XPATH,
+    REMOVE_COMMENTS_AND_LISTS_XPATH,
+    REMOVE_COMMENTS_XPATH,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+# Trafilatura settings for the body: no comment sections, tables kept (both measured).
+EXTRACTION_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+}
+
+
+@dataclass
+class Extraction:
+    """What ``cleaning`` reads of a ``bare_extraction`` result: its text and body tree."""
+
+    text: str | None
+    body: _Element | None
+
+
+def default_and_precise(
+    tree: HtmlElement, url: str | None = None,
+) -> tuple[Extraction | None, Extraction | None]:
+    """The default and the precision extraction of a page, as ``bare_extraction`` gives them.
+
+    Args:
+        tree: the parsed page (not modified).
+        url: the page's URL when known.
+
+    Returns:
+        The default mode's and precision mode's text and body; None for a pass that
+        found nothing (as ``bare_extraction`` returns None).
+    """
+    try:
+        if core._forum_thread_page(tree):
+            return _bare(tree, url, precision=False), _bare(tree, url, precision=True)
+        raw = prune_unwanted_nodes(copy(tree), RAW_TREE_PRUNE_XPATH)
+        raw = prune_unwanted_nodes(raw, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    except (TypeError, ValueError):  # bare_extraction's own error handling
+        return None, None
+    return _finish(raw, url, precision=False), _finish(raw, url, precision=True)
+
+
+def _bare(tree: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
+    """One pass as trafilatura's public entry point runs it."""
+    document = trafilatura.bare_extraction(tree, url=url, favor_precision=precision,
+                                           **EXTRACTION_OPTIONS)
+    if document is None:
+        return None
+    return Extraction(text=document.text, body=document.body)
+
+
+def _options(url: str | None, precision: bool) -> Extractor:
+    """The extractor settings ``bare_extraction`` builds from ``EXTRACTION_OPTIONS``."""
+    return Extractor(
+        config=DEFAULT_CONFIG, output_format="python", fast=False, precision=precision,
+        recall=False, comments=EXTRACTION_OPTIONS["include_comments"], formatting=None,
+        links=False, images=False, tables=EXTRACTION_OPTIONS["include_tables"], dedup=False,
+        lang=None, url=url, with_metadata=False, only_with_metadata=False,
+        author_blacklist=None, url_blacklist=None, date_params=None,
+    )
+
+
+def _finish(raw: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
+    """``bare_extraction`` from the pruned raw tree on: trafilatura_sequence's stages 1-4
+    and the output checks, for a page that is not a thread forum, comments off."""
+    options = _options(url, precision)
+    try:
+        body, text = _sequence(raw, options, url)
+        if len(text) < options.min_output_size and options.min_output_comm_size > 0:
+            return None  # "text and comments not long enough" (no comments here)
+    except (TypeError, ValueError):
+        return None
+    return Extraction(text=xmltotxt(body, options.formatting), body=body)
+
+
+def _sequence(tree: HtmlElement, options: Extractor, url: str | None) -> tuple[_Element, str]:
+    """``trafilatura.core.trafilatura_sequence`` after its raw-tree prunes (comments off,
+    no forum, so no comment capture and no forum-post salvage)."""
+    cleaned_tree, cleaned_tree_backup = core._prepare_tree(tree, options, url)
+    if options.focus == "precision":
+        cleaned_tree = prune_unwanted_nodes(cleaned_tree, REMOVE_COMMENTS_XPATH)
+    postbody, temp_text = core._extract_and_compare(cleaned_tree, cleaned_tree_backup, tree,
+                                                    options)
+    # 3. rescue: baseline on the original tree, accepted only if it adds text
+    if len(temp_text) < options.min_extracted_size and options.focus != "precision":
+        b_body, b_text, b_len = baseline(tree)
+        if b_len > len(temp_text):
+            postbody, temp_text = b_body, b_text
+    # 4. recall escalation of a short extraction covering little of the page
+    if (
+        options.focus == "balanced"
+        and 0 < len(temp_text) < core.ESCALATION_MAX_LENGTH
+        and len(temp_text) < core.ESCALATION_PAGE_SHARE * len(html2txt(tree))
+    ):
+        r_options = copy(options)
+        r_options.focus = "recall"
+        r_text = ""
+        try:
+            r_body, r_text = core._recall_retry(tree, r_options, url)
+        except Exception as err:  # as trafilatura: a failed retry leaves the extraction
+            LOGGER.warning("recall retry failed: %s %s", err, url)
+        j_text = ""
+        if not options.fast:
+            try:
+                j_body, j_text = justext_rescue(copy(tree), options)
+            except Exception as err:  # as trafilatura
+                LOGGER.warning("justext candidate failed: %s %s", err, url)
+        len_text, r_len, j_len = len(temp_text), len(r_text), len(j_text)
+        if j_len > r_len and j_len > core.ESCALATION_JUSTEXT_RATIO * len_text:
+            postbody, temp_text = j_body, j_text
+        elif (r_len >= options.min_extracted_size
+              and r_len > core.ESCALATION_ACCEPT_RATIO * len_text):
+            postbody, temp_text = r_body, r_text
+    return postbody, temp_text
