@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import trafilatura
-from lxml.etree import _Element
+from lxml.etree import _Element, strip_tags
 from lxml.html import HtmlElement
-from trafilatura import core
+from trafilatura import core, htmlprocessing
 from trafilatura.baseline import baseline, html2txt
 from trafilatura.external import justext_rescue
-from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.htmlprocessing import convert_tags, prune_html, prune_unwanted_nodes
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
-from trafilatura.xml import xmltotxt
+from trafilatura.xml import delete_element, xmltotxt
 from trafilatura.xpaths import (
     RAW_TREE_PRUNE_XPATH,
     REMOVE_COMMENTS_AND_LISTS_XPATH,
@@ -70,9 +70,11 @@ def default_and_precise(
             return _bare(tree, url, precision=False), _bare(tree, url, precision=True)
         raw = prune_unwanted_nodes(copy(tree), RAW_TREE_PRUNE_XPATH)
         raw = prune_unwanted_nodes(raw, REMOVE_COMMENTS_AND_LISTS_XPATH)
+        cleaned = _clean_for_both(copy(raw), _options(url, precision=False))
     except (TypeError, ValueError):  # bare_extraction's own error handling
         return None, None
-    return _finish(raw, url, precision=False), _finish(raw, url, precision=True)
+    return (_finish(raw, cleaned, url, precision=False),
+            _finish(raw, cleaned, url, precision=True))
 
 
 def _bare(tree: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
@@ -95,12 +97,51 @@ def _options(url: str | None, precision: bool) -> Extractor:
     )
 
 
-def _finish(raw: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
+def _clean_for_both(tree: HtmlElement, options: Extractor) -> HtmlElement:
+    """``htmlprocessing.tree_cleaning`` without its last step, ``prune_html``, the only one
+    that depends on the focus (default or precision; not recall, which is not run here)."""
+    htmlprocessing.recover_math(tree)
+    cleaning_list = htmlprocessing.MANUALLY_CLEANED.copy()
+    stripping_list = htmlprocessing.MANUALLY_STRIPPED.copy()
+    clean_forms = "form" in cleaning_list
+    if clean_forms:
+        cleaning_list.remove("form")
+    if not options.tables:
+        cleaning_list.extend(["table", "td", "th", "tr"])
+    else:
+        for elem in tree.iter("figure", "table"):
+            if (elem.find(".//table") is not None if elem.tag == "figure"
+                    else elem.get("role") in ("presentation", "none")):
+                elem.tag = "div"
+    if options.images:
+        cleaning_list = [e for e in cleaning_list if e not in htmlprocessing.PRESERVE_IMG_CLEANING]
+        stripping_list.remove("img")
+    strip_tags(tree, stripping_list)
+    for expression in cleaning_list:
+        for element in tree.iter(expression):
+            delete_element(element)
+    if clean_forms:
+        htmlprocessing._handle_forms(tree)
+    return tree
+
+
+def _prepare_tree(
+    cleaned: HtmlElement, options: Extractor, url: str | None,
+) -> tuple[HtmlElement, HtmlElement]:
+    """``core._prepare_tree`` from the shared cleaned tree: (converted, pre-conversion backup)."""
+    cleaned = prune_html(copy(cleaned), options.focus)
+    backup = copy(cleaned)
+    return convert_tags(cleaned, options, url), backup
+
+
+def _finish(
+    raw: HtmlElement, cleaned: HtmlElement, url: str | None, precision: bool,
+) -> Extraction | None:
     """``bare_extraction`` from the pruned raw tree on: trafilatura_sequence's stages 1-4
     and the output checks, for a page that is not a thread forum, comments off."""
     options = _options(url, precision)
     try:
-        body, text = _sequence(raw, options, url)
+        body, text = _sequence(raw, cleaned, options, url)
         if len(text) < options.min_output_size and options.min_output_comm_size > 0:
             return None  # "text and comments not long enough" (no comments here)
     except (TypeError, ValueError):
@@ -108,10 +149,12 @@ def _finish(raw: HtmlElement, url: str | None, precision: bool) -> Extraction | 
     return Extraction(text=xmltotxt(body, options.formatting), body=body)
 
 
-def _sequence(tree: HtmlElement, options: Extractor, url: str | None) -> tuple[_Element, str]:
+def _sequence(
+    tree: HtmlElement, cleaned: HtmlElement, options: Extractor, url: str | None,
+) -> tuple[_Element, str]:
     """``trafilatura.core.trafilatura_sequence`` after its raw-tree prunes (comments off,
     no forum, so no comment capture and no forum-post salvage)."""
-    cleaned_tree, cleaned_tree_backup = core._prepare_tree(tree, options, url)
+    cleaned_tree, cleaned_tree_backup = _prepare_tree(cleaned, options, url)
     if options.focus == "precision":
         cleaned_tree = prune_unwanted_nodes(cleaned_tree, REMOVE_COMMENTS_XPATH)
     postbody, temp_text = core._extract_and_compare(cleaned_tree, cleaned_tree_backup, tree,
