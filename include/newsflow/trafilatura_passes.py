@@ -16,18 +16,21 @@ the output. Thread-forum pages (where the passes prune differently) take the two
 """
 
 import logging
+import re
 from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
 import trafilatura
-from lxml.etree import _Element, strip_tags
+from lxml.etree import _Element, strip_tags, tostring
 from lxml.html import HtmlElement
-from trafilatura import core, htmlprocessing
+from trafilatura import core, external, htmlprocessing, xpaths
 from trafilatura.baseline import baseline, html2txt
 from trafilatura.external import justext_rescue
 from trafilatura.htmlprocessing import convert_tags, prune_html, prune_unwanted_nodes
+from trafilatura.main_extractor import extract_content
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
+from trafilatura.utils import trim
 from trafilatura.xml import delete_element, xmltotxt
 from trafilatura.xpaths import (
     RAW_TREE_PRUNE_XPATH,
@@ -36,6 +39,24 @@ from trafilatura.xpaths import (
 )
 
 LOGGER = logging.getLogger(__name__)
+
+# trafilatura's OVERALL_DISCARD_XPATH (xpaths.py) as Python tests of one element's tag and
+# attributes, which is all its two expressions look at: evaluated by libxml2, each element
+# called back into Python up to six times for the EXSLT regular expressions, the largest
+# single cost of precision mode's comparison with readability (half of it this way).
+# ``re:test(@a|@b, ...)`` reads the first of the two attributes in the element's own order.
+_DISCARD_TAGS = frozenset(("div", "item", "list", "p", "section", "span"))
+_DISCARD_ID_OR_CLASS = re.compile(xpaths._alt(xpaths._CONSENT_ID_CLASS_TOKENS))
+_DISCARD_ID = re.compile(
+    xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_ID_TOKENS))
+_DISCARD_CLASS = re.compile(
+    xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_CLASS_TOKENS))
+_HIDDEN_ID_OR_STYLE = re.compile("hidden")
+_HIDDEN_ID = re.compile("reader-comments|akismet")
+_HIDDEN_CLASS = re.compile(
+    "^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print"
+    "| hidden| hide|noprint|notloaded"
+)
 
 # Trafilatura settings for the body: no comment sections, tables kept (both measured).
 EXTRACTION_OPTIONS: dict[str, Any] = {
@@ -149,6 +170,98 @@ def _finish(
     return Extraction(text=xmltotxt(body, options.formatting), body=body)
 
 
+def _first_of(attrib: Any, names: tuple[str, str]) -> str:
+    """The value of whichever of two attributes comes first on the element, else ""."""
+    for key, value in attrib.items():
+        if key in names:
+            return value
+    return ""
+
+
+def _boilerplate(element: _Element) -> bool:
+    """OVERALL_DISCARD_XPATH's first expression, for one element."""
+    if element.tag not in _DISCARD_TAGS:
+        return False
+    attrib = element.attrib
+    return bool(attrib) and (
+        "data-lp-replacement-content" in attrib
+        or "nav" in attrib.get("role", "").replace("N", "n")
+        or "MostPopularStories" in attrib.get("data-component", "")
+        or _DISCARD_ID_OR_CLASS.search(_first_of(attrib, ("id", "class"))) is not None
+        or _DISCARD_ID.search(attrib.get("id", "")) is not None
+        or _DISCARD_CLASS.search(attrib.get("class", "")) is not None
+    )
+
+
+def _hidden(element: _Element) -> bool:
+    """OVERALL_DISCARD_XPATH's second expression, for one element."""
+    attrib = element.attrib
+    if not attrib:
+        return False
+    style = attrib.get("style", "")
+    return (
+        attrib.get("class") == "comments-title"
+        or _first_of(attrib, ("id", "class")).startswith("reply-")
+        or _HIDDEN_ID_OR_STYLE.search(_first_of(attrib, ("id", "style"))) is not None
+        or "display:none" in style or "display: none" in style
+        or _HIDDEN_ID.search(attrib.get("id", "")) is not None
+        or _HIDDEN_CLASS.search(attrib.get("class", "")) is not None
+        or attrib.get("aria-hidden") == "true"
+    )
+
+
+def prune_overall_discard(tree: HtmlElement) -> HtmlElement:
+    """``prune_unwanted_nodes(tree, OVERALL_DISCARD_XPATH)``: each expression's elements
+    (below the root, in document order) deleted with their tails kept, one after the other."""
+    for matches in (_boilerplate, _hidden):
+        for element in [e for e in tree.iterdescendants() if isinstance(e.tag, str) and matches(e)]:
+            delete_element(element)
+    return tree
+
+
+def _extract_and_compare(
+    cleaned_tree: HtmlElement, cleaned_tree_backup: HtmlElement, tree: HtmlElement,
+    options: Extractor,
+) -> tuple[_Element, str]:
+    """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode)."""
+    postbody, temp_text = extract_content(cleaned_tree, options)
+    return _compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
+
+
+def _compare_extraction(
+    cleaned_tree: HtmlElement, raw_tree: HtmlElement, body: _Element, text: str,
+    options: Extractor,
+) -> tuple[_Element, str]:
+    """``external.compare_extraction`` (default or precision focus, not recall), with the
+    precision prune done by ``prune_overall_discard``."""
+    len_text = len(text)
+    if options.focus == "precision":
+        raw_tree = prune_overall_discard(raw_tree)
+    temppost_algo = external.try_readability(raw_tree)
+    algo_text = trim(tostring(temppost_algo, method="text", encoding="utf-8").decode("utf-8"))
+    len_algo = len(algo_text)
+    use_readability = external._prefer_readability(body, temppost_algo, algo_text, len_text,
+                                                   len_algo, options)
+    if use_readability:
+        body, text, len_text = temppost_algo, algo_text, len_algo
+    unclean = bool(body.xpath(external.SANITIZED_XPATH))
+    if unclean or len_text < options.min_extracted_size:
+        body2, text2 = justext_rescue(cleaned_tree, options)
+        len_text2 = len(text2)
+        if unclean:
+            accept = len_text <= external.JUSTEXT_OVERRIDE_RATIO * len_text2 and (
+                len_text2 > len_text or not options.images or body.find(".//graphic") is None
+            )
+        else:
+            accept = len_text < len_text2
+        if text2 and accept:
+            body, text, len_text = body2, text2, len_text2
+            use_readability = False
+    if use_readability:
+        body, text = external.sanitize_tree(body, options)
+    return body, text
+
+
 def _sequence(
     tree: HtmlElement, cleaned: HtmlElement, options: Extractor, url: str | None,
 ) -> tuple[_Element, str]:
@@ -157,8 +270,7 @@ def _sequence(
     cleaned_tree, cleaned_tree_backup = _prepare_tree(cleaned, options, url)
     if options.focus == "precision":
         cleaned_tree = prune_unwanted_nodes(cleaned_tree, REMOVE_COMMENTS_XPATH)
-    postbody, temp_text = core._extract_and_compare(cleaned_tree, cleaned_tree_backup, tree,
-                                                    options)
+    postbody, temp_text = _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
     # 3. rescue: baseline on the original tree, accepted only if it adds text
     if len(temp_text) < options.min_extracted_size and options.focus != "precision":
         b_body, b_text, b_len = baseline(tree)

@@ -1,13 +1,21 @@
 """The shared two-pass extraction gives what two ``bare_extraction`` calls give."""
 
 import json
+from copy import copy
 
 import pytest
 import trafilatura
 from lxml import etree
 from trafilatura import core
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.xpaths import OVERALL_DISCARD_XPATH
 
-from newsflow.trafilatura_passes import EXTRACTION_OPTIONS, Extraction, default_and_precise
+from newsflow.trafilatura_passes import (
+    EXTRACTION_OPTIONS,
+    Extraction,
+    default_and_precise,
+    prune_overall_discard,
+)
 from tests.conftest import DEMO
 
 PAGES = [*sorted((DEMO / "site" / "articles").glob("*.html")),
@@ -106,3 +114,41 @@ def test_synthetic_pages_reach_the_stages_they_are_for(monkeypatch: pytest.Monke
     assert default_and_precise(trafilatura.load_html(SYNTHETIC["empty"])) == (None, None)
     main, precise = default_and_precise(trafilatura.load_html(SYNTHETIC["table-and-sidebar"]))
     assert main is not None and precise is not None and "Monday" in main.text
+
+
+# Each clause of OVERALL_DISCARD_XPATH, near misses, attribute order, nesting and tails.
+DISCARD_CASES = """
+<div class="story"><p>kept</p></div>tail-a
+<div data-lp-replacement-content="">x</div>tail-b
+<section role="Navigation">x</section><span role="main">kept</span>
+<div data-component="MostPopularStories-list">x</div>
+<div class="cookie-wall" id="main">x</div><div id="main" class="cookie-wall">kept: id first</div>
+<div id="cookies">x</div><p id="share-bar">x</p><p id="sharing">x</p><p id="reshare">x</p>
+<div id="ad-top">x</div><div id="head-ad-top">kept</div><span id="jp-relatedposts">x</span>
+<div class="nav-main">x</div><div class="topnav">kept: nav not first</div>
+<div class="big ad box">x</div><div class="x ad-slot">x</div><div class="road-trip">kept</div>
+<div class="dfpAd">x</div><div class="dfpad">x</div><div class="paidcontent">x</div>
+<div class="bread-crumb">x</div><div class="breadcrumbs">x</div>
+<article class="sidebar">kept: tag</article><li class="menu">kept: tag</li>
+<div class="comments-title">x</div><h3 class="comments-title">x</h3>
+<h4 id="reply-title">x</h4><h4 id="a" class="reply-form">kept: id first</h4>
+<em id="x" style="visibility: hidden">kept: id first</em><em style="a:hidden" id="x">x</em>
+<b style="display:none">x</b><b style="display: none">x</b><b style="display:block">kept</b>
+<i id="reader-comments-1">x</i><i class="x akismet">x</i><i class="hide-me">x</i>
+<i class="me hide">x</i><i class="nohide">kept</i><i aria-hidden="true">x</i>
+<i aria-hidden="false">kept</i>
+<div class="outer"><div class="share-box">x<p class="meta">x</p></div>tail-c</div>
+<div class="sidebar"><b style="display:none">x</b></div>tail-d
+"""
+
+
+def test_prune_overall_discard_equals_the_xpaths() -> None:
+    pages = [_page(DISCARD_CASES)] + [path.read_bytes() for path in PAGES]
+    for content in pages:
+        tree = trafilatura.load_html(content)
+        expected = etree.tostring(prune_unwanted_nodes(copy(tree), OVERALL_DISCARD_XPATH))
+        assert etree.tostring(prune_overall_discard(copy(tree))) == expected
+    pruned = etree.tostring(prune_overall_discard(trafilatura.load_html(_page(DISCARD_CASES))))
+    text = pruned.decode()
+    assert text.count("kept") == DISCARD_CASES.count("kept") and ">x<" not in text
+    assert all(tail in text for tail in ("tail-a", "tail-b", "tail-c", "tail-d"))
