@@ -2,7 +2,8 @@
 
 HTML goes through trafilatura twice: its default mode gives the body, its precision mode
 marks where the article starts and ends (measured with ``make eval``: trafilatura's
-default keeps more of the article, precision mode drops more of the page around it).
+default keeps more of the article, precision mode drops more of the page around it);
+``trafilatura_passes`` runs the two passes with the work they have in common done once.
 Metadata comes from ``metadata``'s cascade. Plain text goes through ``textparse``. The
 result is plain data (JSON-serialisable) so it can be staged in PostgreSQL between tasks.
 """
