@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import trafilatura
-from lxml.etree import _Element, strip_tags, tostring
+from lxml.etree import Element, _Element, strip_tags, tostring
 from lxml.html import HtmlElement
 from trafilatura import core, external, htmlprocessing, xpaths
 from trafilatura.baseline import baseline, html2txt
@@ -179,9 +179,7 @@ def _first_of(attrib: Any, names: tuple[str, str]) -> str:
 
 
 def _boilerplate(element: _Element) -> bool:
-    """OVERALL_DISCARD_XPATH's first expression, for one element."""
-    if element.tag not in _DISCARD_TAGS:
-        return False
+    """OVERALL_DISCARD_XPATH's first expression, for one element of ``_DISCARD_TAGS``."""
     attrib = element.attrib
     return bool(attrib) and (
         "data-lp-replacement-content" in attrib
@@ -213,8 +211,8 @@ def _hidden(element: _Element) -> bool:
 def prune_overall_discard(tree: HtmlElement) -> HtmlElement:
     """``prune_unwanted_nodes(tree, OVERALL_DISCARD_XPATH)``: each expression's elements
     (below the root, in document order) deleted with their tails kept, one after the other."""
-    for matches in (_boilerplate, _hidden):
-        for element in [e for e in tree.iterdescendants() if isinstance(e.tag, str) and matches(e)]:
+    for tags, matches in ((_DISCARD_TAGS, _boilerplate), ((Element,), _hidden)):
+        for element in [e for e in tree.iterdescendants(*tags) if matches(e)]:
             delete_element(element)
     return tree
 
