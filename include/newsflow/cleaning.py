@@ -2,7 +2,8 @@
 
 HTML goes through trafilatura twice: its default mode gives the body, its precision mode
 marks where the article starts and ends (measured with ``make eval``: trafilatura's
-default keeps more of the article, precision mode drops more of the page around it).
+default keeps more of the article, precision mode drops more of the page around it);
+``trafilatura_passes`` runs the two passes with the work they have in common done once.
 Metadata comes from ``metadata``'s cascade. Plain text goes through ``textparse``. The
 result is plain data (JSON-serialisable) so it can be staged in PostgreSQL between tasks.
 """
@@ -33,14 +34,10 @@ from newsflow.textparse import (
     parse_byline,
     parse_text_article,
 )
+from newsflow.trafilatura_passes import default_and_precise
 
 LOGGER = logging.getLogger(__name__)
 
-# Trafilatura settings for the body: no comment sections, tables kept (both measured).
-EXTRACTION_OPTIONS: dict[str, Any] = {
-    "include_comments": False,
-    "include_tables": True,
-}
 # Precision mode marks the article's edges; when it keeps less than this share of the
 # default text it has lost part of the article, and the default text stands as it is.
 PRECISION_MIN_SHARE = 0.7
@@ -218,11 +215,9 @@ def clean_html(content: bytes | str, url: str | None = None) -> CleanDocument:
         )
     meta = extract_metadata(tree, url)
     kind = page_type(tree, meta, url)
-    main = trafilatura.bare_extraction(tree, url=url, **EXTRACTION_OPTIONS)
+    main, precise = default_and_precise(tree, url)
     if main is None or main.body is None:
         raise CleaningError("trafilatura found no main text")
-    precise = trafilatura.bare_extraction(tree, url=url, favor_precision=True,
-                                          **EXTRACTION_OPTIONS)
     lines = _text_lines(main.text)
     if precise is not None:
         lines = trim_to_edges(lines, _text_lines(precise.text))
