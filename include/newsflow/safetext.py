@@ -3,10 +3,14 @@
 A title may carry a terminal escape sequence (ESC [ ... or the 8-bit CSI), a NUL that
 PostgreSQL's text and jsonb refuse, or a bidirectional override that makes a line read
 backwards. ``scrub`` removes them from what is stored (newlines and tabs stay);
-``printable`` escapes anything of the kind in what is printed, for rows stored before.
+``printable`` escapes anything of the kind in what is printed, for rows stored before;
+``escape_log_arguments`` does the same for what newsflow's loggers are given to print
+(a dropped file's name, a page's URL, a reject reason quoting the page).
 """
 
+import logging
 import math
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -58,3 +62,40 @@ def finite(value: Any) -> Any:
 def printable(text: str) -> str:
     """``text`` for one terminal line: each control character shown escaped (``\\x1b``)."""
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _printable_argument(value: Any) -> Any:
+    """A log argument as it may be printed: strings, paths and exceptions escaped."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, os.PathLike):
+        return printable(os.fsdecode(value))
+    if isinstance(value, BaseException):
+        return printable(str(value))
+    return value  # numbers and the like keep their type for %d and %.1f
+
+
+def escape_log_arguments() -> None:
+    """Escape control characters in the arguments of every ``newsflow.*`` log record.
+
+    Installed once, when the package is imported, as a log record factory around the one
+    in place, so it holds whatever handler prints the record (a terminal, Airflow's task
+    log): an escape sequence or a newline in a file's name cannot recolour a terminal or
+    fake a log line. The format strings are ours and are left alone.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "newsflow_escapes", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.startswith("newsflow") and record.args:
+            if isinstance(record.args, dict):
+                record.args = {key: _printable_argument(value)
+                               for key, value in record.args.items()}
+            else:
+                record.args = tuple(_printable_argument(value) for value in record.args)
+        return record
+
+    make_record.newsflow_escapes = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)

@@ -3,6 +3,7 @@ labels, linear tag scans, inert text, drop-file reads and the sitemap entry limi
 
 import gzip
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -187,3 +188,14 @@ def test_a_run_of_punctuation_does_not_make_enrichment_quadratic() -> None:
     parsed = enrichment._parser_text(fields, "en")
     assert len(parsed) == len(enrichment.analysed_text(fields))  # offsets hold
     assert "London" in {e["name"] for e in enrichment.enrich_fields(fields)["entities"]}
+
+
+def test_newsflow_log_arguments_are_printed_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    name = Path("drop/a\x1b[2Jb\nINFO fake line.html")
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("newsflow.dropfiles").info("file %s: %d bytes, %s", name, 3,
+                                                     ValueError("bad \x9b31m byte"))
+        logging.getLogger("elsewhere").info("untouched %s", "\x1b")
+    ours, theirs = (record.getMessage() for record in caplog.records)
+    assert ours == "file drop/a\\x1b[2Jb\\nINFO fake line.html: 3 bytes, bad \\x9b31m byte"
+    assert theirs == "untouched \x1b"
