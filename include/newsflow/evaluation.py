@@ -38,8 +38,9 @@ import trafilatura
 from newsflow import settings
 from newsflow.fields import extract_article, reject_reason
 from newsflow.language import detect_language
-from newsflow.metadata import extract_metadata, normalise_date
+from newsflow.metadata import extract_metadata
 from newsflow.pagetype import page_type
+from newsflow.publication_dates import normalise_date
 
 LOGGER = logging.getLogger(__name__)
 
