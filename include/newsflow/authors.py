@@ -15,6 +15,7 @@ from typing import Any
 from lxml import html as lxml_html
 from trafilatura.metadata import extract_author as trafilatura_author
 
+from newsflow.bylines import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
 from newsflow.structured_data import (
     AUTHOR_META,
     ld_text,
@@ -22,7 +23,6 @@ from newsflow.structured_data import (
     node_types,
     resolve_reference,
 )
-from newsflow.textparse import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
 from newsflow.titles import name_key
 
 LOGGER = logging.getLogger(__name__)
