@@ -54,12 +54,23 @@ def site_name_keys(
 ) -> set[str]:
     """Normalised names the site goes by: og:site_name, publisher, app name, host labels."""
     names = {site_name, ld_publisher(article, by_id), *meta_values(meta, SITE_META)}
-    host = urlsplit(url).hostname if url else None
+    host = url_host(url)
     if host:
         labels = [label for label in host.lower().split(".") if label not in ("www", "m", "amp")]
         names.update(labels[:-1] or labels)
         names.add(".".join(labels))
     return {key for key in (name_key(n) for n in names if n) if len(key) >= 2}
+
+
+def url_host(url: str | None) -> str | None:
+    """The host of a URL; None without one or when the URL does not parse (a malformed page
+    or canonical URL, such as "https://[::1", is no evidence rather than an error)."""
+    if not url:
+        return None
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def name_key(text: str) -> str:
