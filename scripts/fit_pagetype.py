@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import trafilatura
 
-from newsflow.evaluation import load_pages
+from newsflow.eval_corpora import load_pages
 from newsflow.metadata import extract_metadata
 from newsflow.pagefeatures import page_features
 from newsflow.pagetype import MODEL_PATH, OTHER_TYPES, override_type

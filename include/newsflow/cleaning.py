@@ -24,16 +24,10 @@ from charset_normalizer import from_bytes
 from lxml import html as lxml_html
 
 from newsflow import settings
+from newsflow.bylines import looks_like_person, parse_byline
 from newsflow.metadata import Metadata, extract_metadata
 from newsflow.pagetype import page_type
-from newsflow.textparse import (
-    DROP_RE,
-    PROMO_RE,
-    TAIL_MARKER_RE,
-    looks_like_person,
-    parse_byline,
-    parse_text_article,
-)
+from newsflow.textparse import DROP_RE, PROMO_RE, TAIL_MARKER_RE, parse_text_article
 from newsflow.trafilatura_passes import default_and_precise
 
 LOGGER = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from newsflow.cleaning import CleanDocument, clean_document, detect_format
 from newsflow.fetching import canonicalize_url
 from newsflow.language import article_language
-from newsflow.metadata import normalise_date
+from newsflow.publication_dates import normalise_date
 
 __all__ = ["ARTICLE_KEYS", "build_fields", "extract_article", "normalise_date", "reject_reason"]
 

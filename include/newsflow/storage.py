@@ -18,16 +18,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from newsflow import article_store, staging
-
 LOGGER = logging.getLogger(__name__)
-
-# benchmark.py (edited by another helper this round) still names these storage.X; once it
-# names their own modules (staging, article_store), these four lines go.
-BatchItem = staging.BatchItem
-upsert_articles = article_store.upsert_articles
-articles_changed_now = article_store.articles_changed_now
-replace_article_children = article_store.replace_article_children
 
 # Serialises migrations when several workers start at once.
 MIGRATION_LOCK_ID = 0x6E657773

@@ -11,6 +11,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from newsflow.bylines import BYLINE_PLACE_RE, BYLINE_SPLIT_RE, looks_like_person, parse_byline
+
 LOGGER = logging.getLogger(__name__)
 
 # A standfirst is one short paragraph; anything longer is already body text.
@@ -20,7 +22,6 @@ STANDFIRST_MIN_WORDS = 4
 TITLE_MAX_CHARS = 300
 # Bylines, datelines and standfirsts are only looked for in the first few items.
 HEADER_SCAN_ITEMS = 4
-BYLINE_MAX_CHARS = 120
 
 # Heading/caption rule for a stand-alone body line without terminal punctuation:
 # - a quoted line ('Shared goal', "Shared goal", ‘Shared goal’) of <= 8 words is a heading;
@@ -87,24 +88,6 @@ DATELINE_RE = re.compile(
     r"\s*(?:--|[-–—])\s+"
 )
 
-BYLINE_RE = re.compile(r"^[Bb][Yy]:?\s+(?P<names>[A-ZÀ-Þ].*)$")
-PIPE_BYLINE_RE = re.compile(
-    r"^(?P<names>[A-ZÀ-Þ][\w.'’-]+(?:\s+[A-ZÀ-Þ][\w.'’-]+){1,3})\s*\|\s*[^|]{2,60}$"
-)
-BYLINE_PLACE_RE = re.compile(r"\s+(?:in|for)\s+[A-ZÀ-Þ][\w .'’-]*$")
-BYLINE_SPLIT_RE = re.compile(r"\s+(?:and|&)\s+|\s*,\s*")
-# A by-line may end in an initial or a suffix ("Jr."), never in a full stop otherwise.
-INITIAL_END_RE = re.compile(r"(?:\b[A-Z]|Jr|Sr)\.$")
-NAME_PARTICLES = frozenset(
-    {"al", "bin", "bint", "da", "de", "del", "della", "der", "di", "dos", "du", "el", "la",
-     "le", "ten", "ter", "van", "von"}
-)
-# Wire services and job titles that trail a byline after a comma ("By Jane Doe, Reuters").
-BYLINE_ORG_WORDS = frozenset(
-    {"afp", "agencies", "agency", "ap", "associated", "bbc", "bloomberg", "cnn", "contributor",
-     "correspondent", "correspondents", "desk", "editor", "editors", "jazeera", "news",
-     "press", "reporter", "reporters", "reuters", "staff", "wire", "writer", "writers"}
-)
 
 SOURCE_RE = re.compile(r"^(?:SOURCE|Source)\s*:\s*(?P<source>\S.*)$")
 CREDIT_RE = re.compile(
@@ -234,54 +217,6 @@ def _ends_sentence(text: str) -> bool:
 def _is_prose(text: str) -> bool:
     """Tell whether text reads like a body sentence rather than a label or headline."""
     return _word_count(text) >= 6 and _ends_sentence(text)
-
-
-def looks_like_person(name: str) -> bool:
-    """Tell whether name is 2-5 capitalised words, allowing particles like "van" or "al"."""
-    tokens = name.split()
-    if not 2 <= len(tokens) <= 5 or not tokens[0][0].isupper() or not tokens[-1][0].isupper():
-        return False
-    if _is_org(name):
-        return False
-    return all(token[0].isupper() or token.lower() in NAME_PARTICLES for token in tokens)
-
-
-def _is_org(name: str) -> bool:
-    """Tell whether a byline part names a wire service or a job title."""
-    return any(token.lower().strip(".") in BYLINE_ORG_WORDS for token in name.split())
-
-
-def parse_byline(text: str) -> list[str] | None:
-    """Return the author names of a byline, [] for a name-less byline, None otherwise.
-
-    Parts after the first comma are kept only when they look like people, so that
-    "By Jane Doe, Reuters" or "By Jane Doe, Staff Writer" yield just "Jane Doe".
-    """
-    if len(text) > BYLINE_MAX_CHARS:
-        return None
-    if match := PIPE_BYLINE_RE.match(text):
-        name = match["names"]
-        return [name] if looks_like_person(name) else None
-    match = BYLINE_RE.match(text)
-    if not match:
-        return None
-    names_text = match["names"].split("|")[0].strip()
-    if names_text[-1] in "!?:;,":
-        return None
-    if names_text[-1] == "." and not INITIAL_END_RE.search(names_text):
-        return None
-    names_text = BYLINE_PLACE_RE.sub("", names_text)
-    head, _, tail = names_text.partition(",")
-    names = [part for part in BYLINE_SPLIT_RE.split(head) if part]
-    # Commas also separate co-authors ("By A, B and C"): keep those parts that are people.
-    names += [part for part in BYLINE_SPLIT_RE.split(tail) if part and looks_like_person(part)]
-    people = [name.strip() for name in names if looks_like_person(name.strip())]
-    if people:
-        return list(dict.fromkeys(people))
-    # "By Reuters Staff" or "BY AL JAZEERA STAFF": a byline, just without people in it.
-    if all(token[0].isupper() for token in head.split()) and (_is_org(head) or head.isupper()):
-        return []
-    return None
 
 
 def _is_byline(text: str) -> bool:

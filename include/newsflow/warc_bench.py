@@ -39,14 +39,9 @@ from typing import Any
 import psutil
 
 from newsflow import dbserver, settings, warc
-from newsflow.benchmark import (
-    DEFAULT_EVAL_DIR,
-    NEWSPLEASE_VERSION,
-    WORK,
-    corpus_pages,
-    log,
-    newsplease_python,
-)
+from newsflow.bench_peer import NEWSPLEASE_VERSION, newsplease_python
+from newsflow.bench_site import corpus_pages
+from newsflow.bench_workspace import DEFAULT_EVAL_DIR, WORK, log
 
 ROOT = settings.PROJECT_ROOT
 HOSTS = 40

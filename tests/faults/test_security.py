@@ -50,8 +50,11 @@ ALLOWED_SQL_NAMES = {
     ("include/newsflow/storage.py", "script"):
         "the text of a bundled migration or privileges file (sql/*.sql, sql/privileges/*.sql),"
         " or a statement composed with psycopg2.sql",
-    ("include/newsflow/benchmark.py", "query"):
-        "the benchmark's query helpers; every caller passes a literal query and its values"
+    ("include/newsflow/bench_deployment.py", "query"):
+        "the benchmark's query helper; every caller passes a literal query and its values"
+        " as args",
+    ("include/newsflow/bench_components.py", "query"):
+        "the benchmark's query helper; every caller passes a literal query and its values"
         " as args",
 }
 

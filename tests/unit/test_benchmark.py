@@ -1,6 +1,7 @@
 """The benchmark's own arithmetic: what it strips from pages and how it counts politeness waits."""
 
-from newsflow.benchmark import CANONICAL_LINK, _politeness
+from newsflow.bench_deployment import _politeness
+from newsflow.bench_site import CANONICAL_LINK
 
 
 def test_copies_of_a_page_lose_only_their_canonical_link() -> None:

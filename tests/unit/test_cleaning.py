@@ -12,6 +12,7 @@ from newsflow.cleaning import (
     CleaningTimeout,
     byline_names,
     clean_document,
+    clean_html,
     count_elements,
     cut_clutter,
     decode_text,
@@ -220,6 +221,30 @@ def test_html_without_canonical_link_and_lang_gets_none() -> None:
     assert document.canonical_url is None
     assert document.language is None
     assert document.paragraphs[0].startswith("The Tamsen Valley ferry will run every 20 minutes")
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "http://[bad/story", "https://[1:2::x]/a"])
+def test_page_with_a_malformed_url_cleans_as_one_without_a_url(url: str) -> None:
+    """A record's target URI that urllib cannot split (an unclosed IPv6 bracket) is no
+    evidence: the page cleans exactly as a page whose URL is unknown, no internal error."""
+    page = LIBRARY.read_bytes()
+
+    document = clean_html(page, url)
+
+    assert document == clean_html(page, None)
+    assert document.title and document.paragraphs
+
+
+def test_page_whose_canonical_link_is_malformed_still_cleans() -> None:
+    page = LIBRARY.read_bytes()
+    canonical = clean_html(page).canonical_url
+    assert canonical
+    broken = page.replace(canonical.encode(), b"https://[::1")
+
+    document = clean_html(broken)
+
+    assert document.canonical_url == "https://[::1"
+    assert document.title and document.paragraphs
 
 
 # clean_document on the seed text

@@ -4,23 +4,20 @@ from pathlib import Path
 
 import pytest
 
-from newsflow.evaluation import (
+from newsflow.eval_corpora import load_pages
+from newsflow.eval_metrics import (
     author_tokens,
     body_scores,
-    compare,
-    load_pages,
-    main,
-    run_pages,
     same_authors,
     same_day,
     same_instant,
     same_title,
-    score,
     shingles,
     snippet_scores,
     title_key,
     word_f1,
 )
+from newsflow.evaluation import compare, main, run_pages, score
 
 STORY = (
     "The harbour authority will double the number of ferry crossings from May, its board "

@@ -4,19 +4,11 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from newsflow.metadata import (
-    Metadata,
-    author_credits,
-    choose_title,
-    clean_authors,
-    extract_metadata,
-    headline_before_pipe,
-    json_ld_nodes,
-    normalise_date,
-    repair_mojibake,
-    strip_site_name,
-    visible_bylines,
-)
+from newsflow.authors import author_credits, clean_authors, visible_bylines
+from newsflow.metadata import Metadata, extract_metadata
+from newsflow.publication_dates import normalise_date
+from newsflow.structured_data import json_ld_nodes
+from newsflow.titles import choose_title, headline_before_pipe, repair_mojibake, strip_site_name
 
 URL = "https://www.harbourherald.example/news/2026/11/ferry-service-doubles"
 
