@@ -89,7 +89,8 @@ def escape_log_arguments() -> None:
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if record.name.startswith("newsflow") and record.args:
+        # logging.makeLogRecord (structlog's formatter calls it) makes a record named None.
+        if isinstance(record.name, str) and record.name.startswith("newsflow") and record.args:
             if isinstance(record.args, dict):
                 record.args = {key: _printable_argument(value)
                                for key, value in record.args.items()}

@@ -199,3 +199,6 @@ def test_newsflow_log_arguments_are_printed_escaped(caplog: pytest.LogCaptureFix
     ours, theirs = (record.getMessage() for record in caplog.records)
     assert ours == "file drop/a\\x1b[2Jb\\nINFO fake line.html: 3 bytes, bad \\x9b31m byte"
     assert theirs == "untouched \x1b"
+    # A record rebuilt from another's fields (structlog's formatter does this) is kept whole.
+    rebuilt = logging.makeLogRecord(caplog.records[0].__dict__)
+    assert rebuilt.getMessage() == ours
