@@ -33,20 +33,15 @@ from tests.conftest import (
     migrated_for_writer,
     source_set_env,
 )
-from tests.e2e.test_celery import (
+from tests.e2e.stack import (
     AIRFLOW,
     ProcessGroups,
-    _api_healthy,
-    _free_port,
-    _query,
-    _sqlalchemy_url,
-    _wait_for,
+    api_healthy,
+    free_port,
+    query,
+    sqlalchemy_url,
+    wait_for,
 )
-
-# The Celery check's fixtures, used here as they are: child processes in groups of their
-# own (logs kept on failure), and databases dropped once those processes are gone.
-from tests.e2e.test_celery import create_database as create_database  # noqa: F401
-from tests.e2e.test_celery import processes as processes  # noqa: F401
 from tests.warc_fixtures import HOSTS, WarcDays, write_days
 
 pytestmark = pytest.mark.e2e
@@ -120,22 +115,22 @@ def _request(base: str, method: str, path: str, token: str,
 
 def _finished(meta: str, where: str, args: tuple, groups: ProcessGroups) -> bool:
     """Whether every run matching ``where`` is over; fails at once on a retry."""
-    retrying = _query(meta, "SELECT t.dag_id, t.run_id, t.task_id FROM task_instance t"
+    retrying = query(meta, "SELECT t.dag_id, t.run_id, t.task_id FROM task_instance t"
                       f" JOIN dag_run r USING (dag_id, run_id) WHERE {where}"
                       " AND t.state = 'up_for_retry'", args)
     assert not retrying, f"tasks failed: {retrying}\n{groups.all_tails(4000)}"
-    states = _query(meta, f"SELECT r.state FROM dag_run r WHERE {where}", args)
+    states = query(meta, f"SELECT r.state FROM dag_run r WHERE {where}", args)
     return bool(states) and all(state in ("success", "failed") for (state,) in states)
 
 
 def _backfill_runs(meta: str) -> list[tuple]:
-    return _query(meta, "SELECT run_id, state, data_interval_start, start_date, end_date"
+    return query(meta, "SELECT run_id, state, data_interval_start, start_date, end_date"
                   " FROM dag_run WHERE dag_id = 'news_ingest' AND run_type = 'backfill'"
                   " ORDER BY data_interval_start")
 
 
 def _snapshot(news: str) -> dict[str, list[tuple]]:
-    return {name: _query(news, sql) for name, sql in SNAPSHOT.items()}
+    return {name: query(news, sql) for name, sql in SNAPSHOT.items()}
 
 
 def _trigger(api: str, token: str, conf: dict) -> tuple[int, dict]:
@@ -158,14 +153,14 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     meta = create_database(f"backfill_airflow_{tag}", template=airflow_meta_template)
     news = create_database(f"backfill_news_{tag}")
     writer = migrated_for_writer(news, pg_logins)
-    api = f"http://127.0.0.1:{_free_port()}"
+    api = f"http://127.0.0.1:{free_port()}"
     password = secrets.token_urlsafe(16)
     (tmp_path / "passwords.json").write_text(json.dumps({"newsflow-check": password}))
     env = {
         **os.environ, **AIRFLOW_ENV,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(meta),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(meta),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": api.rsplit(":", 1)[1],
@@ -183,8 +178,8 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     warc_days = _write_warc_set(tmp_path)
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
-    _wait_for(lambda: _api_healthy(api), 300, processes, "the API server")
-    _wait_for(lambda: len(_query(meta, "SELECT 1 FROM serialized_dag WHERE dag_id IN"
+    wait_for(lambda: api_healthy(api), 300, processes, "the API server")
+    wait_for(lambda: len(query(meta, "SELECT 1 FROM serialized_dag WHERE dag_id IN"
                                  " ('news_ingest', 'news_reprocess')")) == 2,
               300, processes, "the parsed DAGs")
     token = json.loads(urllib.request.urlopen(urllib.request.Request(
@@ -201,7 +196,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     started = time.monotonic()
     processes.run("backfill-1", [AIRFLOW, *BACKFILL], env)
     backfill = "r.dag_id = 'news_ingest' AND r.run_type = %s"
-    _wait_for(lambda: _finished(meta, backfill, ("backfill",), processes), 600, processes,
+    wait_for(lambda: _finished(meta, backfill, ("backfill",), processes), 600, processes,
               "the backfill")
     timings["backfill of 3 days"] = round(time.monotonic() - started, 1)
     runs = _backfill_runs(meta)
@@ -214,47 +209,47 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
         assert next_started >= ended
     # The scheduler marks the backfill complete on its own loop; a second backfill of the
     # DAG is refused until then.
-    _wait_for(lambda: _query(meta, "SELECT completed_at IS NOT NULL FROM backfill")[0][0], 120,
+    wait_for(lambda: query(meta, "SELECT completed_at IS NOT NULL FROM backfill")[0][0], 120,
               processes, "the backfill marked complete")
-    assert _query(meta, "SELECT max_active_runs FROM backfill") == [(1,)]
+    assert query(meta, "SELECT max_active_runs FROM backfill") == [(1,)]
 
-    loaded = dict(_query(news, "SELECT article_key, batch_key FROM articles"))
+    loaded = dict(query(news, "SELECT article_key, batch_key FROM articles"))
     assert loaded == EXPECTED  # each day's article, from that day's run; nothing else
     requested = set(local_site.requests)
     assert "/articles/winter-ferry-timetable.html" not in requested
     assert "/articles/not-yet.html" not in requested
-    assert _query(news, "SELECT count(*) FROM rejects") == [(0,)]
+    assert query(news, "SELECT count(*) FROM rejects") == [(0,)]
     events = "SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id" \
              " WHERE a.name = 'news_articles' AND e.source_dag_id = %s"
     # One per run that loaded articles: the three days' runs (the nightly run, beside
     # them, loads nothing and emits nothing).
-    assert _query(meta, events, ("news_ingest",))[0][0] >= 3
+    assert query(meta, events, ("news_ingest",))[0][0] >= 3
 
     # The nightly run (unpausing made it, catchup is off) ran beside the backfill.
     scheduled = "r.dag_id = 'news_ingest' AND r.run_type = %s"
-    _wait_for(lambda: _finished(meta, scheduled, ("scheduled",), processes), 300, processes,
+    wait_for(lambda: _finished(meta, scheduled, ("scheduled",), processes), 300, processes,
               "the scheduled run")
-    assert _query(meta, "SELECT state FROM dag_run WHERE dag_id = 'news_ingest'"
+    assert query(meta, "SELECT state FROM dag_run WHERE dag_id = 'news_ingest'"
                   " AND run_type = 'scheduled'") == [("success",)]
 
     # 2. The same backfill again (existing runs are cleared and re-run): no row changes,
     # so no news_articles event either (the load emits it only when articles changed).
     before = _snapshot(news)
-    events_before = _query(meta, events, ("news_ingest",))[0][0]
+    events_before = query(meta, events, ("news_ingest",))[0][0]
     started = time.monotonic()
     processes.run("backfill-2", [AIRFLOW, *BACKFILL, "--reprocess-behavior", "completed"], env)
-    _wait_for(lambda: len(_query(meta, "SELECT 1 FROM backfill WHERE completed_at IS NOT NULL"))
+    wait_for(lambda: len(query(meta, "SELECT 1 FROM backfill WHERE completed_at IS NOT NULL"))
               == 2, 600, processes, "the second backfill")
     timings["same backfill again"] = round(time.monotonic() - started, 1)
     assert [row[:2] for row in _backfill_runs(meta)] == [
         (run_id, "success") for run_id in sorted(EXPECTED.values())]
     # Every task of the three runs did run a second time.
-    assert _query(meta, "SELECT count(*), min(t.try_number) FROM task_instance t"
+    assert query(meta, "SELECT count(*), min(t.try_number) FROM task_instance t"
                   " JOIN dag_run r USING (dag_id, run_id) WHERE r.run_type = 'backfill'"
                   " AND t.state = 'success'") == [(21, 2)]
     after = _snapshot(news)
     assert after == before
-    assert _query(meta, events, ("news_ingest",))[0][0] == events_before
+    assert query(meta, events, ("news_ingest",))[0][0] == events_before
 
     # 3. A dry run, triggered as the UI's form does: reports in a task that succeeds, skips
     # the stages after it, changes nothing.
@@ -263,9 +258,9 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     assert status == 200, run
     dry = "r.run_id = %s"
     dry_run_id = run["dag_run_id"]
-    _wait_for(lambda: _finished(meta, dry, (run["dag_run_id"],), processes), 300, processes,
+    wait_for(lambda: _finished(meta, dry, (run["dag_run_id"],), processes), 300, processes,
               "the dry run")
-    assert _query(meta, "SELECT task_id, state FROM task_instance WHERE run_id = %s"
+    assert query(meta, "SELECT task_id, state FROM task_instance WHERE run_id = %s"
                   " ORDER BY task_id", (run["dag_run_id"],)) == [
         ("check_schema", "success"), ("clean", "skipped"), ("enrich", "skipped"),
         ("extract_fields", "skipped"), ("load", "skipped"), ("stage_pages", "success")]
@@ -282,7 +277,7 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
                     "staged": 0, "would_stage": 3, "skipped": {},
                     "sources": {"gazette": {"pages": 3, "would_stage": 3}}}
     assert _snapshot(news) == before
-    assert _query(news, "SELECT count(*) FROM batch_items WHERE batch_key = %s",
+    assert query(news, "SELECT count(*) FROM batch_items WHERE batch_key = %s",
                   (run["dag_run_id"],)) == [(0,)]
     timings["dry run"] = round(time.monotonic() - started, 1)
 
@@ -294,9 +289,9 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     # ...and a start after the end fails the first task that reads them, without retries.
     status, run = _trigger(api, token, {"start_date": "2026-11-12", "end_date": "2026-11-10"})
     assert status == 200, run
-    _wait_for(lambda: _finished(meta, dry, (run["dag_run_id"],), processes), 300, processes,
+    wait_for(lambda: _finished(meta, dry, (run["dag_run_id"],), processes), 300, processes,
               "the bad-range run")
-    assert _query(meta, "SELECT task_id, state, try_number FROM task_instance"
+    assert query(meta, "SELECT task_id, state, try_number FROM task_instance"
                   " WHERE run_id = %s AND state = 'failed'", (run["dag_run_id"],)) == [
         ("stage_pages", "failed", 1)]
     logs = list((tmp_path / "airflow" / "logs").glob(
@@ -312,25 +307,25 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     processes.run("reprocess", [AIRFLOW, "dags", "test", "news_reprocess", "--conf", conf],
                   {**env, "NEWSFLOW_ENRICH_MAX_CHARS": "300"})
     timings["reprocess (dags test)"] = round(time.monotonic() - started, 1)
-    articles = _query(news, "SELECT article_id, extractor_version, batch_key, fields_sha256"
+    articles = query(news, "SELECT article_id, extractor_version, batch_key, fields_sha256"
                       " FROM articles ORDER BY 1")
     old = {row[0]: row for row in before["articles"]}
     changed = [row for row in articles if row[3] != old[row[0]][2]]
     assert changed, "a 300-character enrichment changed no article"
-    [(reprocess_run, state)] = _query(
+    [(reprocess_run, state)] = query(
         meta, "SELECT run_id, state FROM dag_run WHERE dag_id = 'news_reprocess'"
         " AND NOT run_id = ANY(%s)", ([dry_run_id, run["dag_run_id"]],))
     assert state == "success"
     new_version = changed[0][1]
     assert {row[1:3] for row in changed} == {(new_version, reprocess_run)}
     assert new_version != old[changed[0][0]][3]
-    versions = _query(news, "SELECT article_id, extractor_version, batch_key,"
+    versions = query(news, "SELECT article_id, extractor_version, batch_key,"
                       " replaced_by_batch, fields_sha256 FROM article_versions ORDER BY 1")
     assert versions == [(row[0], old[row[0]][3], old[row[0]][4], reprocess_run, old[row[0]][2])
                         for row in changed]
-    diff = _query(news, "SELECT article_key, field FROM v_article_field_changes ORDER BY 1, 2")
+    diff = query(news, "SELECT article_key, field FROM v_article_field_changes ORDER BY 1, 2")
     assert {field for _, field in diff} >= {"entities"}
-    assert _query(meta, events, ("news_reprocess",))[0][0] >= 1
+    assert query(meta, events, ("news_reprocess",))[0][0] >= 1
 
     # 6. Retention: news_maintenance prunes a page fetched 200 days ago (the default keeps
     # 180); its article stays, and a re-extraction from the raw pages counts it as pruned.
@@ -341,10 +336,10 @@ def test_backfill_loads_exactly_the_days_asked_and_reprocess_keeps_versions(
     conn.close()
     started = time.monotonic()
     processes.run("maintenance", [AIRFLOW, "dags", "test", "news_maintenance"], env)
-    assert _query(news, "SELECT a.article_key FROM pages p JOIN articles a USING (page_id)"
+    assert query(news, "SELECT a.article_key FROM pages p JOIN articles a USING (page_id)"
                   " WHERE p.content IS NULL AND p.content_pruned_at IS NOT NULL") == [
         (sorted(EXPECTED)[0],)]
-    assert len(_query(news, "SELECT 1 FROM articles")) == 3
+    assert len(query(news, "SELECT 1 FROM articles")) == 3
     conf = json.dumps({"dry_run": True, "stages": ["clean"]})
     processes.run("reprocess-dry", [AIRFLOW, "dags", "test", "news_reprocess", "--conf", conf],
                   env)
@@ -393,29 +388,29 @@ def _backfill_warc_days(days: WarcDays, env: dict[str, str], meta: str, news: st
         "--to-date", "2026-11-06T23:59:59", "--max-active-runs", "1",
         "--dag-run-conf", json.dumps({"source_set": "warc"})], env)
     in_warc_runs = "r.dag_id = 'news_ingest' AND r.run_id = ANY(%s)"
-    _wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
+    wait_for(lambda: _finished(meta, in_warc_runs, (list(warc_runs.values()),), processes),
               600, processes, "the WARC backfill")
-    assert _query(meta, "SELECT run_id, state FROM dag_run WHERE run_id = ANY(%s) ORDER BY 1",
+    assert query(meta, "SELECT run_id, state FROM dag_run WHERE run_id = ANY(%s) ORDER BY 1",
                   (list(warc_runs.values()),)) == [(run, "success") for run in warc_runs.values()]
     # One read_warc task instance per file: each day reads two of the three files.
-    mapped = _query(meta, "SELECT run_id, count(*) FROM task_instance WHERE task_id ="
+    mapped = query(meta, "SELECT run_id, count(*) FROM task_instance WHERE task_id ="
                     " 'read_warc' AND state = 'success' AND run_id = ANY(%s) GROUP BY 1"
                     " ORDER BY 1", (list(warc_runs.values()),))
     assert mapped == [(run, 2) for run in warc_runs.values()]
-    warc_articles = _query(news, "SELECT url, batch_key, warc_file, warc_offset FROM v_articles"
+    warc_articles = query(news, "SELECT url, batch_key, warc_file, warc_offset FROM v_articles"
                            " WHERE source_name = 'archive'")
     assert {(url, batch) for url, batch, *_ in warc_articles} == {
         (url, warc_runs[day]) for day, urls in days.articles.items() for url in urls}
     assert all(days.offsets[url] == (file, offset) for url, _, file, offset in warc_articles)
-    ledgers = {day: _query(news, "SELECT inputs, articles, rejects, lost, duplicates FROM"
+    ledgers = {day: query(news, "SELECT inputs, articles, rejects, lost, duplicates FROM"
                            " v_batch_ledger_summary WHERE batch_key = %s", (run,))[0]
                for day, run in warc_runs.items()}
     assert ledgers == {"day1": (5, 3, 2, 0, 0), "day2": (3, 2, 1, 0, 0)}
-    reasons = {day: {reason for (reason,) in _query(
+    reasons = {day: {reason for (reason,) in query(
         news, "SELECT reason FROM batch_rejects WHERE batch_key = %s", (run,))}
         for day, run in warc_runs.items()}
     assert reasons == days.rejects
-    warc_files = _query(news, "SELECT batch_key, state, records_read, responses, pages_staged,"
+    warc_files = query(news, "SELECT batch_key, state, records_read, responses, pages_staged,"
                         " rejects FROM warc_files ORDER BY batch_key, location")
     assert [row[:2] for row in warc_files] == [(warc_runs["day1"], "done")] * 2 + [
         (warc_runs["day2"], "done")] * 2

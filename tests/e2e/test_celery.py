@@ -19,17 +19,13 @@ else a ``redis-server`` this test starts. Queue names are unique per run, so two
 sharing one Redis never take each other's tasks.
 """
 
-import contextlib
 import json
 import os
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -38,11 +34,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 from airflow.utils.net import get_hostname
-from psycopg2.extensions import make_dsn
 
 from tests.conftest import (
     AIRFLOW_ENV,
@@ -54,11 +48,19 @@ from tests.conftest import (
     migrated_for_writer,
     source_set_env,
 )
+from tests.e2e.stack import (
+    AIRFLOW,
+    ProcessGroups,
+    api_healthy,
+    free_port,
+    query,
+    sqlalchemy_url,
+    wait_for,
+)
 from tests.warc_fixtures import HOSTS, write_days
 
 pytestmark = pytest.mark.e2e
 
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAG_ID = "news_ingest"
 WORKERS = ("worker-a", "worker-b")
 # Values that differ between two runs of the same input by nature, not by mistake.
@@ -103,12 +105,6 @@ def _timed(label: str, started: float, timings: dict[str, float]) -> None:
     timings[label] = round(time.monotonic() - started, 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _redis_answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2) as sock:
@@ -116,81 +112,6 @@ def _redis_answers(host: str, port: int) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
-
-
-class ProcessGroups:
-    """Child processes, each in a process group of its own, all ended on ``close``."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
-        with open(self.log_dir / f"{name}.log", "wb") as log:  # the child keeps its own copy
-            self.procs[name] = subprocess.Popen(
-                args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-
-    def run(self, name: str, args: list[str], env: dict[str, str], timeout: float = 300) -> None:
-        """Run a command to its end in a group of its own; fail with its log unless it succeeds."""
-        self.start(name, args, env)
-        proc = self.procs.pop(name)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise AssertionError(f"{name} took over {timeout} s:\n{self.tail(name)}") from None
-        assert proc.returncode == 0, f"{name} failed:\n{self.tail(name)}"
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.tail(name)}")
-
-    def tail(self, name: str, chars: int = 3000) -> str:
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")[-chars:]
-
-    def all_tails(self, chars: int = 1500) -> str:
-        return "".join(f"\n--- {log.name} ---\n" + log.read_text(errors="replace")[-chars:]
-                       for log in sorted(self.log_dir.glob("*.log")))
-
-    def close(self) -> None:
-        """SIGTERM every group, then SIGKILL what is still there after 5 s; idempotent.
-
-        The checks are over by then and nothing checks a graceful exit: the API server and
-        the scheduler took over 20 s to stop on a loaded machine, a wait of every e2e test.
-        """
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        for proc in self.procs.values():
-            # The leader may be gone while its children (task processes) are not.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        self.procs.clear()
-
-
-@pytest.fixture
-def processes(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ProcessGroups]:
-    """The test's processes; after a failure their logs are kept (the path is printed)."""
-    groups = ProcessGroups(tmp_path)
-    failed_before = request.session.testsfailed
-    try:
-        yield groups
-    finally:
-        groups.close()
-        if request.session.testsfailed > failed_before:
-            kept = Path(tempfile.mkdtemp(prefix="newsflow-celery-check-logs-"))
-            for log in tmp_path.glob("*.log"):
-                shutil.copy(log, kept)
-            print(f"celery check failed; component logs kept in {kept}", file=sys.stderr)
 
 
 @pytest.fixture
@@ -206,10 +127,10 @@ def redis_url(processes: ProcessGroups) -> str:
         if REQUIRED:
             pytest.fail(message)
         pytest.skip(message)
-    port = _free_port()
+    port = free_port()
     processes.start("redis", [server, "--port", str(port), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no"], dict(os.environ))
-    _wait_for(lambda: _redis_answers("127.0.0.1", port), 30, processes, "Redis")
+    wait_for(lambda: _redis_answers("127.0.0.1", port), 30, processes, "Redis")
     return f"redis://127.0.0.1:{port}/0"
 
 
@@ -225,56 +146,6 @@ def queue(redis_url: str, processes: ProcessGroups) -> Iterator[str]:
     for key in broker.scan_iter(f"*{name}*"):
         broker.delete(key)
     broker.close()
-
-
-def _wait_for(ready: object, timeout: float, processes: ProcessGroups, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        processes.check_alive()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not ready after {timeout} s{processes.all_tails()}")
-        time.sleep(1)
-
-
-@pytest.fixture
-def create_database(pg_admin_dsn: str, processes: ProcessGroups) -> Iterator[Callable]:
-    """Create databases for this test (``create(name, template=None)`` returns a DSN);
-    they are dropped once the processes using them are gone."""
-    names: list[str] = []
-
-    def create(name: str, template: str | None = None) -> str:
-        conn = psycopg2.connect(pg_admin_dsn)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"'
-                        + (f' TEMPLATE "{template}"' if template else ""))
-        conn.close()
-        names.append(name)
-        return make_dsn(pg_admin_dsn, dbname=name)
-
-    yield create
-    processes.close()
-    conn = psycopg2.connect(pg_admin_dsn)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for name in reversed(names):
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
-
-
-def _sqlalchemy_url(dsn: str) -> str:
-    """The DSN as a SQLAlchemy URL for Airflow's metadata database (psycopg2 driver)."""
-    return airflow_conn_uri(dsn).replace("postgresql://", "postgresql+psycopg2://", 1)
-
-
-def _query(dsn: str, sql: str, args: tuple = ()) -> list[tuple]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
@@ -324,24 +195,16 @@ def _api(base: str, method: str, path: str, body: dict, token: str | None = None
         return json.loads(response.read() or b"{}")
 
 
-def _api_healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/api/v2/monitor/health", timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _snapshot(dsn: str) -> dict[str, Counter]:
     """Every table of the news database as a multiset of rows, minus run-specific values.
 
     Left out: timestamps, serial ids and the foreign keys holding them (numbering may
     differ between databases), and ``VOLATILE_COLUMNS``.
     """
-    tables = [row[0] for row in _query(dsn, """
+    tables = [row[0] for row in query(dsn, """
         SELECT table_name FROM information_schema.tables
         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1""")]
-    skipped = _query(dsn, """
+    skipped = query(dsn, """
         SELECT c.table_name, c.column_name FROM information_schema.columns c
         WHERE c.table_schema = 'public'
           AND (c.data_type LIKE 'timestamp%%' OR c.column_default LIKE 'nextval(%%'
@@ -355,7 +218,7 @@ def _snapshot(dsn: str) -> dict[str, Counter]:
     for table in tables:
         drop = {column for name, column in skipped if name == table} | VOLATILE_COLUMNS
         minus = "".join(f" - '{column}'" for column in sorted(drop))
-        rows = _query(dsn, f'SELECT (to_jsonb(t){minus})::text FROM "{table}" t')
+        rows = query(dsn, f'SELECT (to_jsonb(t){minus})::text FROM "{table}" t')
         snapshot[table] = Counter(row[0] for row in rows)
     return snapshot
 
@@ -400,17 +263,17 @@ def _compose_healthcheck(service: str, replacements: dict[str, str]) -> str:
 
 def _runs(meta_dsn: str) -> list[tuple]:
     """The DAG's runs: run id and data interval."""
-    return _query(meta_dsn, "SELECT run_id, data_interval_start, data_interval_end"
+    return query(meta_dsn, "SELECT run_id, data_interval_start, data_interval_end"
                   " FROM dag_run WHERE dag_id = %s", (DAG_ID,))
 
 
 def _run_finished(meta_dsn: str, run_id: str, processes: ProcessGroups) -> bool:
     """Whether the run is over; fails at once when a task fails instead of waiting for retries."""
-    failed = _query(meta_dsn, "SELECT task_id, state, hostname FROM task_instance"
+    failed = query(meta_dsn, "SELECT task_id, state, hostname FROM task_instance"
                     " WHERE run_id = %s AND state IN ('up_for_retry', 'failed')", (run_id,))
     assert not failed, f"tasks failed: {failed}\n" + "\n".join(
         processes.tail(name) for name in WORKERS)
-    state = _query(meta_dsn, "SELECT state FROM dag_run WHERE run_id = %s", (run_id,))
+    state = query(meta_dsn, "SELECT state FROM dag_run WHERE run_id = %s", (run_id,))
     return state[0][0] in ("success", "failed")
 
 
@@ -447,7 +310,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
         **common,
         "AIRFLOW_HOME": str(tmp_path / "airflow-local"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(meta_local),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(meta_local),
         "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_local),
     }
     # The Celery deployment's metadata database: another copy of the session's freshly
@@ -456,7 +319,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     _timed("metadata databases copied", started, timings)
 
     started = time.monotonic()
-    api = f"http://127.0.0.1:{_free_port()}"
+    api = f"http://127.0.0.1:{free_port()}"
     password = secrets.token_urlsafe(16)
     (tmp_path / "passwords.json").write_text(json.dumps({"newsflow-check": password}))
     (tmp_path / "identity").mkdir()
@@ -465,15 +328,15 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
         **common,
         "AIRFLOW_HOME": str(tmp_path / "airflow-celery"),
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(meta),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(meta),
         "AIRFLOW__CELERY__BROKER_URL": redis_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + _sqlalchemy_url(meta),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(meta),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": api.rsplit(":", 1)[1],
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "newsflow-check:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "passwords.json"),
         "AIRFLOW_CONN_NEWS_DB": airflow_conn_uri(writer_celery),
@@ -491,14 +354,14 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(tmp_path / "identity"), os.environ.get("PYTHONPATH")])),
             # Each worker serves its task logs on a port of its own.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         }
         processes.start(name, [
             AIRFLOW, "celery", "worker", "--celery-hostname", f"{name}@%h",
             "--queues", ",".join(sorted(served[name])), "--concurrency", "2",
         ], worker_env)
-    _wait_for(lambda: _api_healthy(api), 300, processes, "the API server")
-    _wait_for(lambda: _query(meta, "SELECT 1 FROM serialized_dag WHERE dag_id = %s",
+    wait_for(lambda: api_healthy(api), 300, processes, "the API server")
+    wait_for(lambda: query(meta, "SELECT 1 FROM serialized_dag WHERE dag_id = %s",
                              (DAG_ID,)), 300, processes, "the parsed DAG")
     _timed("Celery deployment up, DAG parsed", started, timings)
 
@@ -507,7 +370,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     token = _api(api, "POST", "/auth/token",
                  {"username": "newsflow-check", "password": password})["access_token"]
     _api(api, "PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, token)
-    _wait_for(lambda: _runs(meta), 120, processes, "the scheduled run")
+    wait_for(lambda: _runs(meta), 120, processes, "the scheduled run")
     ((run_id, interval_start, interval_end),) = _runs(meta)
     # The LocalExecutor run of the same interval, into the other database, meanwhile.
     local_started = time.monotonic()
@@ -517,17 +380,17 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     assert [run[1:] for run in _runs(meta_local)] == [(interval_start, interval_end)]
     _timed("LocalExecutor run (airflow dags test)", local_started, timings)
     try:
-        _wait_for(lambda: _run_finished(meta, run_id, processes), RUN_TIMEOUT, processes,
+        wait_for(lambda: _run_finished(meta, run_id, processes), RUN_TIMEOUT, processes,
                   f"the Celery run {run_id}")
     except AssertionError as error:
-        states = _query(meta, "SELECT task_id, state, queue, hostname FROM task_instance"
+        states = query(meta, "SELECT task_id, state, queue, hostname FROM task_instance"
                         " WHERE run_id = %s", (run_id,))
         raise AssertionError(f"task instances: {states}\n{error}") from None
     _timed("Celery run, from unpause", started, timings)
 
-    assert _query(meta, "SELECT state FROM dag_run WHERE run_id = %s", (run_id,)) == [
+    assert query(meta, "SELECT state FROM dag_run WHERE run_id = %s", (run_id,)) == [
         ("success",)]
-    tasks = _query(meta, "SELECT task_id, state, hostname, queue, external_executor_id"
+    tasks = query(meta, "SELECT task_id, state, hostname, queue, external_executor_id"
                    " FROM task_instance WHERE run_id = %s ORDER BY start_date", (run_id,))
     dag_tasks = _api_get(api, f"/api/v2/dags/{DAG_ID}/tasks", token)["tasks"]
     assert {task_id for task_id, *_ in tasks} == {task["task_id"] for task in dag_tasks}
@@ -564,7 +427,7 @@ def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     differences = _diff(celery_rows, local_rows)
     assert not differences, "\n".join(differences)
     articles = "SELECT article_key, fields_sha256 FROM articles ORDER BY 1"
-    assert _query(news_celery, articles) == _query(news_local, articles)
+    assert query(news_celery, articles) == query(news_local, articles)
 
     _timed("total", started_all, timings)
     placement = ", ".join(f"{task_id}@{host}" for task_id, _, host, *_ in tasks)

@@ -36,17 +36,15 @@ from tests.conftest import (
     serve_site,
     source_set_env,
 )
-from tests.e2e.test_celery import (
+from tests.e2e.stack import (
     AIRFLOW,
     ProcessGroups,
-    _api_healthy,
-    _free_port,
-    _query,
-    _sqlalchemy_url,
-    _wait_for,
+    api_healthy,
+    free_port,
+    query,
+    sqlalchemy_url,
+    wait_for,
 )
-from tests.e2e.test_celery import create_database as create_database  # noqa: F401
-from tests.e2e.test_celery import processes as processes  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -107,14 +105,14 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
     meta = create_database(f"ui_airflow_{tag}", template=airflow_meta_template)
     news = create_database(f"ui_news_{tag}")
     writer = migrated_for_writer(news, pg_logins)
-    api = f"http://127.0.0.1:{_free_port()}"
+    api = f"http://127.0.0.1:{free_port()}"
     password = secrets.token_urlsafe(16)
     (tmp_path / "passwords.json").write_text(json.dumps({USER: password}))
     env = {
         **os.environ, **AIRFLOW_ENV,
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(meta),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(meta),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": api.rsplit(":", 1)[1],
@@ -132,8 +130,8 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
     for component in ("api-server", "scheduler", "dag-processor"):
         processes.start(component, [AIRFLOW, component], env)
     try:
-        _wait_for(lambda: _api_healthy(api), 300, processes, "the API server")
-        _wait_for(lambda: _query(meta, "SELECT 1 FROM serialized_dag"
+        wait_for(lambda: api_healthy(api), 300, processes, "the API server")
+        wait_for(lambda: query(meta, "SELECT 1 FROM serialized_dag"
                                  " WHERE dag_id = 'news_ingest'") != [],
                   300, processes, "the parsed DAG")
         yield Stack(api, password, meta, news, drop, tmp_path / "airflow", now,
@@ -144,24 +142,24 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
 
 
 def _runs(meta: str) -> list[tuple]:
-    return _query(meta, "SELECT run_id, run_type, state, data_interval_start FROM dag_run"
+    return query(meta, "SELECT run_id, run_type, state, data_interval_start FROM dag_run"
                   " WHERE dag_id = 'news_ingest' ORDER BY run_id")
 
 
 def _all_finished(meta: str, run_type: str, count: int, processes: ProcessGroups) -> bool:
     """Whether ``count`` runs of the type are over; fails at once on a failed task."""
-    failed = _query(meta, "SELECT t.run_id, t.task_id, t.state FROM task_instance t JOIN"
+    failed = query(meta, "SELECT t.run_id, t.task_id, t.state FROM task_instance t JOIN"
                     " dag_run r USING (dag_id, run_id) WHERE r.run_type = %s AND t.state IN"
                     " ('failed', 'up_for_retry', 'upstream_failed')", (run_type,))
     assert not failed, f"tasks failed: {failed}\n{processes.all_tails(4000)}"
-    states = _query(meta, "SELECT state FROM dag_run WHERE dag_id = 'news_ingest'"
+    states = query(meta, "SELECT state FROM dag_run WHERE dag_id = 'news_ingest'"
                     " AND run_type = %s", (run_type,))
     return len(states) >= count and all(state == "success" for (state,) in states)
 
 
 def _loaded_by(news: str) -> dict[str, str]:
     """Each article's URL and the run (batch) that loaded it."""
-    return dict(_query(news, "SELECT url, batch_key FROM v_articles"))
+    return dict(query(news, "SELECT url, batch_key FROM v_articles"))
 
 
 @pytest.fixture
@@ -242,7 +240,7 @@ def _first_hour(page: object, stack: Stack, shot: Callable[[str], Path],
     expect(toggle).not_to_be_checked()
     toggle.click(force=True)  # the input sits under its styled track
     expect(toggle).to_be_checked()
-    _wait_for(lambda: _all_finished(meta, "scheduled", 1, processes), 600, processes,
+    wait_for(lambda: _all_finished(meta, "scheduled", 1, processes), 600, processes,
               "the nightly run")
     timings["login + nightly run"] = round(time.monotonic() - started, 1)
     loaded = _loaded_by(news)
@@ -258,15 +256,15 @@ def _first_hour(page: object, stack: Stack, shot: Callable[[str], Path],
     expect(dialog.get_by_text("Logical Date", exact=True)).to_be_visible()
     shot("trigger-form-defaults")
     dialog.get_by_role("button", name="Trigger", exact=True).click()
-    _wait_for(lambda: _all_finished(meta, "manual", 1, processes), 600, processes,
+    wait_for(lambda: _all_finished(meta, "manual", 1, processes), 600, processes,
               "the manual run")
     timings["manual run"] = round(time.monotonic() - started, 1)
-    [(manual_run, interval_start)] = _query(
+    [(manual_run, interval_start)] = query(
         meta, "SELECT run_id, data_interval_start FROM dag_run WHERE run_type = 'manual'")
     # The form's default logical date gave it last night's interval...
     assert interval_start == demo.interval_of(stack.now, 1)[0]
     # ...and it took what was new: my page, loaded by this run.
-    mine = _query(news, "SELECT batch_key FROM v_articles WHERE title = %s",
+    mine = query(news, "SELECT batch_key FROM v_articles WHERE title = %s",
                   ("Ferry volunteers repaint the Quay Street landing",))
     assert mine == [(manual_run,)]
     # The earlier days' stories are left to a backfill, and the log says so.
@@ -295,7 +293,7 @@ def _first_hour(page: object, stack: Stack, shot: Callable[[str], Path],
     dialog.get_by_role("button", name="Run Backfill").click()
     expect(page.get_by_text("Backfill in progress")).to_be_visible()
     shot("backfill-in-progress")
-    _wait_for(lambda: _all_finished(meta, "backfill", 2, processes), 600, processes,
+    wait_for(lambda: _all_finished(meta, "backfill", 2, processes), 600, processes,
               "the backfill")
     timings["backfill of 2 days"] = round(time.monotonic() - started, 1)
     loaded = _loaded_by(news)
