@@ -349,7 +349,7 @@ def test_304_reuses_the_stored_feed_so_a_rerun_stages_the_same_items(
     ]
 
 
-def test_static_sitemap_answers_if_modified_since_with_304(
+def test_a_static_sitemap_unchanged_since_the_last_run_is_answered_304(
     news_conn: object, archive_site: LocalSite, tmp_path: Path
 ) -> None:
     sources = sources_file(tmp_path, f"  - {{name: s, kind: sitemap, url: "
