@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,6 +65,21 @@ def demo_drop(tmp_path: Path) -> Path:
     if not copy.exists():
         shutil.copytree(DEMO / "drop", copy)
     return copy
+
+
+def utc_day_with_room(room: timedelta) -> date:
+    """Today (UTC) once at least ``room`` of it is left, waiting past midnight if need be.
+
+    For tests that record rows now and then check figures per day: a run that crossed
+    midnight UTC would split its rows over two days. ``room`` is what the recording takes
+    on a slow machine, with a margin.
+    """
+    while True:
+        now = datetime.now(UTC)
+        left = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1) - now
+        if left >= room:
+            return now.date()
+        time.sleep(min(left.total_seconds() + 0.5, 10))
 
 
 @pytest.fixture(scope="session", autouse=True)
