@@ -67,19 +67,30 @@ def demo_drop(tmp_path: Path) -> Path:
     return copy
 
 
-def utc_day_with_room(room: timedelta) -> date:
-    """Today (UTC) once at least ``room`` of it is left, waiting past midnight if need be.
+def utc_now_with_room(room: timedelta, boundary: timedelta = timedelta(0)) -> datetime:
+    """Now (UTC) once at least ``room`` is left before the next ``boundary`` (a time of
+    day, as the time since midnight UTC), waiting past the boundary if need be.
 
-    For tests that record rows now and then check figures per day: a run that crossed
-    midnight UTC would split its rows over two days. ``room`` is what the recording takes
+    For tests that record rows now and check them per day (boundary midnight), or that
+    date their inputs by the nightly interval Airflow will pick (boundary 04:30): a test
+    that crossed the boundary would find its rows split over two days, or the scheduler
+    in the next interval. ``room`` is what the test needs up to its last dependent step
     on a slow machine, with a margin.
     """
     while True:
         now = datetime.now(UTC)
-        left = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1) - now
+        next_boundary = datetime(now.year, now.month, now.day, tzinfo=UTC) + boundary
+        if next_boundary <= now:
+            next_boundary += timedelta(days=1)
+        left = next_boundary - now
         if left >= room:
-            return now.date()
+            return now
         time.sleep(min(left.total_seconds() + 0.5, 10))
+
+
+def utc_day_with_room(room: timedelta) -> date:
+    """Today (UTC) once at least ``room`` of it is left (``utc_now_with_room``)."""
+    return utc_now_with_room(room).date()
 
 
 @pytest.fixture(scope="session", autouse=True)

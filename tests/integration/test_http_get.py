@@ -189,10 +189,12 @@ def test_other_4xx_are_not_retried(
 def test_connection_refused_is_retried_then_an_error(
     fetcher: Fetcher, attempts: list[Attempt]
 ) -> None:
+    # A port bound but not listening refuses connections, and stays this test's while it
+    # runs: a port closed before the fetch could be taken by another process meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = fetcher.get(f"http://127.0.0.1:{port}/story.html")
+        result = fetcher.get(f"http://127.0.0.1:{port}/story.html")
     assert result.status is None
     assert result.content == b""
     assert result.error is not None and result.error.startswith("ConnectionError: ")
