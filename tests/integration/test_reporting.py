@@ -239,8 +239,10 @@ def test_top_speakers_with_their_latest_quotes(conn: object) -> None:
         conn, "SELECT speaker, quotes, articles, latest_quotes FROM v_top_speakers")}
     quotes, articles, latest = speakers["Daniel Hartmann"]
     assert (quotes, articles) == (3, 3)  # quoted in the wire story and both copies
-    assert [q["published_at"] for q in latest] == [
-        "2026-11-21T07:30:00+00:00", "2026-11-20T15:00:00+00:00", "2026-11-20T09:00:00+00:00"]
+    # Instants: JSON writes them with the offset of the server's TimeZone.
+    assert [datetime.fromisoformat(q["published_at"]) for q in latest] == [
+        datetime(2026, 11, 21, 7, 30, tzinfo=UTC), datetime(2026, 11, 20, 15, tzinfo=UTC),
+        datetime(2026, 11, 20, 9, tzinfo=UTC)]
     quotes, articles, latest = speakers["John Kerry"]
     assert (quotes, articles) == (2, 1)
     assert [q["quote"] for q in latest] == [
