@@ -39,11 +39,25 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield done
 
 
-def _a_clock_tick_later() -> None:
-    """Wait out the kernel's coarse clock: a file's ctime can lag the real time (which
-    PostgreSQL's now() reads) by one tick, so a change made right after a quick run could
-    otherwise carry a ctime from before that run started."""
-    time.sleep(0.05)
+def _after_the_last_read(conn: object, folder: Path) -> None:
+    """Wait until a change made now gets an inode change time after the last run's reads.
+
+    The kernel stamps ctime from a coarse clock that can lag the real time PostgreSQL's
+    now() reads by a tick (a few milliseconds): a change made right after a quick run could
+    carry a ctime from before that run started, and pass for unchanged. A probe file beside
+    the folder shows when the file clock has passed the last ``read_at``.
+    """
+    [(last_read,)] = rows(conn, "SELECT max(read_at) FROM drop_file_keys")
+    conn.commit()
+    probe = folder.parent / "clock-probe"
+    deadline = time.monotonic() + 10
+    while True:
+        probe.write_bytes(b"")
+        if datetime.fromtimestamp(probe.stat().st_ctime, UTC) > last_read:
+            break
+        assert time.monotonic() < deadline, f"the file clock stays before {last_read}"
+        time.sleep(0.001)
+    probe.unlink()
 
 
 def _drop(tmp_path: Path, count: int, when: datetime = NOV_23) -> Path:
@@ -151,7 +165,7 @@ def test_a_file_changed_after_a_run_took_it_is_read_and_taken_again(
     assert len(reads) == 3
     reads.clear()
     changed = drop / "story-001.html"
-    _a_clock_tick_later()
+    _after_the_last_read(news_conn, drop)
     changed.write_bytes(article("Dropped story number 1, corrected"))
     discovery.discover(news_conn, "change-2", source_file, mode="new")
     # Only the file whose inode changed is read again; its new content is a new input.
@@ -286,7 +300,7 @@ def test_a_touched_file_is_read_once_more_then_known_again(
     drop = _drop(tmp_path, 2)
     source_file = _folder_source(tmp_path, drop)
     discovery.discover(news_conn, "touch-1", source_file, mode="new")
-    _a_clock_tick_later()
+    _after_the_last_read(news_conn, drop)
     os.chmod(drop / "story-000.html", 0o600)  # its ctime moves, its content does not
     reads.clear()
     discovery.discover(news_conn, "touch-2", source_file, mode="new")
