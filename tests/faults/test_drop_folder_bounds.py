@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import discovery, dropfiles, fetch_stage, pipeline, settings, source_state, sources
+from newsflow import (
+    discovery,
+    dropfiles,
+    fetch_stage,
+    pipeline,
+    retention,
+    settings,
+    source_state,
+    sources,
+    storage,
+)
 from tests.faults.conftest import article, check_ledger, outcomes, run_stages, write_sources
 from tests.integration.conftest import rows
 
@@ -309,3 +319,54 @@ def test_a_touched_file_is_read_once_more_then_known_again(
     reads.clear()
     discovery.discover(news_conn, "touch-3", source_file, mode="new")
     assert reads == []
+
+
+def _keys(conn: object) -> list[tuple[str, str]]:
+    return [(source, Path(path).name) for source, path in rows(
+        conn, "SELECT source_name, path FROM drop_file_keys ORDER BY 1, 2")]
+
+
+def test_maintenance_forgets_the_keys_of_files_gone_from_their_folder(
+        news_conn: object, writer_dsn: str, tmp_path: Path, reads: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    drop = _drop(tmp_path, 4)
+    source_file = _folder_source(tmp_path, drop)
+    discovery.discover(news_conn, "keys-1", source_file, mode="new")
+    assert _keys(news_conn) == [("drop", f"story-{n:03d}.html") for n in range(4)]
+    # A row of a folder outside the drop root (the root moved): no source lists it now.
+    with news_conn.cursor() as cur:
+        cur.execute("INSERT INTO drop_file_keys (source_name, path, input_key)"
+                    " VALUES ('moved', '/nowhere/story.html', 'sha256:00')")
+    news_conn.commit()
+    (drop / "story-001.html").unlink()
+    (drop / "story-002.html").unlink()
+    # A worker that does not see the drop root forgets nothing.
+    assert retention.prune_drop_file_keys(news_conn, tmp_path / "not-mounted") == {}
+    assert len(_keys(news_conn)) == 5
+    # A run reads story-002 again while maintenance looks (as when a file comes back): its
+    # row, written anew, stays this time; the rows of the other files gone go.
+    present = retention._present_under
+
+    def returns_meanwhile(root: str, path: str) -> bool:
+        if path.endswith("story-002.html"):
+            with storage.connect(writer_dsn) as other, other.cursor() as cur:
+                cur.execute("UPDATE drop_file_keys SET read_at = now() WHERE path = %s",
+                            (path,))
+            other.close()
+        return present(root, path)
+
+    monkeypatch.setattr(retention, "_present_under", returns_meanwhile)
+    root = settings.drop_root()
+    assert retention.prune_drop_file_keys(news_conn, root) == {"drop": 1, "moved": 1}
+    assert _keys(news_conn) == [("drop", f"story-{n:03d}.html") for n in (0, 2, 3)]
+    monkeypatch.setattr(retention, "_present_under", present)
+    assert retention.prune_drop_file_keys(news_conn, root) == {"drop": 1}
+    assert retention.prune_drop_file_keys(news_conn, root) == {}  # idempotent
+    # The files still there keep their keys: the next run reads nothing and stages nothing.
+    reads.clear()
+    discovery.discover(news_conn, "keys-2", source_file, mode="new")
+    assert reads == [] and _staged(news_conn, "keys-2") == []
+    # A file dropped again under a forgotten name is read once, and is no new input.
+    (drop / "story-001.html").write_bytes(article("Dropped story number 1"))
+    discovery.discover(news_conn, "keys-3", source_file, mode="new")
+    assert reads == ["story-001.html"] and _staged(news_conn, "keys-3") == []
