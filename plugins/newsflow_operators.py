@@ -354,3 +354,12 @@ class PruneRawPagesOperator(_NewsDatabaseOperator):
         return retention.prune_raw_pages(
             conn, settings.RAW_PAGE_RETENTION_DAYS if days is None else days
         )
+
+
+class ForgetGoneDropFilesOperator(_NewsDatabaseOperator):
+    """Forget the remembered keys of drop-folder files deleted since a run read them."""
+
+    def run(self, conn: Any) -> dict[str, int]:
+        from newsflow import retention, settings
+
+        return retention.prune_drop_file_keys(conn, settings.drop_root())

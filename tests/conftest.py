@@ -5,6 +5,9 @@ here, before any test module imports it.
 """
 
 import contextlib
+import email.utils
+import hashlib
+import io
 import os
 import shutil
 import sys
@@ -14,6 +17,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import Message
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
@@ -60,6 +65,32 @@ def demo_drop(tmp_path: Path) -> Path:
     if not copy.exists():
         shutil.copytree(DEMO / "drop", copy)
     return copy
+
+
+def utc_now_with_room(room: timedelta, boundary: timedelta = timedelta(0)) -> datetime:
+    """Now (UTC) once at least ``room`` is left before the next ``boundary`` (a time of
+    day, as the time since midnight UTC), waiting past the boundary if need be.
+
+    For tests that record rows now and check them per day (boundary midnight), or that
+    date their inputs by the nightly interval Airflow will pick (boundary 04:30): a test
+    that crossed the boundary would find its rows split over two days, or the scheduler
+    in the next interval. ``room`` is what the test needs up to its last dependent step
+    on a slow machine, with a margin.
+    """
+    while True:
+        now = datetime.now(UTC)
+        next_boundary = datetime(now.year, now.month, now.day, tzinfo=UTC) + boundary
+        if next_boundary <= now:
+            next_boundary += timedelta(days=1)
+        left = next_boundary - now
+        if left >= room:
+            return now
+        time.sleep(min(left.total_seconds() + 0.5, 10))
+
+
+def utc_day_with_room(room: timedelta) -> date:
+    """Today (UTC) once at least ``room`` of it is left (``utc_now_with_room``)."""
+    return utc_now_with_room(room).date()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -255,6 +286,22 @@ class LocalSite:
         return answer(headers) if callable(answer) else answer
 
 
+def _unchanged(headers: Message, etag: str, modified: float) -> bool:
+    """Whether a conditional GET of a file with ``etag``, modified at ``modified``
+    (seconds since the epoch), is answered 304: by If-None-Match when the request has one,
+    else by If-Modified-Since to the second (all HTTP dates can say)."""
+    if headers.get("If-None-Match") is not None:
+        tags = [tag.strip() for tag in headers["If-None-Match"].split(",")]
+        return etag in tags or "*" in tags
+    try:
+        since = email.utils.parsedate_to_datetime(headers.get("If-Modified-Since", ""))
+    except (TypeError, IndexError, OverflowError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(int(modified), UTC) <= since
+
+
 def serve_site(root: Path, host: str = "127.0.0.1") -> tuple[LocalSite, ThreadingHTTPServer]:
     """Start a LocalSite on ``host`` (any 127.0.0.0/8 address works on Linux)."""
     site = LocalSite(root, host)
@@ -287,6 +334,38 @@ def serve_site(root: Path, host: str = "127.0.0.1") -> tuple[LocalSite, Threadin
                     self.wfile.flush()
                 except OSError:
                     return  # the client stopped reading
+
+        def send_head(self) -> io.BytesIO | None:
+            """A file of the folder with an ETag of its bytes; If-None-Match honoured.
+
+            Last-Modified counts whole seconds: a file a test rewrites within the second
+            of the last fetch would be answered 304 by If-Modified-Since alone (a fast
+            machine fetches, rewrites and fetches again within one second). An ETag of
+            the content changes with every change of the bytes, and a request carrying
+            If-None-Match is answered by it alone (RFC 9110, 13.2.2), as nginx or Apache
+            would. Folders (listings, redirects) are left to http.server.
+            """
+            path = self.translate_path(self.path)
+            if not os.path.isfile(path) or path.endswith("/"):
+                return super().send_head()
+            try:
+                with open(path, "rb") as file:
+                    data, modified = file.read(), os.fstat(file.fileno()).st_mtime
+            except OSError:
+                return super().send_head()
+            etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+            if _unchanged(self.headers, etag, modified):
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return None
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(path))
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Last-Modified", self.date_time_string(modified))
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return io.BytesIO(data)
 
         def log_message(self, format: str, *args: object) -> None:
             """Keep test output quiet; requests are in ``site.requests``."""

@@ -249,7 +249,9 @@ def _search(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     for number, hit in enumerate(hits, start=1):
-        published = hit.published_at.strftime("%Y-%m-%d") if hit.published_at else "undated"
+        # The UTC day, as --since and the report count days, whatever the server's TimeZone.
+        published = (hit.published_at.astimezone(UTC).strftime("%Y-%m-%d")
+                     if hit.published_at else "undated")
         print(f"{number}. {printable(hit.title or '(no title)')}"
               f"  [{printable(hit.source_name)}, {published}, rank {hit.rank:.3f}]")
         if hit.canonical_url:

@@ -365,7 +365,7 @@ def render_html(data: ReportData) -> str:
                    f"</td><td class=num>{n}</td><td>{_e(t)}</td></tr>"
                    for c, ev, k, u, n, t in data.numbers]
     duplicate_rows = [f"<tr><td>{_e(t)}</td><td class=num>{m}</td><td>{_e(f)}</td>"
-                      f"<td>{_e(p.strftime('%Y-%m-%d %H:%M') if p else None)}</td>"
+                      f"<td>{_e(p.astimezone(UTC).strftime('%Y-%m-%d %H:%M') if p else None)}</td>"
                       f"<td>{_e(', '.join(s))}</td></tr>" for t, m, f, p, s in data.duplicates]
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -397,6 +397,7 @@ source's article is no article of this one). Failing sources are in red.</p>
 <h2>Numbers in the news</h2>
 {_table(["what is counted", "event", "kind", "facts", "latest"], number_rows)}
 <h2>Stories published more than once</h2>
-{_table(["title", "copies", "first publisher", "first published", "sources"], duplicate_rows)}
+{_table(["title", "copies", "first publisher", "first published (UTC)", "sources"],
+         duplicate_rows)}
 </body></html>
 """

@@ -99,7 +99,8 @@ def test_news_maintenance_prunes_daily_before_the_nightly_ingest(dagbag: DagBag)
     dag = dagbag.dags["news_maintenance"]
     assert dag.timetable.expression == "15 3 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
-    assert dag.get_task("check_schema").downstream_task_ids == {"prune_raw_pages"}
+    assert dag.get_task("check_schema").downstream_task_ids == {"prune_raw_pages",
+                                                                 "forget_gone_drop_files"}
     assert dag.get_task("prune_raw_pages").retention_days is None  # the setting, at run time
 
 

@@ -3,12 +3,14 @@ small waits and queries (the fixtures built on them are in ``tests/e2e/conftest.
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg2
@@ -16,12 +18,42 @@ import psycopg2
 from tests.conftest import ROOT, airflow_conn_uri
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
+# news_ingest's nightly runs start at 04:30 UTC (dags/news_ingest.py). A test that dates
+# its inputs by the interval the scheduler (or the trigger form) will pick must not see
+# 04:30 pass before those runs exist: it starts with this much room before it
+# (tests.conftest.utc_now_with_room), and its time limit allows for that wait.
+NIGHTLY_RUN = timedelta(hours=4, minutes=30)
+ROOM_BEFORE_NIGHTLY_RUN = timedelta(minutes=10)
+
+
+_PORTS_GIVEN: set[int] = set()
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now for a child server to listen on, below the kernel's ephemeral range.
+
+    The child binds it later. A port of the ephemeral range (what binding port 0 gives)
+    can meanwhile become the local end of any outgoing connection on the machine (Airflow
+    opens many) or another test's server; below the range only another explicit choice
+    can take it. Never the same port twice in a session.
+    """
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    choose = random.SystemRandom()
+    for _ in range(1000):
+        port = choose.randrange(15000, max(ephemeral, 15001))
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class ProcessGroups:

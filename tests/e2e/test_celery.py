@@ -31,7 +31,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -47,9 +47,12 @@ from tests.conftest import (
     airflow_conn_uri,
     migrated_for_writer,
     source_set_env,
+    utc_now_with_room,
 )
 from tests.e2e.stack import (
     AIRFLOW,
+    NIGHTLY_RUN,
+    ROOM_BEFORE_NIGHTLY_RUN,
     ProcessGroups,
     api_healthy,
     free_port,
@@ -166,7 +169,7 @@ def _write_inputs(site: LocalSite, tmp_path: Path) -> Path:
     (drop / "scan.pdf").write_bytes(b"%PDF-1.4")
     # CC-NEWS-style WARC files of the interval the unpaused DAG runs (the latest one that
     # has ended: 04:30 to 04:30 UTC), so read_warc has task instances to place too.
-    now = datetime.now(UTC)
+    now = utc_now_with_room(ROOM_BEFORE_NIGHTLY_RUN, NIGHTLY_RUN)
     end = now.replace(hour=4, minute=30, second=0, microsecond=0)
     end -= timedelta(days=1) if end > now else timedelta(0)
     warcs = write_days(tmp_path / "warc", end - timedelta(days=1))
@@ -277,7 +280,7 @@ def _run_finished(meta_dsn: str, run_id: str, processes: ProcessGroups) -> bool:
     return state[0][0] in ("success", "failed")
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(900 + ROOM_BEFORE_NIGHTLY_RUN.total_seconds())
 def test_news_ingest_on_two_celery_workers_loads_what_local_executor_loads(
     create_database: Callable[..., str], local_site: LocalSite, tmp_path: Path,
     processes: ProcessGroups, redis_url: str, queue: str, pg_logins: Logins,

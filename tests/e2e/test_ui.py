@@ -35,9 +35,12 @@ from tests.conftest import (
     migrated_for_writer,
     serve_site,
     source_set_env,
+    utc_now_with_room,
 )
 from tests.e2e.stack import (
     AIRFLOW,
+    NIGHTLY_RUN,
+    ROOM_BEFORE_NIGHTLY_RUN,
     ProcessGroups,
     api_healthy,
     free_port,
@@ -85,7 +88,7 @@ def ui_stack(tmp_path: Path, create_database: Callable[..., str], processes: Pro
              pg_logins: Logins, airflow_meta_template: str) -> Iterator[Stack]:
     """Start the stack: demo site (dated now), source set ``demo``, Airflow's components
     on a copy of the session's migrated metadata database."""
-    now = datetime.now(UTC)
+    now = utc_now_with_room(ROOM_BEFORE_NIGHTLY_RUN, NIGHTLY_RUN)
     site, server = serve_site(tmp_path / "site")
     base = site.url().rstrip("/")
     plan = demo.write_site(site.root, base, DEMO / "site", now)
@@ -171,7 +174,7 @@ def artifacts(tmp_path: Path) -> Path:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"
                     " (apt-get install -y --no-install-recommends chromium; .ci/run does it)")
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(900 + ROOM_BEFORE_NIGHTLY_RUN.total_seconds())
 def test_first_hour_in_the_ui_my_page_then_a_backfill_of_two_demo_days(
     create_database: Callable[..., str],  # noqa: F811 (the imported fixture)
     processes: ProcessGroups,  # noqa: F811

@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import discovery, dropfiles, fetch_stage, pipeline, settings, source_state, sources
+from newsflow import (
+    discovery,
+    dropfiles,
+    fetch_stage,
+    pipeline,
+    retention,
+    settings,
+    source_state,
+    sources,
+    storage,
+)
 from tests.faults.conftest import article, check_ledger, outcomes, run_stages, write_sources
 from tests.integration.conftest import rows
 
@@ -39,11 +49,25 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield done
 
 
-def _a_clock_tick_later() -> None:
-    """Wait out the kernel's coarse clock: a file's ctime can lag the real time (which
-    PostgreSQL's now() reads) by one tick, so a change made right after a quick run could
-    otherwise carry a ctime from before that run started."""
-    time.sleep(0.05)
+def _after_the_last_read(conn: object, folder: Path) -> None:
+    """Wait until a change made now gets an inode change time after the last run's reads.
+
+    The kernel stamps ctime from a coarse clock that can lag the real time PostgreSQL's
+    now() reads by a tick (a few milliseconds): a change made right after a quick run could
+    carry a ctime from before that run started, and pass for unchanged. A probe file beside
+    the folder shows when the file clock has passed the last ``read_at``.
+    """
+    [(last_read,)] = rows(conn, "SELECT max(read_at) FROM drop_file_keys")
+    conn.commit()
+    probe = folder.parent / "clock-probe"
+    deadline = time.monotonic() + 10
+    while True:
+        probe.write_bytes(b"")
+        if datetime.fromtimestamp(probe.stat().st_ctime, UTC) > last_read:
+            break
+        assert time.monotonic() < deadline, f"the file clock stays before {last_read}"
+        time.sleep(0.001)
+    probe.unlink()
 
 
 def _drop(tmp_path: Path, count: int, when: datetime = NOV_23) -> Path:
@@ -151,7 +175,7 @@ def test_a_file_changed_after_a_run_took_it_is_read_and_taken_again(
     assert len(reads) == 3
     reads.clear()
     changed = drop / "story-001.html"
-    _a_clock_tick_later()
+    _after_the_last_read(news_conn, drop)
     changed.write_bytes(article("Dropped story number 1, corrected"))
     discovery.discover(news_conn, "change-2", source_file, mode="new")
     # Only the file whose inode changed is read again; its new content is a new input.
@@ -286,7 +310,7 @@ def test_a_touched_file_is_read_once_more_then_known_again(
     drop = _drop(tmp_path, 2)
     source_file = _folder_source(tmp_path, drop)
     discovery.discover(news_conn, "touch-1", source_file, mode="new")
-    _a_clock_tick_later()
+    _after_the_last_read(news_conn, drop)
     os.chmod(drop / "story-000.html", 0o600)  # its ctime moves, its content does not
     reads.clear()
     discovery.discover(news_conn, "touch-2", source_file, mode="new")
@@ -295,3 +319,54 @@ def test_a_touched_file_is_read_once_more_then_known_again(
     reads.clear()
     discovery.discover(news_conn, "touch-3", source_file, mode="new")
     assert reads == []
+
+
+def _keys(conn: object) -> list[tuple[str, str]]:
+    return [(source, Path(path).name) for source, path in rows(
+        conn, "SELECT source_name, path FROM drop_file_keys ORDER BY 1, 2")]
+
+
+def test_maintenance_forgets_the_keys_of_files_gone_from_their_folder(
+        news_conn: object, writer_dsn: str, tmp_path: Path, reads: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    drop = _drop(tmp_path, 4)
+    source_file = _folder_source(tmp_path, drop)
+    discovery.discover(news_conn, "keys-1", source_file, mode="new")
+    assert _keys(news_conn) == [("drop", f"story-{n:03d}.html") for n in range(4)]
+    # A row of a folder outside the drop root (the root moved): no source lists it now.
+    with news_conn.cursor() as cur:
+        cur.execute("INSERT INTO drop_file_keys (source_name, path, input_key)"
+                    " VALUES ('moved', '/nowhere/story.html', 'sha256:00')")
+    news_conn.commit()
+    (drop / "story-001.html").unlink()
+    (drop / "story-002.html").unlink()
+    # A worker that does not see the drop root forgets nothing.
+    assert retention.prune_drop_file_keys(news_conn, tmp_path / "not-mounted") == {}
+    assert len(_keys(news_conn)) == 5
+    # A run reads story-002 again while maintenance looks (as when a file comes back): its
+    # row, written anew, stays this time; the rows of the other files gone go.
+    present = retention._present_under
+
+    def returns_meanwhile(root: str, path: str) -> bool:
+        if path.endswith("story-002.html"):
+            with storage.connect(writer_dsn) as other, other.cursor() as cur:
+                cur.execute("UPDATE drop_file_keys SET read_at = now() WHERE path = %s",
+                            (path,))
+            other.close()
+        return present(root, path)
+
+    monkeypatch.setattr(retention, "_present_under", returns_meanwhile)
+    root = settings.drop_root()
+    assert retention.prune_drop_file_keys(news_conn, root) == {"drop": 1, "moved": 1}
+    assert _keys(news_conn) == [("drop", f"story-{n:03d}.html") for n in (0, 2, 3)]
+    monkeypatch.setattr(retention, "_present_under", present)
+    assert retention.prune_drop_file_keys(news_conn, root) == {"drop": 1}
+    assert retention.prune_drop_file_keys(news_conn, root) == {}  # idempotent
+    # The files still there keep their keys: the next run reads nothing and stages nothing.
+    reads.clear()
+    discovery.discover(news_conn, "keys-2", source_file, mode="new")
+    assert reads == [] and _staged(news_conn, "keys-2") == []
+    # A file dropped again under a forgotten name is read once, and is no new input.
+    (drop / "story-001.html").write_bytes(article("Dropped story number 1"))
+    discovery.discover(news_conn, "keys-3", source_file, mode="new")
+    assert reads == ["story-001.html"] and _staged(news_conn, "keys-3") == []

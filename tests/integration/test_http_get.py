@@ -1,6 +1,7 @@
 """Fetcher.get against real HTTP servers on loopback addresses: each fetching behaviour."""
 
 import gzip
+import os
 import socket
 import threading
 import time
@@ -188,10 +189,12 @@ def test_other_4xx_are_not_retried(
 def test_connection_refused_is_retried_then_an_error(
     fetcher: Fetcher, attempts: list[Attempt]
 ) -> None:
+    # A port bound but not listening refuses connections, and stays this test's while it
+    # runs: a port closed before the fetch could be taken by another process meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = fetcher.get(f"http://127.0.0.1:{port}/story.html")
+        result = fetcher.get(f"http://127.0.0.1:{port}/story.html")
     assert result.status is None
     assert result.content == b""
     assert result.error is not None and result.error.startswith("ConnectionError: ")
@@ -292,6 +295,32 @@ def test_conditional_get_sends_validators_and_reports_304(
     assert local_site.headers[1]["If-None-Match"] == '"v1"'
     assert local_site.headers[1]["If-Modified-Since"] == "Tue, 24 Nov 2026 10:00:00 GMT"
     assert [a.not_modified for a in attempts] == [False, True]
+
+
+def test_a_served_file_rewritten_within_the_second_is_fetched_anew(
+    local_site: LocalSite, fetcher: Fetcher
+) -> None:
+    # The test servers' own promise (tests/conftest.py): a file a test rewrites is served
+    # anew however soon after the last fetch, an unchanged one is answered 304. Last-Modified
+    # alone cannot tell (whole seconds), so the mtime is pinned to one second here.
+    feed = local_site.root / "feed.xml"
+    second = 1_790_000_000
+
+    def write(content: bytes) -> None:
+        feed.write_bytes(content)
+        os.utime(feed, (second + 0.1, second + 0.1))
+
+    write(b"<rss>one</rss>")
+    first = fetcher.get(local_site.url("feed.xml"))
+    assert first.status == 200 and first.etag and first.last_modified
+    validators = (first.etag, first.last_modified)
+    assert fetcher.get(local_site.url("feed.xml"), conditional=validators).not_modified
+    write(b"<rss>two</rss>")  # same size, same second
+    again = fetcher.get(local_site.url("feed.xml"), conditional=validators)
+    assert (again.status, again.content) == (200, b"<rss>two</rss>")
+    # A client that kept only Last-Modified gets what the second can say: unchanged.
+    assert fetcher.get(local_site.url("feed.xml"),
+                       conditional=(None, first.last_modified)).not_modified
 
 
 def test_robots_verdict_is_obeyed_and_crawl_delay_spaces_requests(local_site: LocalSite) -> None:

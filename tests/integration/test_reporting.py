@@ -7,14 +7,12 @@ newswire and two papers carrying copies of one wire story, and the seed.
 """
 
 import html
-import os
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,11 +28,14 @@ from tests.conftest import (
     fresh_database,
     migrated_for_writer,
     serve_site,
+    utc_day_with_room,
 )
 from tests.integration.conftest import rows, run_batch
 
 WIRE = FIXTURES / "enrichment"
-TODAY = datetime.now(UTC).date()
+# The reports' period: from the Monday before the fixtures' first story (2026-11-17) to the
+# day of night 2 (``today``), whatever that day is.
+PERIOD_START = date(2026, 11, 16)
 GAZETTE = ["cannery-brewing-expansion", "library-extends-hours", "mill-street-bridge-closure",
            "winter-ferry-timetable"]
 
@@ -70,14 +71,11 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
 def _feed(site: object, links: list[str]) -> None:
     items = "".join(f"<item><title>{n}</title><link>{site.url(link)}</link></item>"
                     for n, link in enumerate(links))
-    feed = site.root / "feed.xml"
-    feed.write_text(
+    # Night 2's feed may be written within the second of night 1's fetch: the test server
+    # tells them apart by their ETag (tests/conftest.py, serve_site).
+    (site.root / "feed.xml").write_text(
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}'
         "</channel></rss>")
-    # Last-Modified counts whole seconds: a feed rewritten within the second of the last
-    # night's fetch would be answered 304 Not Modified (a fast machine's night takes < 1 s).
-    later = time.time() + 2
-    os.utime(feed, (later, later))
 
 
 # Night 1 happened two days before night 2: the one change made outside the pipeline, so
@@ -124,6 +122,9 @@ def report_db(pg_admin_dsn: str, pg_logins: Logins) -> Iterator[str]:
         ) + f"  - {{name: feed, kind: feed, url: '{site.url('feed.xml')}', accept: any}}\n")
         with fresh_database(pg_admin_dsn, "newsflow_report") as dsn:
             conn = storage.connect(migrated_for_writer(dsn, pg_logins))
+            # Both nights within one UTC day (a night's figures are per day): a few
+            # seconds here, a minute on a slow machine.
+            utc_day_with_room(timedelta(minutes=5))
             run_batch(conn, "night-1", sources)
             with conn.cursor() as cur:
                 for statement in BACKDATE_NIGHT_1:
@@ -145,6 +146,18 @@ def report_db(pg_admin_dsn: str, pg_logins: Logins) -> Iterator[str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def today(report_db: str) -> date:
+    """The day (UTC) night 2 ran; night 1 is backdated to two days before."""
+    connection = psycopg2.connect(report_db)
+    try:
+        [(day,)] = rows(connection, "SELECT DISTINCT (fetched_at AT TIME ZONE 'UTC')::date"
+                                    " FROM fetch_log WHERE batch_key = 'night-2'")
+    finally:
+        connection.close()
+    return day
+
+
 @pytest.fixture
 def conn(report_db: str) -> Iterator[object]:
     connection = psycopg2.connect(report_db)
@@ -160,10 +173,11 @@ def _one(conn: object, query: str, *params: object) -> tuple:
     return row
 
 
-def test_articles_per_source_day_counts_each_source_by_publication_day(conn: object) -> None:
+def test_articles_per_source_day_counts_each_source_by_publication_day(
+        conn: object, today: date) -> None:
     counts = {(s, str(d)): (n, u) for s, d, n, _, u in rows(
         conn, "SELECT source_name, day, articles, words, undated FROM v_articles_per_source_day")}
-    night_1, night_2 = str(TODAY - timedelta(days=2)), str(TODAY)
+    night_1, night_2 = str(today - timedelta(days=2)), str(today)
     assert counts == {
         ("feed", "2026-11-17"): (1, 0), ("feed", "2026-11-19"): (1, 0),
         ("feed", "2026-11-20"): (1, 0), ("feed", "2026-11-21"): (1, 0),
@@ -191,8 +205,9 @@ def test_entity_days_match_the_article_entities_they_summarise(conn: object) -> 
         WHERE d.articles <> w.articles""") == []
 
 
-def test_top_entities_per_day_rank_and_compare_with_the_day_before(conn: object) -> None:
-    seed_day = TODAY - timedelta(days=2)
+def test_top_entities_per_day_rank_and_compare_with_the_day_before(
+        conn: object, today: date) -> None:
+    seed_day = today - timedelta(days=2)
     top_people = rows(conn, "SELECT name, articles, mentions, rank FROM v_top_entities_daily"
                             f" WHERE day = '{seed_day}' AND kind = 'person' AND rank <= 3"
                             " ORDER BY rank")
@@ -224,8 +239,10 @@ def test_top_speakers_with_their_latest_quotes(conn: object) -> None:
         conn, "SELECT speaker, quotes, articles, latest_quotes FROM v_top_speakers")}
     quotes, articles, latest = speakers["Daniel Hartmann"]
     assert (quotes, articles) == (3, 3)  # quoted in the wire story and both copies
-    assert [q["published_at"] for q in latest] == [
-        "2026-11-21T07:30:00+00:00", "2026-11-20T15:00:00+00:00", "2026-11-20T09:00:00+00:00"]
+    # Instants: JSON writes them with the offset of the server's TimeZone.
+    assert [datetime.fromisoformat(q["published_at"]) for q in latest] == [
+        datetime(2026, 11, 21, 7, 30, tzinfo=UTC), datetime(2026, 11, 20, 15, tzinfo=UTC),
+        datetime(2026, 11, 20, 9, tzinfo=UTC)]
     quotes, articles, latest = speakers["John Kerry"]
     assert (quotes, articles) == (2, 1)
     assert [q["quote"] for q in latest] == [
@@ -256,20 +273,20 @@ def test_duplicate_stories_name_the_first_publisher(conn: object) -> None:
     assert len(stories) == 2
 
 
-def test_source_health_shows_the_day_an_extractor_breaks(conn: object) -> None:
+def test_source_health_shows_the_day_an_extractor_breaks(conn: object, today: date) -> None:
     columns = ("articles", "bodiless_pages", "runs", "fetches", "failed_fetches",
                "fetch_success_rate", "share_missing_date", "share_missing_author",
                "share_missing_body", "articles_30d", "problems", "failing")
     query = (f"SELECT {', '.join(columns)} FROM v_source_health_daily"
              " WHERE source_name = %s AND day = %s")
-    night_1 = dict(zip(columns, _one(conn, query, "feed", TODAY - timedelta(days=2)), strict=True))
+    night_1 = dict(zip(columns, _one(conn, query, "feed", today - timedelta(days=2)), strict=True))
     # Five pages and a dead link, plus the feed itself; robots.txt (a 404) not counted.
     assert night_1 == {
         "articles": 5, "bodiless_pages": 0, "runs": 1, "fetches": 7, "failed_fetches": 1,
         "fetch_success_rate": Decimal("0.857"), "share_missing_date": 0,
         "share_missing_author": 0, "share_missing_body": 0, "articles_30d": 0,
         "problems": [], "failing": False}
-    night_2 = dict(zip(columns, _one(conn, query, "feed", TODAY), strict=True))
+    night_2 = dict(zip(columns, _one(conn, query, "feed", today), strict=True))
     assert night_2 == {
         "articles": 3, "bodiless_pages": 1, "runs": 1, "fetches": 6, "failed_fetches": 1,
         "fetch_success_rate": Decimal("0.833"), "share_missing_date": 1,
@@ -277,18 +294,18 @@ def test_source_health_shows_the_day_an_extractor_breaks(conn: object) -> None:
         "problems": ["no body", "body length", "dates", "authors"], "failing": True}
     [(median, baseline, drift)] = rows(conn, "SELECT body_chars_median, body_chars_median_30d,"
                                              " body_length_drift FROM v_source_health_daily"
-                                             f" WHERE source_name = 'feed' AND day = '{TODAY}'")
+                                             f" WHERE source_name = 'feed' AND day = '{today}'")
     assert median < 300 < 1500 < baseline
     assert drift == round(Decimal(median / baseline - 1), 3)
     # v_source_health: the all-time counts as before, and the latest day's health.
     health = {name: row for name, *row in rows(
         conn, "SELECT source_name, articles, fetches, failed_fetches, health_day, problems,"
               " failing FROM v_source_health")}
-    assert health["feed"] == [8, 13, 2, TODAY, ["no body", "body length", "dates", "authors"],
+    assert health["feed"] == [8, 13, 2, today, ["no body", "body length", "dates", "authors"],
                               True]
     # A new source has no baseline yet: the seed's missing date and author are not a change.
     # Its latest active day is night 1 (night 2 found nothing new in its folder).
-    assert health["seed"][3:] == [TODAY - timedelta(days=2), [], False]
+    assert health["seed"][3:] == [today - timedelta(days=2), [], False]
     assert [name for name, row in health.items() if row[-1]] == ["feed"]
 
 
@@ -299,13 +316,14 @@ CHART_COLOURS = {"entity bars": reporting.PALETTE[0], "speaker bars": reporting.
                  reporting.FAILING_COLOUR}
 
 
-def test_report_collects_the_period_and_highlights_the_failing_source(conn: object) -> None:
-    data = reporting.collect(conn, TODAY - timedelta(days=29), TODAY)
+def test_report_collects_the_period_and_highlights_the_failing_source(
+        conn: object, today: date) -> None:
+    data = reporting.collect(conn, PERIOD_START, today)
     assert data.articles == 13 and data.sources == 5
     assert data.entities["place"][0] == ("Port of Valmora", 4, 0, 4)
     assert data.speakers[0][:3] == ("Daniel Hartmann", 3, 3)
     assert [row["source_name"] for row in data.health if row["failing"]] == ["feed"]
-    assert [(day, source) for day, source, _ in data.failing_days] == [(TODAY, "feed")]
+    assert [(day, source) for day, source, _ in data.failing_days] == [(today, "feed")]
     page = reporting.render_html(data)
     assert page.count("<svg") == 6  # volume, three entity kinds, speakers, health
     # Self-contained: nothing to fetch (namespace URIs in the SVGs are names, not requests).
@@ -315,13 +333,14 @@ def test_report_collects_the_period_and_highlights_the_failing_source(conn: obje
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install"
                     " chromium; .ci/run installs it)")
-def test_report_charts_render_in_headless_chromium(report_db: str, tmp_path: Path) -> None:
+def test_report_charts_render_in_headless_chromium(report_db: str, today: date,
+                                                 tmp_path: Path) -> None:
     from PIL import Image
 
     connection = psycopg2.connect(report_db)
     try:
         path = reporting.write_report(connection, tmp_path / "report.html",
-                                      TODAY - timedelta(days=29), TODAY)
+                                      PERIOD_START, today)
     finally:
         connection.close()
     screenshot = tmp_path / "report.png"
