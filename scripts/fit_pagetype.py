@@ -33,6 +33,7 @@ and the wcxb confusion matrix. ``--write`` writes the model fitted on all pages.
 import argparse
 import json
 import pickle
+import re
 import sys
 import time
 from collections import Counter
@@ -285,12 +286,19 @@ def write_model(path: Path, names: list[str], article: HistGradientBoostingClass
                     "trees": [[list(node) for node in tree] for tree in ensemble.trees]},
         "kind": {kind: _linear_json(names, model) for kind, model in kinds.items()},
     }
-    # One tree a line: a refit's diff stays readable.
-    text = json.dumps(data, indent=1)
-    for tree in data["article"]["trees"]:
-        text = text.replace(json.dumps(tree, indent=1).replace("\n", "\n   "),
-                            json.dumps(tree, separators=(",", ":")), 1)
-    path.write_text(text + "\n", encoding="utf-8")
+    # One tree and one feature's weights a line: a refit's diff stays readable.
+    text = FLAT_LIST.sub(_one_line, json.dumps(data, indent=1))
+    path.write_text(LIST_OF_FLAT_LISTS.sub(_one_line, text) + "\n", encoding="utf-8")
+
+
+# A JSON list holding no list or object, and a list of such lists (a tree), as indented.
+FLAT_LIST = re.compile(r"\[\s+([^\[\]{}]*?)\s+\]")
+LIST_OF_FLAT_LISTS = re.compile(r"\[\s+((?:\[[^\[\]]*\],?\s*)+?)\s+\]")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    """A matched JSON list on one line."""
+    return "[" + ",".join(item.strip() for item in match[1].split(",\n")) + "]"
 
 
 def export_trees(model: HistGradientBoostingClassifier, names: list[str]) -> TreeEnsemble:

@@ -114,27 +114,35 @@ PRICE = re.compile(r"[$€£¥₹]\s?\d|(?<![\d.,])\d[\d.,]{0,15}\s?(?:€|(?:EU
 COUNT_FEATURES = ("p", "h2", "h3", "button", "form", "input", "pre", "code", "article",
                   "time", "figure", "img", "svg")
 COUNTED_TAGS = ("a", *COUNT_FEATURES)
+# The body's text but scripts, styles and templates (their text is their own, the elements
+# hold no others). A ``noscript``'s elements do count: asking every text node for all its
+# ancestors cost a third of this module's time.
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]", smart_strings=False)
+    "//body//text()[not(parent::script or parent::style or parent::noscript"
+    " or parent::template)]", smart_strings=False)
 # Counted by libxml2 (one pass each, no Python object per element): cards and teasers
-# (links holding an image, headings holding a link), paragraphs inside <article>, and
-# elements whose class names an author, a date or a price.
+# (links holding an image, headings holding a link), paragraphs inside <article>.
 STRUCTURE_COUNTS = {
+    "links": etree.XPath("count(//body//a)"),
     "linked_images": etree.XPath("count(//body//a[.//img])"),
     "linked_headings": etree.XPath("count(//body//h2[.//a] | //body//h3[.//a]"
                                    " | //body//h4[.//a])"),
     "headings_h4": etree.XPath("count(//body//h2 | //body//h3 | //body//h4)"),
     "article_p": etree.XPath("count(//body//article//p)"),
-    "author_class": etree.XPath("count(//body//*[contains(@class, 'author')"
-                                " or contains(@rel, 'author')])"),
-    "date_class": etree.XPath("count(//body//*[contains(@class, 'date')"
-                              " or contains(@class, 'posted') or contains(@class, 'published')])"),
-    "price_class": etree.XPath("count(//body//*[contains(@class, 'price')])"),
 }
+# Class names (and rel values) that mark an author, a date or a price: one libxml2 pass
+# returns only the attributes naming one of them, which are then told apart.
+CLASS_WORDS = {"author_class": ("author",), "date_class": ("date", "posted", "published"),
+               "price_class": ("price",)}
+MARKED_ATTRIBUTES = etree.XPath(
+    "//body//@class[" + " or ".join(f"contains(., '{word}')" for words in CLASS_WORDS.values()
+                                     for word in words)
+    + "] | //body//@rel[contains(., 'author')]", smart_strings=False)
 # A date as pages print it: "Dec. 4, 2025", "4th December 2025", "2025-12-04", "04.12.2025",
 # "12/4/2025" (both orders are read: either may be the page's).
 NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./]((?:19|20)\d\d)\b")
+# A printed date around a year: "4th of December, 2025" before it, "-12-04" after it.
+YEAR_BEFORE, YEAR_AFTER = 24, 6
 # Where an article prints its date and byline: the text right after its headline.
 HEADLINE_TEXT_CHARS = 400
 # "By Jane Doe" and its translations, right after the headline.
@@ -270,7 +278,21 @@ def shown_date_features(tree: lxml_html.HtmlElement, text: str,
 
 
 def shown_days(text: str) -> set[str]:
-    """The ISO days a text prints (month names in English; numeric days in both orders)."""
+    """The ISO days a text prints (month names in English; numeric days in both orders).
+
+    Only the text around each year is searched: a year is quick to find, and every
+    printed date holds one (``SHOWN_DATE`` over a whole page cost half of this module).
+    """
+    days = set()
+    for year in YEAR.finditer(text):
+        window = text[max(0, year.start() - YEAR_BEFORE) : year.end() + YEAR_AFTER]
+        days.update(_printed_days(window))
+    days.discard("")
+    return days
+
+
+def _printed_days(text: str) -> set[str]:
+    """The ISO days printed in a short text ("" for an impossible one)."""
     days = set()
     for match in SHOWN_DATE.finditer(text):
         name = (match["month"] or match["month2"] or "").lower()[:3]
@@ -281,7 +303,6 @@ def shown_days(text: str) -> set[str]:
         first, second, year = int(match[1]), int(match[2]), match[3]
         days.update(_iso_day(year, month, day) for month, day in ((second, first),
                                                                    (first, second)))
-    days.discard("")
     return days
 
 
@@ -294,7 +315,10 @@ def structure_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
     """Cards and teasers, paragraphs inside ``<article>``, and author, date and price
     elements, counted by libxml2."""
     counts = {name: float(xpath(tree)) for name, xpath in STRUCTURE_COUNTS.items()}
-    links = float(tree.xpath("count(//body//a)"))
+    marked = MARKED_ATTRIBUTES(tree)
+    for name, words in CLASS_WORDS.items():
+        counts[name] = sum(any(word in value for word in words) for value in marked)
+    links = counts["links"]
     return {
         "linked_image_share": counts["linked_images"] / links if links else 0.0,
         "linked_heading_share": (counts["linked_headings"] / counts["headings_h4"]
