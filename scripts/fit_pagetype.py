@@ -69,6 +69,9 @@ def main() -> int:
     parser.add_argument("--max-rejected", type=float, default=0.0175,
                         help="articles-rejected share allowed in cross-validation")
     parser.add_argument("--write", action="store_true", help="write pagetype_model.json")
+    parser.add_argument("--decisions", type=Path,
+                        help="write each page's held-out decisions here (JSON), to count "
+                             "pages better and worse against another fit's")
     args = parser.parse_args()
     rows = load_rows(args.eval_dir, args.cache)
     names = sorted(rows[0]["features"])
@@ -114,6 +117,13 @@ def main() -> int:
     print(f"\nper repeat (wcxb, held out): articles rejected {spread[:, 0].mean():.2%} "
           f"(sd {spread[:, 0].std():.2%}), non-articles rejected {spread[:, 1].mean():.2%} "
           f"(sd {spread[:, 1].std():.2%}, {spread[:, 1].min():.2%}-{spread[:, 1].max():.2%})")
+    if args.decisions:
+        args.decisions.write_text(json.dumps({
+            f"{row['corpus']}/{row['id']}": {
+                "truth": row["truth"],
+                "held_out_rejected": float(np.mean([overrides[i] != "" or scores[i] < threshold
+                                                    for scores in held_out])),
+            } for i, row in enumerate(rows)}, indent=0), encoding="utf-8")
     if args.write:
         write_model(MODEL_PATH, names, full, kinds, threshold, int(fitted.sum()),
                     f"{args.repeats} x {args.folds}-fold", args.max_rejected, x, in_sample)
