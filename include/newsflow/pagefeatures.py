@@ -4,13 +4,14 @@ One page -> one flat ``{name: number}`` vector, read from the parsed tree, its
 ``Metadata`` (structured-data types, ``og:type``, where the date and the authors came from)
 and its URL. Only generic evidence: which schema.org families the page declares, whether
 it is dated and signed, how much of its text is prose, lists, links or forms, how many
-headings, buttons, prices and code blocks it holds, the shape of its URL and title. No
-feature names a site or a domain.
+headings, buttons, prices, images and code blocks it holds, whether it prints a date
+and a byline under its headline, the shape of its URL and title. No feature names a site
+or a domain.
 
-``pagetype`` weighs these with the linear model in ``pagetype_model.toml`` (fitted by
+``pagetype`` weighs these with the tree ensemble in ``pagetype_model.json`` (fitted by
 ``scripts/fit_pagetype.py``). Counts enter as ``log1p`` and shares as 0..1, so that one
 huge page does not dominate the fit. Cheap by design: one walk over the tree's elements
-of interest, one over its visible text.
+of interest, one over its visible text, a few counting XPaths evaluated by libxml2.
 """
 
 import math
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
+
+from newsflow.publication_dates import MONTH_NUMBERS, SHOWN_DATE
 
 if TYPE_CHECKING:
     from newsflow.metadata import Metadata
@@ -101,22 +104,50 @@ VOICE_WORDS = WE_WORDS | YOU_WORDS | SAID_WORDS
 # bounded and it starts at a run's start, so a page of digits costs linear time.
 PRICE = re.compile(r"[$€£¥₹]\s?\d|(?<![\d.,])\d[\d.,]{0,15}\s?(?:€|(?:EUR|USD|GBP|zł|kr)\b)")
 # Elements counted in one walk of the tree; those of COUNT_FEATURES are features (``n_<tag>``).
-# Counts of links, list items, images, tables, navs, asides, selects, textareas,
-# blockquotes, definition lists and h1s, the page's size, the description's length and
-# whether the URL is known were tried and dropped: they only added noise in
-# cross-validation (scripts/fit_pagetype.py; docs/extraction.md).
+# Counts of list items, tables, navs, asides, selects, textareas, blockquotes, definition
+# lists and h1s, the page's size, the description's length and whether the URL is known
+# were tried and dropped: they only added noise in cross-validation
+# (scripts/fit_pagetype.py; docs/extraction.md). So were the shares of the text in links,
+# lists, navs, forms, headers, footers, tables and asides, and the counts of
+# ``tel:``/``mailto:`` and button-styled links: the tree ensemble gave them no weight, and
+# they were a third of the features' cost.
 COUNT_FEATURES = ("p", "h2", "h3", "button", "form", "input", "pre", "code", "article",
-                  "time", "figure")
+                  "time", "figure", "img", "svg")
 COUNTED_TAGS = ("a", *COUNT_FEATURES)
-HIDDEN_TAGS = ("script", "style", "noscript", "template")
-# Elements whose text is chrome, a list or a form rather than running text.
-BLOCK_SHARES = {"li": "li", "nav": "nav", "form": "form", "footer": "footer",
-                "header": "header", "table": "table", "aside": "aside"}
-WRAPPER_SHARE = 0.6
+# The body's text but scripts, styles and templates (their text is their own, the elements
+# hold no others). A ``noscript``'s elements do count: asking every text node for all its
+# ancestors cost a third of this module's time.
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
-    " or ancestor::template)]", smart_strings=False)
-CTA_CLASS = re.compile(r"btn|button|cta", re.IGNORECASE)
+    "//body//text()[not(parent::script or parent::style or parent::noscript"
+    " or parent::template)]", smart_strings=False)
+# Counted by libxml2 (one pass each, no Python object per element): cards and teasers
+# (links holding an image, headings holding a link), paragraphs inside <article>.
+STRUCTURE_COUNTS = {
+    "links": etree.XPath("count(//body//a)"),
+    "linked_images": etree.XPath("count(//body//a[.//img])"),
+    "linked_headings": etree.XPath("count(//body//h2[.//a] | //body//h3[.//a]"
+                                   " | //body//h4[.//a])"),
+    "headings_h4": etree.XPath("count(//body//h2 | //body//h3 | //body//h4)"),
+    "article_p": etree.XPath("count(//body//article//p)"),
+}
+# Class names (and rel values) that mark an author, a date or a price: one libxml2 pass
+# returns only the attributes naming one of them, which are then told apart.
+CLASS_WORDS = {"author_class": ("author",), "date_class": ("date", "posted", "published"),
+               "price_class": ("price",)}
+MARKED_ATTRIBUTES = etree.XPath(
+    "//body//@class[" + " or ".join(f"contains(., '{word}')" for words in CLASS_WORDS.values()
+                                     for word in words)
+    + "] | //body//@rel[contains(., 'author')]", smart_strings=False)
+# A date as pages print it: "Dec. 4, 2025", "4th December 2025", "2025-12-04", "04.12.2025",
+# "12/4/2025" (both orders are read: either may be the page's).
+NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./]((?:19|20)\d\d)\b")
+# A printed date around a year: "4th of December, 2025" before it, "-12-04" after it.
+YEAR_BEFORE, YEAR_AFTER = 24, 6
+# Where an article prints its date and byline: the text right after its headline.
+HEADLINE_TEXT_CHARS = 400
+# "By Jane Doe" and its translations, right after the headline.
+BYLINE = re.compile(
+    r"(?:^|\W)(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]i|[Dd]oor|[Aa]v)\s+[A-ZÀ-Ý][\w'’-]+")
 
 
 def page_features(tree: lxml_html.HtmlElement, meta: "Metadata",
@@ -133,7 +164,8 @@ def page_features(tree: lxml_html.HtmlElement, meta: "Metadata",
     """
     features: dict[str, float] = {}
     features.update(structured_features(meta))
-    features.update(text_features(tree))
+    features.update(text_features(tree, meta.published))
+    features.update(structure_features(tree))
     features.update(url_features(url or meta.canonical_url))
     features.update(title_features(meta))
     features["slug_in_title"] = slug_in_title(url or meta.canonical_url, meta.title)
@@ -181,29 +213,14 @@ def structured_features(meta: "Metadata") -> dict[str, float]:
     return features
 
 
-def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
-    """Prose, links, lists, forms and the elements a page is built from."""
+def text_features(tree: lxml_html.HtmlElement, published: str | None = None) -> dict[str, float]:
+    """Prose, dates and bylines shown, and the elements a page is built from."""
     body = tree.find(".//body")
     if body is None:
         body = tree
-    counts: Counter[str] = Counter()
-    linked = tel = cta = 0
-    block_chars: Counter[str] = Counter()
-    wrappers: Counter[str] = Counter()  # the biggest block of each kind
-    for element in body.iter(*COUNTED_TAGS, *BLOCK_SHARES):
-        tag = element.tag
-        counts[tag] += 1
-        if tag == "a":
-            linked += _chars(element)
-            href = (element.get("href") or "").lower()
-            tel += href.startswith(("tel:", "mailto:"))
-            cta += bool(CTA_CLASS.search(element.get("class") or ""))
-        if tag in BLOCK_SHARES and not _inside(element, tag):
-            chars = _chars(element)
-            block_chars[tag] += chars
-            wrappers[tag] = max(wrappers[tag], chars)
-    text = " ".join(VISIBLE_TEXT(body)) if isinstance(body.tag, str) else ""
-    total = len("".join(text.split()))
+    counts: Counter[str] = Counter(element.tag for element in body.iter(*COUNTED_TAGS))
+    text = " ".join(" ".join(VISIBLE_TEXT(body)).split()) if isinstance(body.tag, str) else ""
+    total = len(text) - text.count(" ")
     paragraphs = [(p.getparent(), " ".join(p.text_content().split())) for p in body.iter("p")]
     lines = [line for _, line in paragraphs]
     words, prose, sentences = text_shape(lines)
@@ -217,7 +234,6 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
         "block_share": block / words if words else 0.0,
         "question_headings": (sum(h.endswith("?") for h in headings) / len(headings)
                               if headings else 0.0),
-        "cta_links": _log(cta),
         "we_share": min(0.1, per_word * sum(voices[w] for w in WE_WORDS)) * 10,
         "you_share": min(0.1, per_word * sum(voices[w] for w in YOU_WORDS)) * 10,
         "said_share": min(0.02, per_word * sum(voices[w] for w in SAID_WORDS)) * 50,
@@ -228,20 +244,90 @@ def text_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
         "prose_of_page": min(1.0, _word_chars(prose) / total) if total else 0.0,
         "words_per_sentence": min(60.0, words / sentences) / 60 if sentences else 0.0,
         "words_per_p": min(200.0, words / len(lines)) / 200 if lines else 0.0,
-        "link_share": min(1.0, linked / total) if total else 0.0,
-        "tel_links": _log(tel),
         "prices": _log(len(PRICE.findall(text))),
         "headed_article": float(_headed_article(body)),
+        "links_per_p": _log(counts["a"] / (counts["p"] + 1)),
     }
     for tag in COUNT_FEATURES:
         features[f"n_{tag}"] = _log(counts[tag])
-    for tag in BLOCK_SHARES:
-        # A block holding most of the page wraps it (ASP.NET pages sit in one <form>, some
-        # in one <header> or <table>): it says nothing of the page's kind.
-        chars = block_chars[tag] - (wrappers[tag] if wrappers[tag] > WRAPPER_SHARE * total else 0)
-        features[f"share_{tag}"] = min(1.0, chars / total) if total else 0.0
-    features["links_per_p"] = _log(counts["a"] / (counts["p"] + 1))
+    features.update(shown_date_features(tree, text, published))
     return features
+
+
+def shown_date_features(tree: lxml_html.HtmlElement, text: str,
+                        published: str | None) -> dict[str, float]:
+    """Whether the page prints a date and a byline under its headline, whether it prints
+    its publication date anywhere, how many days it prints, and how far down its headline
+    sits: an article shows when and by whom under its title; a service or docs page, a
+    date guessed from its markup, if any."""
+    heading = next((" ".join(h.text_content().split()) for h in tree.iter("h1")
+                    if h.text_content().strip()), "")
+    found = text.find(heading[:60]) if heading else -1
+    after = text[found + len(heading):][:HEADLINE_TEXT_CHARS] if found >= 0 else ""
+    after_days = shown_days(after)
+    day = (published or "")[:10]
+    all_days = shown_days(text)
+    return {
+        "date_under_headline": float(bool(after_days)),
+        "published_under_headline": float(bool(day) and day in after_days),
+        "published_shown": float(bool(day) and day in all_days),
+        "days_shown": _log(len(all_days)),
+        "byline_under_headline": float(bool(BYLINE.search(after))),
+        "headline_position": min(1.0, found / len(text)) if found >= 0 and text else 1.0,
+    }
+
+
+def shown_days(text: str) -> set[str]:
+    """The ISO days a text prints (month names in English; numeric days in both orders).
+
+    Only the text around each year is searched: a year is quick to find, and every
+    printed date holds one (``SHOWN_DATE`` over a whole page cost half of this module).
+    """
+    days = set()
+    for year in YEAR.finditer(text):
+        window = text[max(0, year.start() - YEAR_BEFORE) : year.end() + YEAR_AFTER]
+        days.update(_printed_days(window))
+    days.discard("")
+    return days
+
+
+def _printed_days(text: str) -> set[str]:
+    """The ISO days printed in a short text ("" for an impossible one)."""
+    days = set()
+    for match in SHOWN_DATE.finditer(text):
+        name = (match["month"] or match["month2"] or "").lower()[:3]
+        days.add(_iso_day(match["year"] or match["year2"] or match["year3"],
+                          MONTH_NUMBERS.get(name) or int(match["month3"] or 0),
+                          int(match["day"] or match["day2"] or match["day3"])))
+    for match in NUMERIC_DATE.finditer(text):
+        first, second, year = int(match[1]), int(match[2]), match[3]
+        days.update(_iso_day(year, month, day) for month, day in ((second, first),
+                                                                   (first, second)))
+    return days
+
+
+def _iso_day(year: str, month: int, day: int) -> str:
+    """``YYYY-MM-DD`` of a printed date, "" when month or day is out of range."""
+    return f"{year}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else ""
+
+
+def structure_features(tree: lxml_html.HtmlElement) -> dict[str, float]:
+    """Cards and teasers, paragraphs inside ``<article>``, and author, date and price
+    elements, counted by libxml2."""
+    counts = {name: float(xpath(tree)) for name, xpath in STRUCTURE_COUNTS.items()}
+    marked = MARKED_ATTRIBUTES(tree)
+    for name, words in CLASS_WORDS.items():
+        counts[name] = sum(any(word in value for word in words) for value in marked)
+    links = counts["links"]
+    return {
+        "linked_image_share": counts["linked_images"] / links if links else 0.0,
+        "linked_heading_share": (counts["linked_headings"] / counts["headings_h4"]
+                                 if counts["headings_h4"] else 0.0),
+        "article_p": _log(counts["article_p"]),
+        "author_class": _log(counts["author_class"]),
+        "date_class": _log(counts["date_class"]),
+        "price_class": _log(counts["price_class"]),
+    }
 
 
 def url_features(url: str | None) -> dict[str, float]:
@@ -298,11 +384,6 @@ def text_shape(lines: Sequence[str]) -> tuple[int, int, int]:
     return words, prose, sentences
 
 
-def link_share(tree: lxml_html.HtmlElement) -> float:
-    """The share of the ``<body>``'s visible text (non-space characters) inside links."""
-    return text_features(tree)["link_share"]
-
-
 def url_path(url: str | None) -> str:
     """The lower-case path of a URL ("" without one)."""
     if not url:
@@ -322,21 +403,6 @@ def _headed_article(body: Any) -> bool:
     """One ``<article>`` holding the page's ``<h1>``: the HTML way of saying "one article"."""
     articles = body.xpath(".//article")
     return len(articles) == 1 and bool(articles[0].xpath(".//h1"))
-
-
-def _inside(element: Any, tag: str) -> bool:
-    """Tell whether an ancestor of the element has the same tag (counted there already)."""
-    parent = element.getparent()
-    while parent is not None:
-        if parent.tag == tag:
-            return True
-        parent = parent.getparent()
-    return False
-
-
-def _chars(element: Any) -> int:
-    """Non-space characters of an element's text."""
-    return len("".join(element.text_content().split()))
 
 
 def _word_chars(words: int) -> int:

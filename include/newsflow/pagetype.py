@@ -5,23 +5,26 @@ shop pages. The type is decided from the page itself:
 
 1. strong structured data first (``override_type``): a page declaring a forum or product
    type (or an ``og:type`` product) and no Article-family type is that type;
-2. else a linear model weighs 74 generic features of the page
-   (``pagefeatures``: the schema.org families it declares, where its date and byline come
-   from, its share of prose, links, lists and forms, its headings, buttons, prices and code
-   blocks, its URL's and title's shape). No single one of these tells a docs or service
-   page from an article (both carry dates, ``og:type`` article and author meta); together
-   they do. The page is an article when the model's probability reaches the threshold;
-   else it takes the non-article type whose model scores highest.
+2. else an ensemble of shallow decision trees (gradient boosting) weighs about 70 generic
+   features of the page (``pagefeatures``: the schema.org families it declares, where its
+   date and byline come from, whether it prints a date and a byline under its headline,
+   its share of prose, its headings, buttons, prices, images and code blocks, its URL's and
+   title's shape). No single one of these tells a docs or service page from an article
+   (both carry dates, ``og:type`` article and author meta); together, and in combination
+   (a tree asks "no declared date, and no date under the headline, and ..."), they do.
+   The page is an article when the ensemble's probability reaches the threshold; else it
+   takes the non-article type whose one-vs-rest linear model scores highest.
 
-The weights, the threshold and the features' scaling live in ``pagetype_model.toml``,
-fitted by ``scripts/fit_pagetype.py`` on the shared eval corpora (its cross-validated
-figures are in docs/extraction.md). Pure functions; no per-site rules.
+The trees, the threshold and the type models live in ``pagetype_model.json``, fitted by
+``scripts/fit_pagetype.py`` on the shared eval corpora (its cross-validated figures are in
+docs/extraction.md); this module only reads and evaluates them (no fitting library at run
+time). Pure functions; no per-site rules.
 """
 
 import functools
+import json
 import logging
 import math
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +42,7 @@ LOGGER = logging.getLogger(__name__)
 PAGE_TYPES = ("article", "listing", "collection", "product", "forum", "documentation",
               "service", "other")
 OTHER_TYPES = PAGE_TYPES[1:-1]  # the types the model tells apart ("other": no model)
-MODEL_PATH = Path(__file__).with_name("pagetype_model.toml")
+MODEL_PATH = Path(__file__).with_name("pagetype_model.json")
 # Structured-data types that decide the page's type on their own (when no Article-family
 # type is declared next to them), strongest first.
 OVERRIDE_ORDER = ("forum", "product")
@@ -59,11 +62,36 @@ class LinearModel:
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+# One tree as flat nodes: a split ``(feature, threshold, left, right)`` sends a page whose
+# value is <= threshold to node ``left``, else to ``right``; a leaf is ``(-1, value)``.
+TreeNode = tuple[int, float, int, int] | tuple[int, float]
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Boosted trees: ``z = baseline + sum(leaf value of each tree)``, ``p = sigmoid(z)``."""
+
+    features: tuple[str, ...]
+    baseline: float
+    trees: tuple[tuple[TreeNode, ...], ...]
+
+    def probability(self, values: dict[str, float]) -> float:
+        """The ensemble's probability for a page's feature values."""
+        row = [values.get(name, 0.0) for name in self.features]
+        z = self.baseline
+        for nodes in self.trees:
+            node = nodes[0]
+            while node[0] >= 0:
+                node = nodes[node[2] if row[node[0]] <= node[1] else node[3]]  # type: ignore[misc]
+            z += node[1]
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 @dataclass(frozen=True)
 class PageTypeModel:
     """The article model with its threshold and one model per non-article type."""
 
-    article: LinearModel
+    article: LinearModel | TreeEnsemble
     threshold: float
     kinds: dict[str, LinearModel]
 
@@ -134,18 +162,22 @@ def article_probability(features: dict[str, float], model: PageTypeModel | None 
 
 @functools.cache
 def load_model(path: Path = MODEL_PATH) -> PageTypeModel:
-    """The fitted model from its TOML file (read once per process)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    """The fitted model from its JSON file (read once per process)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
     article = data["article"]
     return PageTypeModel(
-        article=_linear(article),
+        article=TreeEnsemble(
+            features=tuple(article["features"]),
+            baseline=float(article["baseline"]),
+            trees=tuple(tuple(tuple(node) for node in tree) for tree in article["trees"]),
+        ),
         threshold=float(article["threshold"]),
         kinds={kind: _linear(section) for kind, section in data.get("kind", {}).items()},
     )
 
 
 def _linear(section: dict[str, Any]) -> LinearModel:
-    """One model's section of the TOML file."""
+    """One type's linear model from the JSON file."""
     return LinearModel(
         intercept=float(section["intercept"]),
         features=tuple((name, float(w), float(mean), float(scale))

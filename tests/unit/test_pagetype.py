@@ -4,10 +4,12 @@ from lxml import html as lxml_html
 
 from newsflow.metadata import extract_metadata
 from newsflow.pagefeatures import (
-    link_share,
     main_block_words,
     page_features,
+    shown_date_features,
+    shown_days,
     slug_in_title,
+    structure_features,
     text_shape,
     url_features,
 )
@@ -15,6 +17,7 @@ from newsflow.pagetype import (
     PAGE_TYPES,
     LinearModel,
     PageTypeModel,
+    TreeEnsemble,
     article_probability,
     classify,
     load_model,
@@ -119,11 +122,36 @@ def test_classify_follows_the_threshold_and_the_highest_kind() -> None:
     assert 0.0 < article_probability({"prose_share": 0.5}, model) == 0.5
 
 
+def test_trees_send_a_page_left_at_or_below_a_threshold_and_add_up_their_leaves() -> None:
+    # tree 1: prose_share <= 0.5 -> -2, else (links_per_p <= 1 -> +3, else +1); tree 2: +0.5
+    ensemble = TreeEnsemble(
+        features=("prose_share", "links_per_p"), baseline=-1.0,
+        trees=(((0, 0.5, 1, 2), (-1, -2.0), (1, 1.0, 3, 4), (-1, 3.0), (-1, 1.0)),
+               ((-1, 0.5),)),
+    )
+    def z(values: dict[str, float]) -> float:
+        p = ensemble.probability(values)
+        return math.log(p / (1 - p))
+    assert math.isclose(z({"prose_share": 0.5, "links_per_p": 9.0}), -2.5)
+    assert math.isclose(z({"prose_share": 0.9, "links_per_p": 1.0}), 2.5)
+    assert math.isclose(z({"prose_share": 0.9, "links_per_p": 1.5}), 0.5)
+    assert math.isclose(z({}), -2.5)  # a feature the page lacks counts as 0
+    model = PageTypeModel(article=ensemble, threshold=0.5,
+                          kinds={"listing": LinearModel(0.0, ())})
+    assert classify({"prose_share": 0.9}, model) == "article"
+    assert classify({"prose_share": 0.1}, model) == "listing"
+
+
 def test_the_fitted_model_reads_only_features_the_pages_have() -> None:
     model = load_model()
     names = set(page_features(_tree(NEWS_HEAD, NEWS_BODY), extract_metadata(
         _tree(NEWS_HEAD, NEWS_BODY), NEWS_URL), NEWS_URL))
-    assert {name for name, *_ in model.article.features} <= names
+    assert isinstance(model.article, TreeEnsemble) and model.article.trees
+    assert set(model.article.features) <= names
+    for nodes in model.article.trees:  # every split points inside its tree
+        for node in nodes:
+            assert node[0] == -1 or (0 <= node[0] < len(model.article.features)
+                                     and 0 < node[2] < len(nodes) and 0 < node[3] < len(nodes))
     for kind, kind_model in model.kinds.items():
         assert kind in PAGE_TYPES
         assert {name for name, *_ in kind_model.features} <= names
@@ -137,10 +165,41 @@ def test_text_shape_counts_prose_lines_and_sentences() -> None:
     assert text_shape([chinese])[:2] == (30, 30)
 
 
-def test_link_share_is_the_linked_part_of_the_visible_text() -> None:
-    tree = lxml_html.fromstring("<html><body><p>abcd</p><a href='/x'>efgh</a>"
-                                "<script>var links = 'ignored';</script></body></html>")
-    assert link_share(tree) == 0.5
+def test_dates_are_read_as_pages_print_them() -> None:
+    assert shown_days("Posted Dec. 4, 2025; updated 2025-12-06") == {"2025-12-04", "2025-12-06"}
+    assert shown_days("04.12.2025") == {"2025-12-04", "2025-04-12"}  # either order
+    assert shown_days("13/25/2025 and 1234567") == set()
+
+
+def test_a_date_and_a_byline_under_the_headline_are_seen() -> None:
+    def shown(body: str, published: str | None) -> dict[str, float]:
+        tree = _tree("", body)
+        text = " ".join(" ".join(tree.find(".//body").itertext()).split())
+        return shown_date_features(tree, text, published)
+
+    news = shown("<nav>Home News</nav><h1>Ferry crossings to double</h1>"
+                 "<p>By Anna Berg, November 24, 2025</p><p>" + PROSE + "</p>", "2025-11-24T08:00")
+    assert news["date_under_headline"] == news["published_under_headline"] == 1.0
+    assert news["byline_under_headline"] == news["published_shown"] == 1.0
+    assert 0.0 < news["headline_position"] < 0.2
+    service = shown("<h1>Ferry services</h1><p>" + PROSE + "</p>"
+                    + "x" * 500 + "<footer>© 24 November 2025</footer>", "2025-11-24")
+    assert service["date_under_headline"] == service["byline_under_headline"] == 0.0
+    assert service["published_shown"] == 1.0 and service["days_shown"] == math.log1p(1)
+    assert shown("<p>no headline</p>", None)["headline_position"] == 1.0
+
+
+def test_cards_and_teasers_are_counted() -> None:
+    cards = "".join(f"<div class='card'><a href='/s/{n}'><img src='i.jpg'></a>"
+                    f"<h3><a href='/s/{n}'>Story {n}</a></h3></div>" for n in range(10))
+    listing = structure_features(_tree("", f"<h2>Latest</h2>{cards}<a href='/more'>More</a>"))
+    assert listing["linked_image_share"] == 10 / 21
+    assert listing["linked_heading_share"] == 10 / 11
+    article = structure_features(_tree("", "<article><h2>Ferry</h2><p class='author'>Anna</p>"
+                                           f"<p>{PROSE}</p><span class='date'>Today</span>"
+                                           "</article>"))
+    assert article["article_p"] == math.log1p(2) and article["author_class"] == math.log1p(1)
+    assert article["date_class"] == math.log1p(1) and article["linked_heading_share"] == 0.0
 
 
 def test_main_block_counts_the_prose_of_the_fullest_container() -> None:
