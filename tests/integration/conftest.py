@@ -2,6 +2,7 @@
 
 import gzip
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -51,13 +52,14 @@ def article_page(n: int) -> str:
 
 
 def gated_article_site(site: LocalSite, tmp_path: Path, dsn: str, batch_key: str | None,
-                       pages: int, stubs: int) -> Path:
+                       pages: int, stubs: int, release: threading.Event | None = None) -> Path:
     """A URL list (source ``list``) of ``pages`` articles, ``stubs`` stubs too short to be
     one, and, last in input order, one more article: a sources file.
 
     With ``batch_key``, that last article is answered only once the batch has
     ``pipeline.CHUNK_SIZE`` items cleaned (at most a minute): a fetch that does not clean
-    while it fetches waits a minute for it, then finds too few items cleaned.
+    while it fetches waits a minute for it, then finds too few items cleaned. With
+    ``release``, also only once that is set (at most a minute).
     """
     for n in range(pages):
         (site.root / f"p{n:03d}.html").write_text(article_page(n))
@@ -76,6 +78,8 @@ def gated_article_site(site: LocalSite, tmp_path: Path, dsn: str, batch_key: str
                     time.sleep(0.05)
             finally:
                 conn.close()
+        if release is not None:
+            release.wait(60)
         return Reply(body=article_page(pages).encode(),
                      headers={"Content-Type": "text/html; charset=utf-8"})
 
