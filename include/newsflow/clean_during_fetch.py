@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from collections import Counter
@@ -31,6 +32,8 @@ LOGGER = logging.getLogger(__name__)
 # Seconds between two looks for a full chunk of fetched pages when no chunk is in flight.
 POLL_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
+# How much lower the workers' priority is than the task's: they clean on idle CPU only.
+WORKER_NICENESS = 10
 
 
 def wanted(items: list[staging.BatchItem]) -> bool:
@@ -64,7 +67,7 @@ class FetchedPageCleaner:
         self._abandoned = False
         self._pool = ProcessPoolExecutor(
             self.processes, mp_context=multiprocessing.get_context("fork"),
-            initializer=_die_with_parent,
+            initializer=_worker_setup,
         )
         # A fork pool starts all its workers at the first job: now, before any thread.
         self._pool.submit(int).result()
@@ -111,11 +114,13 @@ class FetchedPageCleaner:
         """Send chunks of fetched pages not yet sent, a full chunk each, while workers are free."""
         while len(self._in_flight) <= self.processes:
             sent = {item.input for chunk in self._in_flight.values() for item in chunk}
+            # Two short turns with the shared connection, so the fetch threads wait less.
             with self.crawler.db() as conn:
                 chunk = staging.items_at_stage_except(
                     conn, self.batch_key, "fetched", sent | self.left, pipeline.CHUNK_SIZE)
-                if len(chunk) < pipeline.CHUNK_SIZE:
-                    return
+            if len(chunk) < pipeline.CHUNK_SIZE:
+                return
+            with self.crawler.db() as conn:
                 pages = staging.stored_pages(conn, [item.page_id for item in chunk],
                                              with_content=True)
             job = self._pool.submit(pipeline.clean_chunk, chunk,
@@ -148,8 +153,14 @@ class FetchedPageCleaner:
                 chunk, outcomes, strict=True) if internal)
 
 
-def _die_with_parent() -> None:
-    """In a worker: be killed when the task's process dies (Linux), never left behind."""
+def _worker_setup() -> None:
+    """In a worker: yield the CPU to the fetch path, and die with the task's process.
+
+    Fetching is the critical path: its threads, PostgreSQL and the servers must get the
+    CPU when they want it, the cleaning only what they leave (``WORKER_NICENESS``). Killed
+    when the task's process dies (Linux), a worker is never left behind.
+    """
+    os.nice(WORKER_NICENESS)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
