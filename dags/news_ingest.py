@@ -106,7 +106,9 @@ with DAG(
         interval_end="{{ data_interval_end | default('', true) }}",
     )
     # Longer than a source's fetch budget (settings.SOURCE_FETCH_SECONDS), which defers
-    # the rest of a slow source's pages to the next run before this is reached.
+    # the rest of a slow source's pages to the next run before this is reached. While it
+    # waits on hosts, fetch cleans what it has fetched (settings.CLEAN_DURING_FETCH);
+    # clean cleans the rest.
     fetch = FetchPagesOperator(
         task_id="fetch", batch_key=BATCH_KEY,
         execution_timeout=timedelta(seconds=settings.SOURCE_FETCH_SECONDS) + timedelta(hours=1),

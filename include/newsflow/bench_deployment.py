@@ -354,13 +354,16 @@ def _run_figures(news: str, count: int, wall: float, tasks: dict, sampler: Proce
         earlier = order[: order.index(stage)]
         items = staged - sum(rejects.get(s, 0) for s in earlier if s != "discover")
         largest, whole = sampler.peak_rss(pid, float(start), float(end)) if pid else (0, 0)
-        cpu = sum(seconds for key, seconds in sampler.cpu.items()
-                  if pid and (key[0] == pid or sampler.parent.get(key) == pid)
-                  and key[1] >= float(start) - 5)
+        # The task process and its worker processes; the fetch task's workers clean the
+        # pages fetched so far while it waits on hosts (settings.CLEAN_DURING_FETCH).
+        workers = sum(seconds for key, seconds in sampler.cpu.items()
+                      if pid and sampler.parent.get(key) == pid and key[1] >= float(start) - 5)
+        cpu = workers + sum(seconds for key, seconds in sampler.cpu.items()
+                            if pid and key[0] == pid and key[1] >= float(start) - 5)
         stages[name] = {
             "seconds": round(seconds, 1), "items": items,
             "items_per_s": round(items / seconds, 1) if seconds else None,
-            "cpu_seconds": round(cpu, 1),
+            "cpu_seconds": round(cpu, 1), "cpu_seconds_workers": round(workers, 1),
             "peak_rss_mib": round(largest / 2**20), "peak_rss_all_processes_mib":
                 round(whole / 2**20),
         }

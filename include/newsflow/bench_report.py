@@ -48,6 +48,11 @@ def print_report(figures: dict[str, Any]) -> None:
                      f"{stage['cpu_seconds'] / max(main['articles'], 1):>14.4f}"
                      f"{stage['peak_rss_mib'] or '-':>28}"
                      f"{stage['peak_rss_all_processes_mib'] or '-':>18}")
+    fetch = main["stages"].get("fetch", {})
+    if fetch.get("cpu_seconds_workers"):
+        lines.append(
+            f"  (fetch's CPU includes {fetch['cpu_seconds_workers']} s in its worker processes:"
+            " the pages it cleaned while waiting on hosts; clean's is the rest of the cleaning)")
     lines.append(
         f"  CPU per article, every process of the deployment: {main['cpu_seconds']} s /"
         f" {main['articles']} = {main['cpu_seconds'] / max(main['articles'], 1):.3f} s"

@@ -2,6 +2,7 @@
 
 Hosts are fetched in parallel, each host's pages one after another (``crawl.run_by_host``);
 one failed page is one reject; a source past its fetch budget is deferred to the next run.
+While it waits on hosts, the task cleans the pages already fetched (``clean_during_fetch``).
 """
 
 import logging
@@ -11,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from newsflow import settings, staging
+from newsflow.clean_during_fetch import FetchedPageCleaner, wanted
 from newsflow.crawl import BatchCrawler, internal_error, run_by_host
 from newsflow.fetching import FetchError
 from newsflow.pipeline import StageError, Stats, report_counts
@@ -23,7 +25,8 @@ def fetch(conn: Any, batch_key: str) -> Stats:
 
     Hosts are fetched in parallel (a thread per host, at most ``settings.FETCH_WORKERS``),
     each host's pages one after another at the host's interval, which PostgreSQL enforces
-    across tasks.
+    across tasks. Meanwhile, with ``settings.CLEAN_DURING_FETCH``, full chunks of fetched
+    pages are cleaned in worker processes (the clean task cleans the rest).
 
     Args:
         conn: an open connection.
@@ -56,7 +59,18 @@ def fetch(conn: Any, batch_key: str) -> Stats:
             counts[item.source_name, "rejected"] += 1
 
     items = staging.items_at_stage(conn, batch_key, "discovered")
-    run_by_host(items, fetch_one, settings.FETCH_WORKERS)
+    # Forked before the fetch threads start (see clean_during_fetch).
+    cleaner = FetchedPageCleaner(crawler, settings.CPU_PROCESSES) if wanted(items) else None
+    if cleaner:
+        cleaner.start()
+    try:
+        run_by_host(items, fetch_one, settings.FETCH_WORKERS)
+    except BaseException:
+        if cleaner:
+            cleaner.abandon()
+        raise
+    if cleaner:
+        cleaner.finish()
     unexpected = sum(n for (_, outcome), n in counts.items() if outcome == "unexpected")
     if items and unexpected == len(items):
         raise StageError(f"fetch failed unexpectedly on all {unexpected} items")

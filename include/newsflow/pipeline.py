@@ -59,10 +59,31 @@ def clean(conn: Any, batch_key: str) -> Stats:
     Returns:
         ``{source_name: {"cleaned": n, "rejected": m}}``.
     """
-    return _run_item_stage(
+    # The fetch task may have cleaned much of the batch while it waited on hosts
+    # (settings.CLEAN_DURING_FETCH): those results count, this task cleans the rest.
+    before = staging.stage_outcomes(conn, batch_key, "cleaned", "clean")
+    if before:
+        cleaned = sum(s.get("cleaned", 0) for s in before.values())
+        rejected = sum(s.get("rejected", 0) for s in before.values())
+        LOGGER.info("clean: %d pages cleaned and %d rejected before this task (during fetch,"
+                    " or by an earlier try); cleaning the %d still fetched now", cleaned,
+                    rejected, staging.count_at_stage(conn, batch_key, "fetched"))
+    now = _run_item_stage(
         conn, batch_key, "clean", source="fetched", target="cleaned", work=_clean_item,
-        with_content=True,
+        with_content=True, done_before=bool(before),
     )
+    if not before:
+        return now
+    totals = Counter({(name, k): v for name, stats in before.items() for k, v in stats.items()})
+    totals.update({(name, k): v for name, stats in now.items() for k, v in stats.items()})
+    return report_counts("clean (whole batch)", totals)
+
+
+def clean_chunk(
+    chunk: list[staging.BatchItem], pages: list[staging.StoredPage]
+) -> list[tuple[dict[str, Any] | None, str | None, bool]]:
+    """The clean stage's outcomes for one chunk (see ``_work_on_chunk``); for pool workers."""
+    return _work_on_chunk("clean", _clean_item, chunk, pages)
 
 
 def _clean_item(item: staging.BatchItem, page: staging.StoredPage) -> dict[str, Any]:
@@ -266,12 +287,14 @@ def _run_item_stage(
     target: str,
     work: Callable[[staging.BatchItem, staging.StoredPage], dict[str, Any]],
     with_content: bool = False,
+    done_before: bool = False,
 ) -> Stats:
     """Apply ``work`` to each item at stage ``source``, chunk by chunk, storing its result.
 
     A CleaningError rejects the item with its message. Any other exception rejects it as
     an internal error (logged with its traceback), so one odd page cannot sink the batch;
-    but when every item fails that way the stage itself is broken, and it raises.
+    but when every item fails that way the stage itself is broken, and it raises (unless
+    some of the batch's items got through this stage before: ``done_before``).
     """
     counts: Counter[tuple[str, str]] = Counter()
     items = staging.count_at_stage(conn, batch_key, source)
@@ -286,20 +309,42 @@ def _run_item_stage(
 
     with _cpu_pool(items) as pool:
         for (_, _, chunk, _), outcomes in _in_order(pool, _work_on_chunk, jobs()):
-            results: dict[str, dict[str, Any]] = {}
-            rejects: list[tuple[str, str, str]] = []
-            for item, (result, reason, internal) in zip(chunk, outcomes, strict=True):
-                if reason is None:
-                    results[item.input] = result
-                    counts[item.source_name, target] += 1
-                    continue
-                unexpected += internal
-                rejects.append((item.source_name, item.input, reason))
-                counts[item.source_name, "rejected"] += 1
-            unexpected += _save_chunk(conn, batch_key, stage, target, results, rejects, counts)
-    if items and unexpected == items:
+            unexpected += save_outcomes(conn, batch_key, stage, target, chunk, outcomes, counts)
+    if items and unexpected == items and not done_before:
         raise StageError(f"{stage} failed unexpectedly on all {unexpected} items")
     return report_counts(stage, counts)
+
+
+def save_outcomes(
+    conn: Any,
+    batch_key: str,
+    stage: str,
+    target: str,
+    chunk: list[staging.BatchItem],
+    outcomes: list[tuple[dict[str, Any] | None, str | None, bool]],
+    counts: Counter[tuple[str, str]],
+    *,
+    leave_unexpected: bool = False,
+) -> int:
+    """Store a chunk's outcomes (``_work_on_chunk``): results and rejects; commits.
+
+    Returns how many items failed unexpectedly. With ``leave_unexpected``, those are not
+    rejected but left at their stage, for the stage's own task to decide.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    rejects: list[tuple[str, str, str]] = []
+    unexpected = 0
+    for item, (result, reason, internal) in zip(chunk, outcomes, strict=True):
+        if reason is None:
+            results[item.input] = result
+            counts[item.source_name, target] += 1
+            continue
+        unexpected += internal
+        if internal and leave_unexpected:
+            continue
+        rejects.append((item.source_name, item.input, reason))
+        counts[item.source_name, "rejected"] += 1
+    return unexpected + _save_chunk(conn, batch_key, stage, target, results, rejects, counts)
 
 
 def _save_chunk(

@@ -106,6 +106,12 @@ FETCH_WORKERS = int(os.environ.get("NEWSFLOW_FETCH_WORKERS", "64"))
 # chunks of the batch; 0 means one per core. A batch of one chunk stays in the task's process.
 CPU_PROCESSES = int(os.environ.get("NEWSFLOW_CPU_PROCESSES", "0")) or os.cpu_count() or 1
 
+# Whether the fetch task cleans the pages it has fetched while it waits on hosts (in
+# CPU_PROCESSES worker processes, a chunk at a time; the clean task cleans the rest).
+# Politeness makes a large fetch mostly waiting; this puts the idle cores to work.
+CLEAN_DURING_FETCH = os.environ.get("NEWSFLOW_CLEAN_DURING_FETCH", "1").lower() not in (
+    "0", "false", "no", "off")
+
 # Sitemaps: the protocol's own size limit (uncompressed), how deep indexes may nest and
 # how many sitemap files one source may read per run.
 MAX_SITEMAP_BYTES = int(os.environ.get("NEWSFLOW_MAX_SITEMAP_BYTES", str(50 * 1024 * 1024)))

@@ -78,6 +78,40 @@ def count_at_stage(conn: Any, batch_key: str, stage: str) -> int:
         return cur.fetchone()[0]
 
 
+def stage_outcomes(conn: Any, batch_key: str, target: str, stage: str) -> dict[str, dict[str, int]]:
+    """Per source, the items of a batch now at ``target`` and those rejected at ``stage``.
+
+    What a stage had already done for the batch before its task began (the fetch task
+    cleans while it waits on hosts): ``{source_name: {target: n, "rejected": m}}``.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT source_name, %s, count(*) FROM batch_items"
+            " WHERE batch_key = %s AND stage = %s GROUP BY source_name"
+            " UNION ALL SELECT source_name, 'rejected', count(*) FROM batch_rejects"
+            " WHERE batch_key = %s AND stage = %s GROUP BY source_name",
+            (target, batch_key, target, batch_key, stage),
+        )
+        outcomes: dict[str, dict[str, int]] = {}
+        for source_name, outcome, count in cur.fetchall():
+            outcomes.setdefault(source_name, {})[outcome] = count
+        return outcomes
+
+
+def items_at_stage_except(
+    conn: Any, batch_key: str, stage: str, excluded: Iterable[str], size: int
+) -> list[BatchItem]:
+    """Up to ``size`` items at ``stage`` in input order, but none of the ``excluded`` inputs."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT batch_key, input, source_name, hints, page_id, cleaned, fields"
+            " FROM batch_items WHERE batch_key = %s AND stage = %s AND input <> ALL(%s)"
+            " ORDER BY input LIMIT %s",
+            (batch_key, stage, list(excluded), size),
+        )
+        return [BatchItem(*row) for row in cur.fetchall()]
+
+
 def pages_of_items(conn: Any, batch_key: str, stage: str, size: int) -> Iterator[list[BatchItem]]:
     """The items at ``stage``, ``size`` at a time in input order, each page read when asked.
 
