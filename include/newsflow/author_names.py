@@ -75,6 +75,10 @@ ROLE_WORDS = frozenset(
 )
 MONTH_WORDS = frozenset({"january", "february", "march", "april", "june", "july", "august",
                          "september", "october", "november", "december"})
+# Month abbreviations that trail a name in a byline's date ("Gary Marcus Dec 19"); "May"
+# is left out (a name).
+MONTH_ABBREVIATIONS = frozenset({"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+                                 "sept", "oct", "nov", "dec"})
 # Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
 WIDGET_WORDS = frozenset(
     {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
@@ -212,8 +216,10 @@ def _clean_name(part: str) -> str | None:
     if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]):
         words = words[1:]
     # A job title or the date after the name ("Jane Doe Former Editor", "Jane Doe December").
-    cut = next((idx for idx in range(2, len(words))
-                if words[idx].lower().strip(".,") in ROLE_WORDS | MONTH_WORDS), len(words))
+    cut = next((idx for idx in range(1, len(words))
+                if (idx >= 2 and words[idx].lower().strip(".,") in ROLE_WORDS)
+                or words[idx].lower().strip(".,") in MONTH_WORDS | MONTH_ABBREVIATIONS),
+               len(words))
     return " ".join(words[:cut]) or None
 
 
@@ -231,8 +237,7 @@ def _is_person(name: str, site_names: set[str]) -> bool:
         return False  # a job title alone ("Lead Reviewer")
     if not any(len(word.strip(".")) >= 2 for word in words):
         return False
-    key = name_key(name)
-    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
+    if name_key(name) in site_names:
         return False
     latin = all(re.fullmatch(r"[A-Za-zÀ-ÿĀ-ž'’.\-]+", word) for word in words)
     # One-word Latin "names" are user handles ("admin", "jdoe"); other scripts may write
