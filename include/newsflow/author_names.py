@@ -193,7 +193,7 @@ def author_kind(
     if 2 <= len(words) <= MAX_DESK_WORDS and words[-1] in DESK_WORDS \
             and not NON_NAME.search(name):
         return ORGANISATION
-    if _is_person(name, site_names):
+    if is_person_name(name, site_names):
         return PERSON
     if not declared or NON_NAME.search(name) or len(words) > MAX_NAME_WORDS or any(
             word in ORG_NAME_WORDS - DECLARED_ORG_WORDS or word in WIDGET_WORDS
@@ -223,7 +223,7 @@ def _clean_name(part: str) -> str | None:
     return " ".join(words[:cut]) or None
 
 
-def _is_person(name: str, site_names: set[str]) -> bool:
+def is_person_name(name: str, site_names: set[str]) -> bool:
     """Tell whether a name reads like a person's, not a site, desk or organisation."""
     words = name.split()
     if not 1 <= len(words) <= MAX_NAME_WORDS or len(name) > MAX_NAME_CHARS:

@@ -20,8 +20,10 @@ from newsflow.author_names import (
     MAX_NAME_CHARS,
     PERSON,
     author_credits,
+    is_person_name,
 )
 from newsflow.bylines import parse_byline
+from newsflow.publication_dates import PAGE_NODE_TYPES
 from newsflow.structured_data import (
     AUTHOR_META,
     ld_text,
@@ -35,6 +37,8 @@ LOGGER = logging.getLogger(__name__)
 
 # Sources that declare the author (structured data), as opposed to text found on the page.
 DECLARING_SOURCES = ("json-ld", "meta", "byline")
+# Sources whose names structured data may type as a Person (then kept in any spelling).
+TYPED_SOURCES = ("json-ld", "meta")
 # Visible bylines: elements marked as the author (their text is a name), then elements
 # marked as a byline (their text is "By ..."); never inside comment sections.
 _LOWER = 'translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
@@ -93,24 +97,49 @@ def page_authors(
         ("byline", lambda: visible_bylines(tree, site_names)),
         ("headline-byline", lambda: headline_byline(tree)),
     ]
+    handles: tuple[list[tuple[str, str]], str | None] = ([], None)
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
-    people = _ld_people(article, by_id)
+    typed = _ld_people(article, by_id)
     for source, names in sources:
         credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES,
-                                 people=people if source == "json-ld" else frozenset())
+                                 people=typed if source in TYPED_SOURCES else frozenset())
         people = [credit for credit in credits if credit[1] == PERSON]
-        if people:
+        # A user handle typed Person ("jdoe", "andrew.keaveney") is the author only when no
+        # later source names a person: the visible byline often gives the real name.
+        if people and all(_is_handle(name, site_names) for name, _ in people):
+            handles = handles if handles[0] else (people, source)
+        elif people:
             return people, source
         if credits and not organisations[0]:
             organisations = credits, source
-    return organisations
+    return handles if handles[0] else organisations
+
+
+def _is_handle(name: str, site_names: set[str]) -> bool:
+    """Tell whether a name a page types Person is a user handle ("jdoe", "andrew.keaveney"):
+    not a person's name nor a capitalised first name ("Mazi")."""
+    if is_person_name(name, site_names):
+        return False
+    return not (name[:1].isupper() and all(word.isalpha() for word in name.split()))
 
 
 def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
-    """Names of the article node's ``author`` entries (people and organisations)."""
-    if not article:
+    """Names of the ``author`` entries (people and organisations) of the article node, else
+    of the page node (``WebPage``: some sites describe the page, not the article)."""
+    names = _author_names(article, by_id)
+    if names or (article and article.get("author")):
+        return names
+    for node in by_id.values():
+        if node_types(node) & PAGE_NODE_TYPES and node.get("author"):
+            return _author_names(node, by_id)
+    return []
+
+
+def _author_names(node: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
+    """Names of a JSON-LD node's ``author`` entries, ``@id`` references resolved."""
+    if not node:
         return []
-    value = resolve_reference(article.get("author"), by_id)
+    value = resolve_reference(node.get("author"), by_id)
     entries = value if isinstance(value, list) else [value]
     names: list[str] = []
     for entry in entries:
@@ -122,13 +151,13 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
 
 
 def _ld_people(article: dict[str, Any] | None, by_id: dict[str, Any]) -> frozenset[str]:
-    """Case-folded names of the article node's authors typed ``Person``."""
-    if not article:
-        return frozenset()
-    value = resolve_reference(article.get("author"), by_id)
+    """Case-folded names that the page's JSON-LD types ``Person``: the article's authors
+    and the Person nodes of its graph (the author a meta tag names, in any spelling)."""
+    value = resolve_reference(article.get("author"), by_id) if article else None
+    entries = [resolve_reference(entry, by_id)
+               for entry in (value if isinstance(value, list) else [value])]
     names = set()
-    for entry in value if isinstance(value, list) else [value]:
-        entry = resolve_reference(entry, by_id)
+    for entry in [*entries, *by_id.values()]:
         if isinstance(entry, dict) and "person" in node_types(entry):
             name = ld_text(entry.get("name"))
             if name:

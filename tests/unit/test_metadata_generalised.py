@@ -28,3 +28,32 @@ def test_a_month_abbreviation_after_a_name_is_the_byline_date() -> None:
     assert clean_authors(["Gary Marcus Dec", "ServiceTitan November"]) == ["Gary Marcus"]
     assert [name for name, _ in author_credits(["ServiceTitan November"], declared=True)] == [
         "ServiceTitan"]
+
+
+GRAPH_PERSON = {"@context": "https://schema.org", "@graph": [
+    {"@type": "WebPage", "@id": "https://x.example/a#page", "name": "Moving guide",
+     "author": {"@id": "https://x.example/#person"}},
+    {"@type": "Person", "@id": "https://x.example/#person", "name": "kirstin boatto"},
+]}
+
+
+def test_a_meta_author_the_graph_types_as_a_person_is_kept_in_its_spelling() -> None:
+    page = _page('<meta name="author" content="kirstin boatto">',
+                 ld={"@context": "https://schema.org", "@graph": GRAPH_PERSON["@graph"][1:]})
+    meta = _meta(page)
+    assert (meta.authors, meta.authors_source) == (["kirstin boatto"], "meta")
+
+
+def test_the_page_node_author_when_no_article_node_names_one() -> None:
+    meta = _meta(_page(ld=GRAPH_PERSON))
+    assert (meta.authors, meta.authors_source) == (["kirstin boatto"], "json-ld")
+
+
+def test_a_handle_typed_person_gives_way_to_a_visible_name() -> None:
+    ld = {"@context": "https://schema.org", "@type": "Article", "headline": "A guide",
+          "author": {"@type": "Person", "name": "andrew.keaveney"}}
+    byline = '<span class="author-name">Denise Everheart</span>'
+    assert _meta(_page(ld=ld, body=byline)).authors == ["Denise Everheart"]
+    assert _meta(_page(ld=ld)).authors == ["andrew.keaveney"]
+    first_name = dict(ld, author={"@type": "Person", "name": "Mazi"})
+    assert _meta(_page(ld=first_name, body=byline)).authors == ["Mazi"]
