@@ -23,7 +23,7 @@ from newsflow.author_names import (
     is_person_name,
 )
 from newsflow.bylines import parse_byline
-from newsflow.publication_dates import PAGE_NODE_TYPES
+from newsflow.publication_dates import PAGE_NODE_TYPES, headline_element
 from newsflow.structured_data import (
     AUTHOR_META,
     ld_text,
@@ -201,10 +201,10 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
 def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
     """The names of a "By ..." line just after the headline, in unmarked markup.
 
-    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the first
-    ``<h1>`` whose text starts with "By", "Written by" or "Posted by" is the byline.
+    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the headline
+    (``headline_element``) whose text starts with "By", "Written by" or "Posted by" is the byline.
     """
-    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    heading = headline_element(tree)
     if heading is None:
         return []
     for element in heading.xpath(f"following::*[position() <= {HEADLINE_BYLINE_ELEMENTS}]"):

@@ -57,3 +57,14 @@ def test_a_handle_typed_person_gives_way_to_a_visible_name() -> None:
     assert _meta(_page(ld=ld)).authors == ["andrew.keaveney"]
     first_name = dict(ld, author={"@type": "Person", "name": "Mazi"})
     assert _meta(_page(ld=first_name, body=byline)).authors == ["Mazi"]
+
+
+def test_the_headline_is_the_h1_in_the_article_not_the_logo() -> None:
+    body = ('<header><h1 class="logo"><a href="/">Houstonia</a></h1>'
+            + "<nav>" + "<a href='/s'>Section</a>" * 60 + "</nav></header>"
+            '<article><h1>New restaurants to visit this month</h1>'
+            '<p class="meta"> <span>By <a href="/p/sg">Sofia Gonzalez</a></span> '
+            '<span>December 2, 2025</span></p><p>Text.</p></article>')
+    meta = _meta(_page(body=body))
+    assert (meta.authors, meta.authors_source) == (["Sofia Gonzalez"], "headline-byline")
+    assert meta.published == "2025-12-02"
