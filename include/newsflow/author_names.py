@@ -59,9 +59,11 @@ AUTHOR_PREFIX = re.compile(
     r"|written|contributors?)\b[:\s]*",
     re.IGNORECASE,
 )
-# What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
+# What trails a name in widgets: "(Content Manager", "- Product marketer", "Updated Jan 5",
+# "Published on ...".
 AUTHOR_TAIL = re.compile(
-    r"\s*[(\[|•·●▪⋅].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
+    r"\s*[(\[|•·●▪⋅].*$|\s+[-–—]\s.*$"
+    r"|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
     re.IGNORECASE,
 )
 # Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
@@ -215,9 +217,10 @@ def _clean_name(part: str) -> str | None:
     # An avatar's initials before the name ("CM Craig McCarthy").
     if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]):
         words = words[1:]
-    # A job title or the date after the name ("Jane Doe Former Editor", "Jane Doe December").
+    # A job title, interface text or the date after the name ("Jane Doe Former Editor",
+    # "A. J. Neal View In Digital Edition", "Jane Doe December", "Gary Marcus Dec").
     cut = next((idx for idx in range(1, len(words))
-                if (idx >= 2 and words[idx].lower().strip(".,") in ROLE_WORDS)
+                if (idx >= 2 and words[idx].lower().strip(".,") in ROLE_WORDS | WIDGET_WORDS)
                 or words[idx].lower().strip(".,") in MONTH_WORDS | MONTH_ABBREVIATIONS),
                len(words))
     return " ".join(words[:cut]) or None

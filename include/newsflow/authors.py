@@ -36,7 +36,7 @@ from newsflow.titles import name_key
 LOGGER = logging.getLogger(__name__)
 
 # Sources that declare the author (structured data), as opposed to text found on the page.
-DECLARING_SOURCES = ("json-ld", "meta", "byline")
+DECLARING_SOURCES = ("json-ld", "meta", "byline", "headline-byline")
 # Sources whose names structured data may type as a Person (then kept in any spelling).
 TYPED_SOURCES = ("json-ld", "meta")
 # Visible bylines: elements marked as the author (their text is a name), then elements

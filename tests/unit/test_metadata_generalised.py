@@ -68,3 +68,18 @@ def test_the_headline_is_the_h1_in_the_article_not_the_logo() -> None:
     meta = _meta(_page(body=body))
     assert (meta.authors, meta.authors_source) == (["Sofia Gonzalez"], "headline-byline")
     assert meta.published == "2025-12-02"
+
+
+def _headed(line: str) -> Metadata:
+    return _meta(_page(body=f"<article><h1>Choosing a course for the new year</h1>{line}"
+                            "<p>Body text of the article.</p></article>"))
+
+
+def test_an_unmarked_by_line_declares_the_author_with_its_tail_cut() -> None:
+    assert _headed("<div>Written by Eliz - Product marketer</div>").authors == ["Eliz"]
+    assert _headed("<div>Posted by BeauHD on Friday December 19</div>").authors == ["BeauHD"]
+    assert _headed("<p>By A. J. Neal View In Digital Edition</p>").authors == ["A. J. Neal"]
+    assert _headed("<p>By Hardtail Canada August 12, 2021</p>").authors == ["Hardtail Canada"]
+    assert _headed("<p>By clicking here you agree</p>").authors == []
+    # a hyphenated name is not a name and a tail
+    assert _headed("<p>By Jean-Luc Aufranc</p>").authors == ["Jean-Luc Aufranc"]
