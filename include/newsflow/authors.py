@@ -1,7 +1,9 @@
 """An article's authors and credited organisations: JSON-LD ``author`` (people only) ->
 author meta tags -> trafilatura's author XPaths -> elements marked as author or byline ->
-a "By ..." line after the headline; organisations posing as people are dropped. Each
-source's raw values are made into names by ``author_names``.
+a "By ..." line after the headline -> a "Written by ..." line anywhere; organisations
+posing as people are dropped, and a handle or an organisation is the author only when no
+source names a person; a personal site's owner (its ``<title>``) last. Each source's raw
+values are made into names by ``author_names``.
 
 Pure functions over an lxml tree; no network, no per-site rules.
 """
@@ -31,12 +33,12 @@ from newsflow.structured_data import (
     node_types,
     resolve_reference,
 )
-from newsflow.titles import name_key
+from newsflow.titles import TITLE_SEPARATOR, name_key
 
 LOGGER = logging.getLogger(__name__)
 
 # Sources that declare the author (structured data), as opposed to text found on the page.
-DECLARING_SOURCES = ("json-ld", "meta", "byline", "headline-byline")
+DECLARING_SOURCES = ("json-ld", "meta", "byline", "headline-byline", "written-by")
 # Sources whose names structured data may type as a Person (then kept in any spelling).
 TYPED_SOURCES = ("json-ld", "meta")
 # Visible bylines: elements marked as the author (their text is a name), then elements
@@ -63,6 +65,14 @@ LABELLED_AUTHOR_XPATH = (
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
+# A person's name as a personal site's title shows it: two or three capitalised words.
+PLAIN_NAME = re.compile(r"[A-ZÀ-Þ][a-zß-ÿ'’-]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ'’-]+){1,2}")
+# "Written by Jane Doe" anywhere on the page (an author box under the article): the label
+# leaves no doubt, unlike a bare "By" (the length test spares the translation of long text).
+WRITTEN_BY_XPATH = (
+    '//*[string-length(normalize-space(.)) <= 120 and starts-with(translate(normalize-space(.),'
+    f' "WRITENBY", "writenby"), "written by") and {_NOT_COMMENT}]'
+)
 # Elements after the headline searched for an unmarked "By ..." line, and its label.
 HEADLINE_BYLINE_ELEMENTS = 40
 BY_LABEL = re.compile(r"(?:(?:written|posted|words|story|text)\s+)?by\b\s*:?\s*\S",
@@ -96,6 +106,7 @@ def page_authors(
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
         ("headline-byline", lambda: headline_byline(tree)),
+        ("written-by", lambda: written_by_lines(tree)),
     ]
     handles: tuple[list[tuple[str, str]], str | None] = ([], None)
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
@@ -112,7 +123,10 @@ def page_authors(
             return people, source
         if credits and not organisations[0]:
             organisations = credits, source
-    return handles if handles[0] else organisations
+    if handles[0] or organisations[0]:
+        return handles if handles[0] else organisations
+    owner = site_owner(tree, site_names)
+    return ([(owner, PERSON)], "site-owner") if owner else ([], None)
 
 
 def _is_handle(name: str, site_names: set[str]) -> bool:
@@ -214,6 +228,30 @@ def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
         if len(text) <= BYLINE_MAX_CHARS and BY_LABEL.match(text):
             return [text]
     return []
+
+
+def written_by_lines(tree: lxml_html.HtmlElement) -> list[str]:
+    """The first "Written by ..." line of the page, outside comment sections."""
+    for element in tree.xpath(WRITTEN_BY_XPATH):
+        if element.tag not in ("script", "style", "noscript", "template", "title"):
+            return [" ".join(element.text_content().split())]
+    return []
+
+
+def site_owner(tree: lxml_html.HtmlElement, site_names: set[str]) -> str | None:
+    """The person a personal site is named after, from its ``<title>`` ("Post | Jane Doe"
+    on janedoe.dev): an end segment of two or three plainly capitalised words (not
+    "InstaTunnel Blog", "Tunstall PLLC") that names the site."""
+    title = " ".join(" ".join(tree.xpath("//head/title//text()")).split())
+    segments = TITLE_SEPARATOR.split(title)
+    if len(segments) < 2:
+        return None
+    for segment in (segments[-1], segments[0]):
+        key = name_key(segment)
+        if PLAIN_NAME.fullmatch(segment) and is_person_name(segment, set()) and any(
+                site == key or (len(site) >= 4 and site in key) for site in site_names):
+            return segment
+    return None
 
 
 def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:

@@ -83,3 +83,23 @@ def test_an_unmarked_by_line_declares_the_author_with_its_tail_cut() -> None:
     assert _headed("<p>By clicking here you agree</p>").authors == []
     # a hyphenated name is not a name and a tail
     assert _headed("<p>By Jean-Luc Aufranc</p>").authors == ["Jean-Luc Aufranc"]
+
+
+def test_a_written_by_line_anywhere_names_the_author() -> None:
+    body = ("<article><h1>Do millennials budget better than their parents?</h1>"
+            + "<p>Body text of the article.</p>" * 50 + "</article>"
+            '<aside><div class="box"><p>Written by Cassidy Horton</p></div></aside>'
+            '<section class="comments"><p>Written by a reader</p></section>')
+    meta = _meta(_page(body=body))
+    assert (meta.authors, meta.authors_source) == (["Cassidy Horton"], "written-by")
+
+
+def test_a_personal_site_named_after_a_person_credits_that_person() -> None:
+    page = _page("<title>Go ahead, self-host Postgres | Pierce Freeman</title>",
+                 "<article><h1>Go ahead, self-host Postgres</h1><p>Text.</p></article>")
+    meta = _meta(page, "https://pierce.dev/notes/self-host-postgres")
+    assert (meta.authors, meta.authors_source) == (["Pierce Freeman"], "site-owner")
+    # the site's name that is no person's, or a person's name that is not the site's
+    company = page.replace("Pierce Freeman", "InstaTunnel Blog")
+    assert _meta(company, "https://instatunnel.my/blog/x").authors == []
+    assert _meta(page, "https://news.example/notes/x").authors == []
