@@ -67,6 +67,7 @@ BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
 # A person's name as a personal site's title shows it: two or three capitalised words.
 PLAIN_NAME = re.compile(r"[A-ZÀ-Þ][a-zß-ÿ'’-]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ'’-]+){1,2}")
+POSSESSIVE = re.compile(r"['’]s\b")  # "Gold's Gym" is a business, not a person
 # "Written by Jane Doe" anywhere on the page (an author box under the article): the label
 # leaves no doubt, unlike a bare "By" (the length test spares the translation of long text).
 WRITTEN_BY_XPATH = (
@@ -248,7 +249,8 @@ def site_owner(tree: lxml_html.HtmlElement, site_names: set[str]) -> str | None:
         return None
     for segment in (segments[-1], segments[0]):
         key = name_key(segment)
-        if PLAIN_NAME.fullmatch(segment) and is_person_name(segment, set()) and any(
+        if PLAIN_NAME.fullmatch(segment) and not POSSESSIVE.search(segment) \
+                and is_person_name(segment, set()) and any(
                 site == key or (len(site) >= 4 and site in key) for site in site_names):
             return segment
     return None

@@ -103,3 +103,15 @@ def test_a_personal_site_named_after_a_person_credits_that_person() -> None:
     company = page.replace("Pierce Freeman", "InstaTunnel Blog")
     assert _meta(company, "https://instatunnel.my/blog/x").authors == []
     assert _meta(page, "https://news.example/notes/x").authors == []
+
+
+def test_an_all_capitals_h1_gives_way_to_the_page_casing() -> None:
+    page = _page("<title>Weekend Coding Agent</title>", "<h1>WEEKEND CODING AGENT</h1>")
+    assert _meta(page).title == "Weekend Coding Agent"
+    assert _meta(_page(body="<h1>WEEKEND CODING AGENT</h1>")).title == "WEEKEND CODING AGENT"
+
+
+def test_a_possessive_site_name_is_no_site_owner() -> None:
+    page = _page("<title>Gym Workouts for Beginners | Gold's Gym</title>",
+                 "<article><h1>Gym Workouts for Beginners</h1><p>Text.</p></article>")
+    assert _meta(page, "https://www.goldsgym.com/blog/x").authors == []
