@@ -2,8 +2,7 @@
 author meta tags -> trafilatura's author XPaths -> elements marked as author or byline ->
 a "By ..." line after the headline -> a "Written by ..." line anywhere; organisations
 posing as people are dropped, and a handle or an organisation is the author only when no
-source names a person; a personal site's owner (its ``<title>``) last. Each source's raw
-values are made into names by ``author_names``.
+source names a person. Each source's raw values are made into names by ``author_names``.
 
 Pure functions over an lxml tree; no network, no per-site rules.
 """
@@ -25,7 +24,7 @@ from newsflow.author_names import (
     is_person_name,
 )
 from newsflow.bylines import parse_byline
-from newsflow.publication_dates import PAGE_NODE_TYPES, headline_element
+from newsflow.publication_dates import PAGE_NODE_TYPES, SHOWN_DATE, headline_element
 from newsflow.structured_data import (
     AUTHOR_META,
     ld_text,
@@ -33,7 +32,7 @@ from newsflow.structured_data import (
     node_types,
     resolve_reference,
 )
-from newsflow.titles import TITLE_SEPARATOR, name_key
+from newsflow.titles import name_key
 
 LOGGER = logging.getLogger(__name__)
 
@@ -65,9 +64,6 @@ LABELLED_AUTHOR_XPATH = (
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
-# A person's name as a personal site's title shows it: two or three capitalised words.
-PLAIN_NAME = re.compile(r"[A-ZÀ-Þ][a-zß-ÿ'’-]+(?:\s+[A-ZÀ-Þ][a-zß-ÿ'’-]+){1,2}")
-POSSESSIVE = re.compile(r"['’]s\b")  # "Gold's Gym" is a business, not a person
 # "Written by Jane Doe" anywhere on the page (an author box under the article): the label
 # leaves no doubt, unlike a bare "By" (the length test spares the translation of long text).
 WRITTEN_BY_XPATH = (
@@ -124,10 +120,7 @@ def page_authors(
             return people, source
         if credits and not organisations[0]:
             organisations = credits, source
-    if handles[0] or organisations[0]:
-        return handles if handles[0] else organisations
-    owner = site_owner(tree, site_names)
-    return ([(owner, PERSON)], "site-owner") if owner else ([], None)
+    return handles if handles[0] else organisations
 
 
 def _is_handle(name: str, site_names: set[str]) -> bool:
@@ -227,33 +220,23 @@ def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
             continue
         text = " ".join(element.text_content().split())
         if len(text) <= BYLINE_MAX_CHARS and BY_LABEL.match(text):
-            return [text]
+            return [_before_date(text)]
     return []
+
+
+def _before_date(text: str) -> str:
+    """A by-line without the date printed after the names and what follows it ("By Jo
+    March 19, 2024 in Builds and Planning"), so that the tail is not split into names."""
+    match = SHOWN_DATE.search(text)
+    return text[: match.start()].strip() if match and match.start() > 0 else text
 
 
 def written_by_lines(tree: lxml_html.HtmlElement) -> list[str]:
     """The first "Written by ..." line of the page, outside comment sections."""
     for element in tree.xpath(WRITTEN_BY_XPATH):
         if element.tag not in ("script", "style", "noscript", "template", "title"):
-            return [" ".join(element.text_content().split())]
+            return [_before_date(" ".join(element.text_content().split()))]
     return []
-
-
-def site_owner(tree: lxml_html.HtmlElement, site_names: set[str]) -> str | None:
-    """The person a personal site is named after, from its ``<title>`` ("Post | Jane Doe"
-    on janedoe.dev): an end segment of two or three plainly capitalised words (not
-    "InstaTunnel Blog", "Tunstall PLLC") that names the site."""
-    title = " ".join(" ".join(tree.xpath("//head/title//text()")).split())
-    segments = TITLE_SEPARATOR.split(title)
-    if len(segments) < 2:
-        return None
-    for segment in (segments[-1], segments[0]):
-        key = name_key(segment)
-        if PLAIN_NAME.fullmatch(segment) and not POSSESSIVE.search(segment) \
-                and is_person_name(segment, set()) and any(
-                site == key or (len(site) >= 4 and site in key) for site in site_names):
-            return segment
-    return None
 
 
 def author_box_texts(element: lxml_html.HtmlElement) -> list[str]:
