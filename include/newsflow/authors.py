@@ -1,11 +1,12 @@
 """An article's authors and credited organisations: JSON-LD ``author`` (people only) ->
 author meta tags -> trafilatura's author XPaths -> elements marked as author or byline ->
-a "By ..." line after the headline; organisations posing as people are dropped.
+a "By ..." line after the headline -> a "Written by ..." line anywhere; organisations
+posing as people are dropped, and a handle or an organisation is the author only when no
+source names a person. Each source's raw values are made into names by ``author_names``.
 
 Pure functions over an lxml tree; no network, no per-site rules.
 """
 
-import html
 import itertools
 import logging
 import re
@@ -15,7 +16,15 @@ from typing import Any
 from lxml import html as lxml_html
 from trafilatura.metadata import extract_author as trafilatura_author
 
-from newsflow.bylines import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
+from newsflow.author_names import (
+    AUTHOR_SPLIT,
+    MAX_NAME_CHARS,
+    PERSON,
+    author_credits,
+    is_person_name,
+)
+from newsflow.bylines import parse_byline
+from newsflow.publication_dates import PAGE_NODE_TYPES, SHOWN_DATE, headline_element
 from newsflow.structured_data import (
     AUTHOR_META,
     ld_text,
@@ -27,83 +36,10 @@ from newsflow.titles import name_key
 
 LOGGER = logging.getLogger(__name__)
 
-# Author names: words that make a "name" an organisation, a desk or a job title.
-ORG_NAME_WORDS = BYLINE_ORG_WORDS | frozenset(
-    {"newsroom", "team", "editorial", "media", "online", "service", "services", "bureau",
-     "network", "channel", "magazine", "company", "inc", "ltd", "llc", "group", "digital",
-     "times", "post", "herald", "tribune", "journal", "gazette", "daily", "weekly", "radio",
-     "tv", "television", "newspaper", "admin", "administrator", "webmaster", "guest",
-     "redaktion", "rédaction", "redacción", "redazione", "verlag", "gmbh", "ag", "sa", "srl",
-     "profile", "video", "videos", "theme"}
-)
-# Wire services and news agencies: credited as authors, of kind "organisation", so that
-# analysts find wire copy (lower-case full names and the initials they sign with).
-WIRE_SERVICES = frozenset(
-    {"associated press", "the associated press", "ap", "reuters", "thomson reuters", "afp",
-     "agence france-presse", "agence france presse", "bloomberg", "bloomberg news", "dpa",
-     "upi", "united press international", "pa", "pa media", "press association", "ansa",
-     "efe", "xinhua", "kyodo", "kyodo news", "anadolu", "anadolu agency", "aap",
-     "australian associated press", "the canadian press", "canadian press", "pti",
-     "press trust of india", "ians", "tass", "yonhap", "aa", "apa", "ana", "belga", "anp",
-     "ntb", "tt", "sda", "ritzau", "epa", "cna"}
-)
-# A credit ending in one of these words is a desk or a team of the publication ("Gear
-# Team", "Reuters Staff", "Politics Desk"): an organisation, not a person.
-DESK_WORDS = frozenset({"team", "staff", "desk", "newsroom", "editors", "editorial",
-                        "reporters", "writers", "correspondents", "redaktion", "rédaction"})
-MAX_DESK_WORDS = 4
 # Sources that declare the author (structured data), as opposed to text found on the page.
-DECLARING_SOURCES = ("json-ld", "meta", "byline")
-# Organisation words a declared author may hold (a company credited as the author).
-DECLARED_ORG_WORDS = frozenset({"inc", "ltd", "llc", "group", "company", "media", "digital",
-                                "services", "service", "network"})
-PERSON, ORGANISATION = "person", "organisation"
-# The site's own accounts, never a person's name even when typed Person ("admin").
-SITE_ACCOUNTS = frozenset({"admin", "administrator", "webmaster", "root", "user", "guest"})
-AUTHOR_SPLIT = re.compile(r"\s*(;|\||/|,|&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
-# Post-nominal credentials after a comma ("Jane Doe, MD, FACP", "Jo Roe, Ph.D.") belong to
-# the name before them: they are not another author.
-CREDENTIAL = re.compile(
-    r"(?:[A-Z]{2,6}|(?:[A-Z][a-z]{0,2}\.){2,3}|Ph\.?\s?D\.?|[JS]r\.?|I{2,3}|IV)"
-)
-AUTHOR_PREFIX = re.compile(
-    r"^(?:(?:posted|written|published|words|text|reporting|reviewed|edited|story)\s+by"
-    r"|(?:artikel|geschrieben|ein\s+beitrag)\s+von"
-    r"|by|von|par|por|door|authors?|autor|autorin|autoren|auteur|autore|text|texto"
-    r"|written|contributors?)\b[:\s]*",
-    re.IGNORECASE,
-)
-# What trails a name in widgets: "(Content Manager", "Updated Jan 5", "Published on ...".
-AUTHOR_TAIL = re.compile(
-    r"\s*[(\[|•·●▪⋅].*$|\s+(?:last\s+)?(?:updated|published|posted|reviewed|modified|on)\b.*$",
-    re.IGNORECASE,
-)
-# Job titles that trail a name in author boxes ("Jane Doe Senior Analyst").
-ROLE_WORDS = frozenset(
-    {"senior", "junior", "chief", "lead", "principal", "associate", "analyst", "editor",
-     "manager", "writer", "contributor", "director", "expert", "reporter", "correspondent",
-     "columnist", "founder", "co-founder", "ceo", "cto", "head", "content", "marketing",
-     "specialist", "strategist", "consultant", "journalist", "producer", "researcher",
-     "copywriter", "blogger", "officer", "president", "coordinator", "intern", "former",
-     "contributing", "staff", "certified", "licensed", "reviewer"}
-)
-MONTH_WORDS = frozenset({"january", "february", "march", "april", "june", "july", "august",
-                         "september", "october", "november", "december"})
-# Words of interface text that bylines pick up ("Sign In", "Top Hybrids", "Read More").
-WIDGET_WORDS = frozenset(
-    {"sign", "login", "logout", "log", "subscribe", "menu", "search", "share", "follow",
-     "home", "read", "view", "more", "contact", "about", "top", "updated", "posted",
-     "published", "reviewed", "comments", "comment", "reply", "click", "privacy", "policy",
-     "terms", "cookie", "cookies", "account", "register", "newsletter", "latest", "best",
-     "skip", "content", "toggle", "close", "open", "back", "next", "previous", "download",
-     "bio", "author", "authors", "layout", "posts", "profile", "certified", "licensed",
-     "sponsored", "spotlight", "featured", "partner", "authorization", "authorize"}
-)
-AUTHOR_PLACE = re.compile(r"\s+(?:in|for|at)\s+[A-ZÀ-Þ][\w .'’-]*$")
-NON_NAME = re.compile(r"https?://|www\.|[@:_»«|#©!?<>=\"]|\d|\.[a-z]{2,4}\b", re.IGNORECASE)
-MARKUP = re.compile(r"<[^>]*>")
-MAX_NAME_WORDS = 5
-MAX_NAME_CHARS = 60
+DECLARING_SOURCES = ("json-ld", "meta", "byline", "headline-byline", "written-by")
+# Sources whose names structured data may type as a Person (then kept in any spelling).
+TYPED_SOURCES = ("json-ld", "meta")
 # Visible bylines: elements marked as the author (their text is a name), then elements
 # marked as a byline (their text is "By ..."); never inside comment sections.
 _LOWER = 'translate(@class, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
@@ -128,6 +64,12 @@ LABELLED_AUTHOR_XPATH = (
 )
 BYLINE_ELEMENT_XPATH = f'//*[contains({_LOWER}, "byline") and {_NOT_COMMENT}]'
 BYLINE_ELEMENTS_READ = 5
+# "Written by Jane Doe" anywhere on the page (an author box under the article): the label
+# leaves no doubt, unlike a bare "By" (the length test spares the translation of long text).
+WRITTEN_BY_XPATH = (
+    '//*[string-length(normalize-space(.)) <= 120 and starts-with(translate(normalize-space(.),'
+    f' "WRITENBY", "writenby"), "written by") and {_NOT_COMMENT}]'
+)
 # Elements after the headline searched for an unmarked "By ..." line, and its label.
 HEADLINE_BYLINE_ELEMENTS = 40
 BY_LABEL = re.compile(r"(?:(?:written|posted|words|story|text)\s+)?by\b\s*:?\s*\S",
@@ -161,25 +103,51 @@ def page_authors(
         ("trafilatura", lambda: (trafilatura_author(tree) or "").split(";")),
         ("byline", lambda: visible_bylines(tree, site_names)),
         ("headline-byline", lambda: headline_byline(tree)),
+        ("written-by", lambda: written_by_lines(tree)),
     ]
+    handles: tuple[list[tuple[str, str]], str | None] = ([], None)
     organisations: tuple[list[tuple[str, str]], str | None] = ([], None)
-    people = _ld_people(article, by_id)
+    typed = _ld_people(article, by_id)
     for source, names in sources:
         credits = author_credits(names(), site_names, declared=source in DECLARING_SOURCES,
-                                 people=people if source == "json-ld" else frozenset())
+                                 people=typed if source in TYPED_SOURCES else frozenset())
         people = [credit for credit in credits if credit[1] == PERSON]
-        if people:
+        # A user handle typed Person ("jdoe", "andrew.keaveney") is the author only when no
+        # later source names a person: the visible byline often gives the real name.
+        if people and all(_is_handle(name, site_names) for name, _ in people):
+            handles = handles if handles[0] else (people, source)
+        elif people:
             return people, source
         if credits and not organisations[0]:
             organisations = credits, source
-    return organisations
+    return handles if handles[0] else organisations
+
+
+def _is_handle(name: str, site_names: set[str]) -> bool:
+    """Tell whether a name a page types Person is a user handle ("jdoe", "andrew.keaveney"):
+    not a person's name nor a capitalised first name ("Mazi")."""
+    if is_person_name(name, site_names):
+        return False
+    return not (name[:1].isupper() and all(word.isalpha() for word in name.split()))
 
 
 def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
-    """Names of the article node's ``author`` entries (people and organisations)."""
-    if not article:
+    """Names of the ``author`` entries (people and organisations) of the article node, else
+    of the page node (``WebPage``: some sites describe the page, not the article)."""
+    names = _author_names(article, by_id)
+    if names or (article and article.get("author")):
+        return names
+    for node in by_id.values():
+        if node_types(node) & PAGE_NODE_TYPES and node.get("author"):
+            return _author_names(node, by_id)
+    return []
+
+
+def _author_names(node: dict[str, Any] | None, by_id: dict[str, Any]) -> list[str]:
+    """Names of a JSON-LD node's ``author`` entries, ``@id`` references resolved."""
+    if not node:
         return []
-    value = resolve_reference(article.get("author"), by_id)
+    value = resolve_reference(node.get("author"), by_id)
     entries = value if isinstance(value, list) else [value]
     names: list[str] = []
     for entry in entries:
@@ -191,13 +159,13 @@ def _ld_authors(article: dict[str, Any] | None, by_id: dict[str, Any]) -> list[s
 
 
 def _ld_people(article: dict[str, Any] | None, by_id: dict[str, Any]) -> frozenset[str]:
-    """Case-folded names of the article node's authors typed ``Person``."""
-    if not article:
-        return frozenset()
-    value = resolve_reference(article.get("author"), by_id)
+    """Case-folded names that the page's JSON-LD types ``Person``: the article's authors
+    and the Person nodes of its graph (the author a meta tag names, in any spelling)."""
+    value = resolve_reference(article.get("author"), by_id) if article else None
+    entries = [resolve_reference(entry, by_id)
+               for entry in (value if isinstance(value, list) else [value])]
     names = set()
-    for entry in value if isinstance(value, list) else [value]:
-        entry = resolve_reference(entry, by_id)
+    for entry in [*entries, *by_id.values()]:
         if isinstance(entry, dict) and "person" in node_types(entry):
             name = ld_text(entry.get("name"))
             if name:
@@ -241,10 +209,10 @@ def visible_bylines(tree: lxml_html.HtmlElement, site_names: set[str]) -> list[s
 def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
     """The names of a "By ..." line just after the headline, in unmarked markup.
 
-    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the first
-    ``<h1>`` whose text starts with "By", "Written by" or "Posted by" is the byline.
+    The first short element among the ``HEADLINE_BYLINE_ELEMENTS`` after the headline
+    (``headline_element``) whose text starts with "By", "Written by" or "Posted by" is the byline.
     """
-    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    heading = headline_element(tree)
     if heading is None:
         return []
     for element in heading.xpath(f"following::*[position() <= {HEADLINE_BYLINE_ELEMENTS}]"):
@@ -252,7 +220,22 @@ def headline_byline(tree: lxml_html.HtmlElement) -> list[str]:
             continue
         text = " ".join(element.text_content().split())
         if len(text) <= BYLINE_MAX_CHARS and BY_LABEL.match(text):
-            return [text]
+            return [_before_date(text)]
+    return []
+
+
+def _before_date(text: str) -> str:
+    """A by-line without the date printed after the names and what follows it ("By Jo
+    March 19, 2024 in Builds and Planning"), so that the tail is not split into names."""
+    match = SHOWN_DATE.search(text)
+    return text[: match.start()].strip() if match and match.start() > 0 else text
+
+
+def written_by_lines(tree: lxml_html.HtmlElement) -> list[str]:
+    """The first "Written by ..." line of the page, outside comment sections."""
+    for element in tree.xpath(WRITTEN_BY_XPATH):
+        if element.tag not in ("script", "style", "noscript", "template", "title"):
+            return [_before_date(" ".join(element.text_content().split()))]
     return []
 
 
@@ -300,155 +283,3 @@ def _credit_names(names: Iterable[str], site_names: set[str], *, declared: bool 
                   ) -> list[str]:
     """The names of ``author_credits``, people and organisations."""
     return [name for name, _ in author_credits(names, site_names, declared=declared)]
-
-
-def clean_authors(names: Iterable[str], site_names: set[str] = frozenset()) -> list[str]:
-    """People's names from raw author values: split lists, drop "By", URLs, organisations, repeats.
-
-    Args:
-        names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
-        site_names: normalised names of the site; a "person" called like the site is not one.
-
-    Returns:
-        Unique names in order.
-    """
-    return [name for name, kind in author_credits(names, site_names) if kind == PERSON]
-
-
-def author_credits(
-    names: Iterable[str], site_names: set[str] = frozenset(), *, declared: bool = False,
-    people: frozenset[str] = frozenset(),
-) -> list[tuple[str, str]]:
-    """People and credited organisations from raw author values, each with its kind.
-
-    Lists are split, "By", places, URLs, handles and repeats dropped; a wire service
-    ("Associated Press", "AFP") or a desk ("Gear Team") is kept as an organisation; an
-    all-capitals name of more than three letters is title-cased ("TOM KRISHER"), other
-    names keep the page's casing.
-
-    Args:
-        names: raw values ("By Jane Doe and John Roe", "Jane Doe | Reuters", ...).
-        site_names: normalised names of the site; a "person" called like the site is not one.
-        declared: the values are declared as the author (JSON-LD, meta tags), so the site
-            named as author is kept, as an organisation, and a one-word name as a person.
-        people: case-folded names that structured data types as a ``Person``: kept as
-            people in the page's spelling even when lower-case or one word ("jdoe").
-
-    Returns:
-        Unique (name, kind) pairs in order, kind ``person`` or ``organisation``.
-    """
-    credits: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for raw in names:
-        text = " ".join(MARKUP.sub(" ", html.unescape(raw or "")).split())
-        if text.lower().startswith(("http://", "https://", "www.")):
-            continue
-        text = AUTHOR_PREFIX.sub("", text)
-        pieces = AUTHOR_SPLIT.split(text)  # names at even indexes, separators between
-        last: int | None = None  # where this value's previous name is in ``credits``
-        for idx in range(0, len(pieces), 2):
-            part = pieces[idx].strip()
-            if last is not None and pieces[idx - 1] == "," and _is_credential(part):
-                name, kind = credits[last]
-                credits[last] = (f"{name}, {part}", kind)
-                continue
-            last = None
-            name = _clean_name(part)
-            if name and name.isupper() and len(name) > 3:
-                name = name.title()  # wire style "TOM KRISHER" reads as "Tom Krisher"
-            kind = author_kind(name, site_names, declared=declared) if name else None
-            if name and not kind and name.casefold() in people \
-                    and _plausible_person(name, site_names):
-                kind = PERSON
-            if name and kind and name.casefold() not in seen:
-                seen.add(name.casefold())
-                credits.append((name, kind))
-                last = len(credits) - 1
-    return credits
-
-
-def _plausible_person(name: str, site_names: set[str]) -> bool:
-    """A name structured data types as a Person: not the site, a URL, widget text or a
-    sentence."""
-    key = name_key(name)
-    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
-        return False
-    words = name.lower().split()
-    tokens = set(re.split(r"[\W_]+", name.lower()))
-    return (not NON_NAME.search(name.replace("_", "")) and len(words) <= MAX_NAME_WORDS
-            and len(name) <= MAX_NAME_CHARS and not tokens & (WIDGET_WORDS | SITE_ACCOUNTS))
-
-
-def _is_credential(part: str) -> bool:
-    """Tell whether a comma-separated part is a post-nominal credential ("MD", "Ph.D.")."""
-    return bool(CREDENTIAL.fullmatch(part)) and part.lower() not in WIRE_SERVICES
-
-
-def author_kind(
-    name: str, site_names: set[str] = frozenset(), *, declared: bool = False
-) -> str | None:
-    """``person``, ``organisation`` (a wire service, a desk) or None (not an author).
-
-    With ``declared`` (the page's structured data names it as the author), the site's
-    own name is an organisation and a single capitalised word ("Susan") a person.
-    """
-    key = " ".join(name.lower().split())
-    if key in WIRE_SERVICES:
-        return ORGANISATION
-    words = key.split()
-    if 2 <= len(words) <= MAX_DESK_WORDS and words[-1] in DESK_WORDS \
-            and not NON_NAME.search(name):
-        return ORGANISATION
-    if _is_person(name, site_names):
-        return PERSON
-    if not declared or NON_NAME.search(name) or len(words) > MAX_NAME_WORDS or any(
-            word in ORG_NAME_WORDS - DECLARED_ORG_WORDS or word in WIDGET_WORDS
-            for word in words):
-        return None
-    if name_key(name) in site_names:
-        return ORGANISATION
-    if len(words) == 1 and name[0].isupper() and name.isalpha() and len(name) >= 3:
-        return PERSON
-    return None
-
-
-def _clean_name(part: str) -> str | None:
-    """One name with a "By" prefix, a trailing place ("in Geneva") and stray marks removed."""
-    name = AUTHOR_PREFIX.sub("", part.strip(" .,:;-–—()[]\"'…"))
-    name = AUTHOR_TAIL.sub("", name)
-    name = AUTHOR_PLACE.sub("", name).strip(" .,:;-–—")
-    words = name.split()
-    # An avatar's initials before the name ("CM Craig McCarthy").
-    if len(words) >= 3 and words[0].isupper() and words[0] == "".join(w[0] for w in words[1:]):
-        words = words[1:]
-    # A job title or the date after the name ("Jane Doe Former Editor", "Jane Doe December").
-    cut = next((idx for idx in range(2, len(words))
-                if words[idx].lower().strip(".,") in ROLE_WORDS | MONTH_WORDS), len(words))
-    return " ".join(words[:cut]) or None
-
-
-def _is_person(name: str, site_names: set[str]) -> bool:
-    """Tell whether a name reads like a person's, not a site, desk or organisation."""
-    words = name.split()
-    if not 1 <= len(words) <= MAX_NAME_WORDS or len(name) > MAX_NAME_CHARS:
-        return False
-    if NON_NAME.search(name):
-        return False
-    parts = [part.lower().strip(".'’") for word in words for part in word.split("-")]
-    if any(part in ORG_NAME_WORDS or part in WIDGET_WORDS for part in parts):
-        return False
-    if all(part in ROLE_WORDS for part in parts):
-        return False  # a job title alone ("Lead Reviewer")
-    if not any(len(word.strip(".")) >= 2 for word in words):
-        return False
-    key = name_key(name)
-    if key in site_names or any(len(site) >= 4 and site in key for site in site_names):
-        return False
-    latin = all(re.fullmatch(r"[A-Za-zÀ-ÿĀ-ž'’.\-]+", word) for word in words)
-    # One-word Latin "names" are user handles ("admin", "jdoe"); other scripts may write
-    # full names without spaces.
-    if latin and len(words) < 2:
-        return False
-    # Latin-script names are capitalised but for particles ("Ann van der Berg").
-    return not latin or (words[-1][0].isupper() and all(
-        word[0].isupper() or word.lower() in NAME_PARTICLES for word in words))

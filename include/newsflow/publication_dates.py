@@ -155,9 +155,9 @@ def _days_apart(moment: str, day: str) -> int:
 
 
 def _dates_after_headline(tree: lxml_html.HtmlElement) -> list[tuple[str, bool]]:
-    """ISO days printed in the text just after the first ``<h1>``, each with whether it is
-    labelled as an update."""
-    heading = next((h for h in tree.xpath("//h1") if h.text_content().strip()), None)
+    """ISO days printed in the text just after the headline (``headline_element``), each
+    with whether it is labelled as an update."""
+    heading = headline_element(tree)
     if heading is None:
         return []
     pieces: list[str] = []
@@ -176,6 +176,16 @@ def _dates_after_headline(tree: lxml_html.HtmlElement) -> list[tuple[str, bool]]
             before = text[max(0, match.start() - UPDATE_LABEL_CHARS) : match.start()]
             days.append((day, bool(UPDATE_LABEL.search(before))))
     return days
+
+
+def headline_element(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The article's headline: the first ``<h1>`` with text inside ``<article>``, else inside
+    ``<main>``, else anywhere (a site logo is often the page's first ``<h1>``)."""
+    for xpath in ("//article//h1", "//main//h1", "//h1"):
+        for element in tree.xpath(xpath):
+            if element.text_content().strip():
+                return element
+    return None
 
 
 def _shown_days(text: str) -> set[str]:

@@ -128,6 +128,10 @@ def title_candidates(
     ]
     if not any(text for _, text in raw):
         raw.append(("trafilatura", trafilatura_title(tree)))
+    # An all-capitals <h1> is display styling; the other sources keep the page's casing.
+    if any(text for source, text in raw if source != "h1"):
+        raw = [(source, text) for source, text in raw
+               if not (source == "h1" and text and text.isupper())]
     return [(source, strip_site_name(repair_mojibake(text), site_names))
             for source, text in raw if text]
 

@@ -4,7 +4,8 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from newsflow.authors import author_credits, clean_authors, visible_bylines
+from newsflow.author_names import author_credits, clean_authors
+from newsflow.authors import visible_bylines
 from newsflow.metadata import Metadata, extract_metadata
 from newsflow.publication_dates import normalise_date
 from newsflow.structured_data import json_ld_nodes
