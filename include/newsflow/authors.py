@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lxml import html as lxml_html
-from trafilatura.metadata import extract_author as trafilatura_author
 
 from newsflow.bylines import BYLINE_ORG_WORDS, NAME_PARTICLES, parse_byline
 from newsflow.structured_data import (
@@ -24,6 +23,7 @@ from newsflow.structured_data import (
     resolve_reference,
 )
 from newsflow.titles import name_key
+from newsflow.trafilatura_authors import extract_author as trafilatura_author
 
 LOGGER = logging.getLogger(__name__)
 
