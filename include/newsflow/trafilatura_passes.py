@@ -146,13 +146,16 @@ def _clean_for_both(tree: HtmlElement, options: Extractor) -> HtmlElement:
     return tree
 
 
-def _prepare_tree(
-    cleaned: HtmlElement, options: Extractor, url: str | None,
-) -> tuple[HtmlElement, HtmlElement]:
-    """``core._prepare_tree`` from the shared cleaned tree: (converted, pre-conversion backup)."""
-    cleaned = prune_html(copy(cleaned), options.focus)
-    backup = copy(cleaned)
-    return convert_tags(cleaned, options, url), backup
+def _prepare_tree(cleaned: HtmlElement, options: Extractor, url: str | None) -> HtmlElement:
+    """``core._prepare_tree`` from the shared cleaned tree, without its backup copy of the
+    pruned tree before conversion: only justext reads that copy, on a few pages, and
+    ``_pruned`` makes the same tree again then from the shared one (left unmodified)."""
+    return convert_tags(_pruned(cleaned, options), options, url)
+
+
+def _pruned(cleaned: HtmlElement, options: Extractor) -> HtmlElement:
+    """A copy of the shared cleaned tree through ``prune_html`` for the pass's focus."""
+    return prune_html(copy(cleaned), options.focus)
 
 
 def _finish(
@@ -218,20 +221,20 @@ def prune_overall_discard(tree: HtmlElement) -> HtmlElement:
 
 
 def _extract_and_compare(
-    cleaned_tree: HtmlElement, cleaned_tree_backup: HtmlElement, tree: HtmlElement,
-    options: Extractor,
+    cleaned_tree: HtmlElement, cleaned: HtmlElement, tree: HtmlElement, options: Extractor,
 ) -> tuple[_Element, str]:
     """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode)."""
     postbody, temp_text = extract_content(cleaned_tree, options)
-    return _compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
+    return _compare_extraction(cleaned, copy(tree), postbody, temp_text, options)
 
 
 def _compare_extraction(
-    cleaned_tree: HtmlElement, raw_tree: HtmlElement, body: _Element, text: str,
+    cleaned: HtmlElement, raw_tree: HtmlElement, body: _Element, text: str,
     options: Extractor,
 ) -> tuple[_Element, str]:
     """``external.compare_extraction`` (default or precision focus, not recall), with the
-    precision prune done by ``prune_overall_discard``."""
+    precision prune done by ``prune_overall_discard`` and the cleaned tree justext reads
+    made from the shared one (``cleaned``) only when it does."""
     len_text = len(text)
     if options.focus == "precision":
         raw_tree = prune_overall_discard(raw_tree)
@@ -244,7 +247,7 @@ def _compare_extraction(
         body, text, len_text = temppost_algo, algo_text, len_algo
     unclean = bool(body.xpath(external.SANITIZED_XPATH))
     if unclean or len_text < options.min_extracted_size:
-        body2, text2 = justext_rescue(cleaned_tree, options)
+        body2, text2 = justext_rescue(_pruned(cleaned, options), options)
         len_text2 = len(text2)
         if unclean:
             accept = len_text <= external.JUSTEXT_OVERRIDE_RATIO * len_text2 and (
@@ -265,10 +268,10 @@ def _sequence(
 ) -> tuple[_Element, str]:
     """``trafilatura.core.trafilatura_sequence`` after its raw-tree prunes (comments off,
     no forum, so no comment capture and no forum-post salvage)."""
-    cleaned_tree, cleaned_tree_backup = _prepare_tree(cleaned, options, url)
+    cleaned_tree = _prepare_tree(cleaned, options, url)
     if options.focus == "precision":
         cleaned_tree = prune_unwanted_nodes(cleaned_tree, REMOVE_COMMENTS_XPATH)
-    postbody, temp_text = _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
+    postbody, temp_text = _extract_and_compare(cleaned_tree, cleaned, tree, options)
     # 3. rescue: baseline on the original tree, accepted only if it adds text
     if len(temp_text) < options.min_extracted_size and options.focus != "precision":
         b_body, b_text, b_len = baseline(tree)
