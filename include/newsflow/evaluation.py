@@ -196,6 +196,7 @@ def warm_up() -> None:
     second of CPU, which the aeb set, scored first, carried when one date was read here)."""
     detect_language("This sentence only loads the language model before the timed pages.")
     from htmldate import extractors
+    from justext.core import define_stoplist
     from trafilatura import external
 
     if external.JT_STOPLIST is None:
@@ -203,6 +204,7 @@ def warm_up() -> None:
     extractors.month_words()
     extractors.get_external_parser().get_date_data("1 March 2020")
     extractors.get_external_parser().get_date_data("qzxv 2020")  # read by no locale
+    define_stoplist(external.JT_STOPLIST)  # the lower-cased set justext's classifier caches
 
 
 class _NoPool:
