@@ -51,8 +51,6 @@ _DISCARD_ID = re.compile(
     xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_ID_TOKENS))
 _DISCARD_CLASS = re.compile(
     xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_CLASS_TOKENS))
-_HIDDEN_ID_OR_STYLE = re.compile("hidden")
-_HIDDEN_ID = re.compile("reader-comments|akismet")
 _HIDDEN_CLASS = re.compile(
     "^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print"
     "| hidden| hide|noprint|notloaded"
@@ -173,41 +171,46 @@ def _finish(
     return Extraction(text=xmltotxt(body, options.formatting), body=body)
 
 
-def _first_of(attrib: Any, names: tuple[str, str]) -> str:
-    """The value of whichever of two attributes comes first on the element, else ""."""
-    for key, value in attrib.items():
-        if key in names:
-            return value
-    return ""
+def _first_of(element: _Element, first: str | None, name: str, other: str | None) -> str:
+    """The value of whichever of two attributes (``id`` and ``name``, read as ``first`` and
+    ``other``) comes first on the element, else "" (the order is read only when both are
+    there)."""
+    if first is None or other is None:
+        return first or other or ""
+    names = element.keys()
+    return first if names.index("id") < names.index(name) else other
 
 
 def _boilerplate(element: _Element) -> bool:
     """OVERALL_DISCARD_XPATH's first expression, for one element of ``_DISCARD_TAGS``."""
-    attrib = element.attrib
-    return bool(attrib) and (
-        "data-lp-replacement-content" in attrib
-        or "nav" in attrib.get("role", "").replace("N", "n")
-        or "MostPopularStories" in attrib.get("data-component", "")
-        or _DISCARD_ID_OR_CLASS.search(_first_of(attrib, ("id", "class"))) is not None
-        or _DISCARD_ID.search(attrib.get("id", "")) is not None
-        or _DISCARD_CLASS.search(attrib.get("class", "")) is not None
+    get = element.get
+    ident, css = get("id"), get("class")
+    return (
+        get("data-lp-replacement-content") is not None
+        or "nav" in (get("role") or "").replace("N", "n")
+        or "MostPopularStories" in (get("data-component") or "")
+        or ((ident is not None or css is not None) and (
+            _DISCARD_ID_OR_CLASS.search(_first_of(element, ident, "class", css)) is not None
+            or (ident is not None and _DISCARD_ID.search(ident) is not None)
+            or (css is not None and _DISCARD_CLASS.search(css) is not None)))
     )
 
 
 def _hidden(element: _Element) -> bool:
-    """OVERALL_DISCARD_XPATH's second expression, for one element."""
-    attrib = element.attrib
-    if not attrib:
-        return False
-    style = attrib.get("style", "")
+    """OVERALL_DISCARD_XPATH's second expression, for one element (its two regular
+    expressions on ``id`` and on ``id``-or-``style`` are literals: ``in`` tests)."""
+    get = element.get
+    ident, css, style = get("id"), get("class"), get("style")
+    if ident is None and css is None and style is None:
+        return get("aria-hidden") == "true"
     return (
-        attrib.get("class") == "comments-title"
-        or _first_of(attrib, ("id", "class")).startswith("reply-")
-        or _HIDDEN_ID_OR_STYLE.search(_first_of(attrib, ("id", "style"))) is not None
-        or "display:none" in style or "display: none" in style
-        or _HIDDEN_ID.search(attrib.get("id", "")) is not None
-        or _HIDDEN_CLASS.search(attrib.get("class", "")) is not None
-        or attrib.get("aria-hidden") == "true"
+        css == "comments-title"
+        or _first_of(element, ident, "class", css).startswith("reply-")
+        or "hidden" in _first_of(element, ident, "style", style)
+        or (style is not None and ("display:none" in style or "display: none" in style))
+        or (ident is not None and ("reader-comments" in ident or "akismet" in ident))
+        or (css is not None and _HIDDEN_CLASS.search(css) is not None)
+        or get("aria-hidden") == "true"
     )
 
 
