@@ -92,8 +92,9 @@ def default_and_precise(
         cleaned = _clean_for_both(copy(raw), _options(url, precision=False))
     except (TypeError, ValueError):  # bare_extraction's own error handling
         return None, None
-    return (_finish(raw, cleaned, url, precision=False),
-            _finish(raw, cleaned, url, precision=True))
+    # In this order: the precision pass is the raw tree's last reader (see _extract_and_compare).
+    main = _finish(raw, cleaned, url, precision=False)
+    return main, _finish(raw, cleaned, url, precision=True)
 
 
 def _bare(tree: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
@@ -226,9 +227,15 @@ def prune_overall_discard(tree: HtmlElement) -> HtmlElement:
 def _extract_and_compare(
     cleaned_tree: HtmlElement, cleaned: HtmlElement, tree: HtmlElement, options: Extractor,
 ) -> tuple[_Element, str]:
-    """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode)."""
+    """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode).
+
+    Readability changes the tree it reads, so it reads a copy of the raw tree, except in
+    the precision pass: that pass runs last and reads the raw tree nowhere else (no baseline
+    or recall retry in precision mode), so the shared raw tree itself is spare by then.
+    """
     postbody, temp_text = extract_content(cleaned_tree, options)
-    return _compare_extraction(cleaned, copy(tree), postbody, temp_text, options)
+    raw_tree = tree if options.focus == "precision" else copy(tree)
+    return _compare_extraction(cleaned, raw_tree, postbody, temp_text, options)
 
 
 def _compare_extraction(
