@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lxml import html as lxml_html
-from trafilatura.metadata import extract_author as trafilatura_author
 
 from newsflow.author_names import (
     AUTHOR_SPLIT,
@@ -33,6 +32,7 @@ from newsflow.structured_data import (
     resolve_reference,
 )
 from newsflow.titles import name_key
+from newsflow.trafilatura_authors import extract_author as trafilatura_author
 
 LOGGER = logging.getLogger(__name__)
 

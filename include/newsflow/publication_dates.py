@@ -14,6 +14,7 @@ from typing import Any
 
 from htmldate import find_date
 from lxml import html as lxml_html
+from lxml.etree import XPath
 
 from newsflow.structured_data import MODIFIED_META, PUBLISHED_META, ld_text, meta_values, node_types
 
@@ -44,8 +45,11 @@ HEADLINE_DATE_CHARS = 400
 UPDATE_LABEL = re.compile(r"(?:updated?|modified|revised|reviewed|edited)\W{0,3}(?:on\W{0,3})?$",
                           re.IGNORECASE)
 UPDATE_LABEL_CHARS = 25
-_VISIBLE_TEXT = ("//body//text()[not(ancestor::script or ancestor::style"
-                 " or ancestor::noscript or ancestor::template)]")
+_NOT_CODE = "not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)"
+# Plain strings: the texts are only joined (lxml's default "smart" strings each make an
+# element object of their parent, half the cost of these two queries).
+_VISIBLE_TEXT = XPath(f"//body//text()[{_NOT_CODE}]", smart_strings=False)
+_TEXT_AFTER = XPath(f"following::text()[{_NOT_CODE}]", smart_strings=False)
 # Page dates outside these bounds are placeholders ("0001-01-01") or mistakes.
 MIN_YEAR = 1990
 MAX_FUTURE_DAYS = 2
@@ -144,7 +148,7 @@ def headline_date(
         return None
     if published and "T" in published and _days_apart(published, day) <= 1:
         return None  # the same moment printed in the site's time zone
-    if published and published[:10] in _shown_days(" ".join(tree.xpath(_VISIBLE_TEXT))):
+    if published and published[:10] in _shown_days(" ".join(_VISIBLE_TEXT(tree))):
         return None
     return day if plausible_date(day) else None
 
@@ -162,8 +166,7 @@ def _dates_after_headline(tree: lxml_html.HtmlElement) -> list[tuple[str, bool]]
         return []
     pieces: list[str] = []
     length = 0
-    for piece in heading.xpath("following::text()[not(ancestor::script or ancestor::style"
-                               " or ancestor::noscript or ancestor::template)]"):
+    for piece in _TEXT_AFTER(heading):
         pieces.append(piece)
         length += len(piece)
         if length >= HEADLINE_DATE_CHARS:

@@ -51,8 +51,6 @@ _DISCARD_ID = re.compile(
     xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_ID_TOKENS))
 _DISCARD_CLASS = re.compile(
     xpaths._alt(xpaths._OVERALL_DISCARD_BOTH_TOKENS + xpaths._OVERALL_DISCARD_CLASS_TOKENS))
-_HIDDEN_ID_OR_STYLE = re.compile("hidden")
-_HIDDEN_ID = re.compile("reader-comments|akismet")
 _HIDDEN_CLASS = re.compile(
     "^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print"
     "| hidden| hide|noprint|notloaded"
@@ -94,8 +92,9 @@ def default_and_precise(
         cleaned = _clean_for_both(copy(raw), _options(url, precision=False))
     except (TypeError, ValueError):  # bare_extraction's own error handling
         return None, None
-    return (_finish(raw, cleaned, url, precision=False),
-            _finish(raw, cleaned, url, precision=True))
+    # In this order: the precision pass is the raw tree's last reader (see _extract_and_compare).
+    main = _finish(raw, cleaned, url, precision=False)
+    return main, _finish(raw, cleaned, url, precision=True)
 
 
 def _bare(tree: HtmlElement, url: str | None, precision: bool) -> Extraction | None:
@@ -146,13 +145,16 @@ def _clean_for_both(tree: HtmlElement, options: Extractor) -> HtmlElement:
     return tree
 
 
-def _prepare_tree(
-    cleaned: HtmlElement, options: Extractor, url: str | None,
-) -> tuple[HtmlElement, HtmlElement]:
-    """``core._prepare_tree`` from the shared cleaned tree: (converted, pre-conversion backup)."""
-    cleaned = prune_html(copy(cleaned), options.focus)
-    backup = copy(cleaned)
-    return convert_tags(cleaned, options, url), backup
+def _prepare_tree(cleaned: HtmlElement, options: Extractor, url: str | None) -> HtmlElement:
+    """``core._prepare_tree`` from the shared cleaned tree, without its backup copy of the
+    pruned tree before conversion: only justext reads that copy, on a few pages, and
+    ``_pruned`` makes the same tree again then from the shared one (left unmodified)."""
+    return convert_tags(_pruned(cleaned, options), options, url)
+
+
+def _pruned(cleaned: HtmlElement, options: Extractor) -> HtmlElement:
+    """A copy of the shared cleaned tree through ``prune_html`` for the pass's focus."""
+    return prune_html(copy(cleaned), options.focus)
 
 
 def _finish(
@@ -170,41 +172,46 @@ def _finish(
     return Extraction(text=xmltotxt(body, options.formatting), body=body)
 
 
-def _first_of(attrib: Any, names: tuple[str, str]) -> str:
-    """The value of whichever of two attributes comes first on the element, else ""."""
-    for key, value in attrib.items():
-        if key in names:
-            return value
-    return ""
+def _first_of(element: _Element, first: str | None, name: str, other: str | None) -> str:
+    """The value of whichever of two attributes (``id`` and ``name``, read as ``first`` and
+    ``other``) comes first on the element, else "" (the order is read only when both are
+    there)."""
+    if first is None or other is None:
+        return first or other or ""
+    names = element.keys()
+    return first if names.index("id") < names.index(name) else other
 
 
 def _boilerplate(element: _Element) -> bool:
     """OVERALL_DISCARD_XPATH's first expression, for one element of ``_DISCARD_TAGS``."""
-    attrib = element.attrib
-    return bool(attrib) and (
-        "data-lp-replacement-content" in attrib
-        or "nav" in attrib.get("role", "").replace("N", "n")
-        or "MostPopularStories" in attrib.get("data-component", "")
-        or _DISCARD_ID_OR_CLASS.search(_first_of(attrib, ("id", "class"))) is not None
-        or _DISCARD_ID.search(attrib.get("id", "")) is not None
-        or _DISCARD_CLASS.search(attrib.get("class", "")) is not None
+    get = element.get
+    ident, css = get("id"), get("class")
+    return (
+        get("data-lp-replacement-content") is not None
+        or "nav" in (get("role") or "").replace("N", "n")
+        or "MostPopularStories" in (get("data-component") or "")
+        or ((ident is not None or css is not None) and (
+            _DISCARD_ID_OR_CLASS.search(_first_of(element, ident, "class", css)) is not None
+            or (ident is not None and _DISCARD_ID.search(ident) is not None)
+            or (css is not None and _DISCARD_CLASS.search(css) is not None)))
     )
 
 
 def _hidden(element: _Element) -> bool:
-    """OVERALL_DISCARD_XPATH's second expression, for one element."""
-    attrib = element.attrib
-    if not attrib:
-        return False
-    style = attrib.get("style", "")
+    """OVERALL_DISCARD_XPATH's second expression, for one element (its two regular
+    expressions on ``id`` and on ``id``-or-``style`` are literals: ``in`` tests)."""
+    get = element.get
+    ident, css, style = get("id"), get("class"), get("style")
+    if ident is None and css is None and style is None:
+        return get("aria-hidden") == "true"
     return (
-        attrib.get("class") == "comments-title"
-        or _first_of(attrib, ("id", "class")).startswith("reply-")
-        or _HIDDEN_ID_OR_STYLE.search(_first_of(attrib, ("id", "style"))) is not None
-        or "display:none" in style or "display: none" in style
-        or _HIDDEN_ID.search(attrib.get("id", "")) is not None
-        or _HIDDEN_CLASS.search(attrib.get("class", "")) is not None
-        or attrib.get("aria-hidden") == "true"
+        css == "comments-title"
+        or _first_of(element, ident, "class", css).startswith("reply-")
+        or "hidden" in _first_of(element, ident, "style", style)
+        or (style is not None and ("display:none" in style or "display: none" in style))
+        or (ident is not None and ("reader-comments" in ident or "akismet" in ident))
+        or (css is not None and _HIDDEN_CLASS.search(css) is not None)
+        or get("aria-hidden") == "true"
     )
 
 
@@ -218,20 +225,26 @@ def prune_overall_discard(tree: HtmlElement) -> HtmlElement:
 
 
 def _extract_and_compare(
-    cleaned_tree: HtmlElement, cleaned_tree_backup: HtmlElement, tree: HtmlElement,
-    options: Extractor,
+    cleaned_tree: HtmlElement, cleaned: HtmlElement, tree: HtmlElement, options: Extractor,
 ) -> tuple[_Element, str]:
-    """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode)."""
+    """``core._extract_and_compare`` (main extractor, then the comparison; not fast mode).
+
+    Readability changes the tree it reads, so it reads a copy of the raw tree, except in
+    the precision pass: that pass runs last and reads the raw tree nowhere else (no baseline
+    or recall retry in precision mode), so the shared raw tree itself is spare by then.
+    """
     postbody, temp_text = extract_content(cleaned_tree, options)
-    return _compare_extraction(cleaned_tree_backup, copy(tree), postbody, temp_text, options)
+    raw_tree = tree if options.focus == "precision" else copy(tree)
+    return _compare_extraction(cleaned, raw_tree, postbody, temp_text, options)
 
 
 def _compare_extraction(
-    cleaned_tree: HtmlElement, raw_tree: HtmlElement, body: _Element, text: str,
+    cleaned: HtmlElement, raw_tree: HtmlElement, body: _Element, text: str,
     options: Extractor,
 ) -> tuple[_Element, str]:
     """``external.compare_extraction`` (default or precision focus, not recall), with the
-    precision prune done by ``prune_overall_discard``."""
+    precision prune done by ``prune_overall_discard`` and the cleaned tree justext reads
+    made from the shared one (``cleaned``) only when it does."""
     len_text = len(text)
     if options.focus == "precision":
         raw_tree = prune_overall_discard(raw_tree)
@@ -244,7 +257,7 @@ def _compare_extraction(
         body, text, len_text = temppost_algo, algo_text, len_algo
     unclean = bool(body.xpath(external.SANITIZED_XPATH))
     if unclean or len_text < options.min_extracted_size:
-        body2, text2 = justext_rescue(cleaned_tree, options)
+        body2, text2 = justext_rescue(_pruned(cleaned, options), options)
         len_text2 = len(text2)
         if unclean:
             accept = len_text <= external.JUSTEXT_OVERRIDE_RATIO * len_text2 and (
@@ -265,10 +278,10 @@ def _sequence(
 ) -> tuple[_Element, str]:
     """``trafilatura.core.trafilatura_sequence`` after its raw-tree prunes (comments off,
     no forum, so no comment capture and no forum-post salvage)."""
-    cleaned_tree, cleaned_tree_backup = _prepare_tree(cleaned, options, url)
+    cleaned_tree = _prepare_tree(cleaned, options, url)
     if options.focus == "precision":
         cleaned_tree = prune_unwanted_nodes(cleaned_tree, REMOVE_COMMENTS_XPATH)
-    postbody, temp_text = _extract_and_compare(cleaned_tree, cleaned_tree_backup, tree, options)
+    postbody, temp_text = _extract_and_compare(cleaned_tree, cleaned, tree, options)
     # 3. rescue: baseline on the original tree, accepted only if it adds text
     if len(temp_text) < options.min_extracted_size and options.focus != "precision":
         b_body, b_text, b_len = baseline(tree)
