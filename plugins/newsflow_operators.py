@@ -1,8 +1,8 @@
 """Thin Airflow operators over the newsflow library: each runs one pipeline stage on one batch.
 
 The operators only connect (through ``PostgresHook``, in ``execute``) and call the
-stages (``newsflow.discovery``, ``newsflow.fetch_stage``, ``newsflow.pipeline``); all logic
-lives in the library. They hand each other nothing
+stages (``newsflow.discovery``, ``newsflow.fetch_stage``, ``newsflow.pipeline``,
+``newsflow.load_stage``); all logic lives in the library. They hand each other nothing
 but the batch key: pages and results are staged in PostgreSQL.
 
 The library is imported in ``run``, not here: it loads trafilatura, NumPy and more,
@@ -219,9 +219,9 @@ class LoadArticlesOperator(_BatchStageOperator):
     """
 
     def run(self, conn: Any) -> Any:
-        from newsflow import pipeline
+        from newsflow import load_stage
 
-        summary, self.changed = pipeline.load_batch(conn, self.batch_key)
+        summary, self.changed = load_stage.load_batch(conn, self.batch_key)
         return summary
 
     def execute(self, context: Context) -> Any:

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2.extensions import make_dsn
 
-from newsflow import dbserver, discovery, fetch_stage, pipeline, reporting, storage
+from newsflow import dbserver, discovery, fetch_stage, load_stage, pipeline, reporting, storage
 from newsflow.search import search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def _load_demo(conn: object) -> int:
     discovery.discover(conn, "bench-seed", sources)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, "bench-seed")
-    pipeline.load(conn, "bench-seed")
+    load_stage.load(conn, "bench-seed")
     shutil.rmtree(sources.parent)
     return _count(conn, "articles")
 

@@ -145,7 +145,7 @@ def _peer_article(url: str) -> bool:
 
 def load_alone(news: str, repeats: int = 2) -> dict[str, Any]:
     """Re-load the run's enriched batch into emptied article tables; the best of ``repeats``."""
-    from newsflow import pipeline
+    from newsflow import load_stage
 
     conn = storage.connect(news)
     best: dict[str, Any] = {}
@@ -169,7 +169,7 @@ def load_alone(news: str, repeats: int = 2) -> dict[str, Any]:
                             " WHERE batch_key = %s AND stage = 'loaded'", (batch_key,))
             conn.commit()
             started = time.perf_counter()
-            pipeline.load(conn, batch_key)
+            load_stage.load(conn, batch_key)
             whole_seconds = time.perf_counter() - started
             articles = sum(loaded.values())
             children = {table: _one(conn, f"SELECT count(*) FROM {table}")[0] for table in

@@ -4,7 +4,7 @@ Politeness makes fetching mostly waiting (40 hosts at one request a second each)
 the CPU stages only start when the last page is in. So, beside its fetch threads, the
 fetch task runs ``FetchedPageCleaner``: a thread that takes chunks of the batch's items
 already at stage ``fetched`` and cleans them in worker processes, with the clean
-stage's own code (``pipeline.clean_chunk``, ``pipeline.save_outcomes``): same results,
+stage's own code (``pipeline.clean_chunk``, ``item_stage.save_outcomes``): same results,
 same rejects. The ``clean`` task still guarantees the stage: it cleans whatever is left
 at ``fetched`` (the last partial chunk, WARC and drop-folder pages, anything this loop
 did not finish), so the overlap is an optimisation only, safe to kill at any moment:
@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-from newsflow import pipeline, settings, staging
+from newsflow import item_stage, pipeline, settings, staging
 from newsflow.crawl import BatchCrawler
 
 LOGGER = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def wanted(items: list[staging.BatchItem]) -> bool:
     """Whether to clean during this fetch: the setting is on and more than a chunk of the
     items are URLs (fetched at the hosts' pace; files are read at once)."""
     urls = sum(1 for item in items if item.input.startswith(("http://", "https://")))
-    return settings.CLEAN_DURING_FETCH and urls > pipeline.CHUNK_SIZE
+    return settings.CLEAN_DURING_FETCH and urls > item_stage.CHUNK_SIZE
 
 
 class FetchedPageCleaner:
@@ -78,12 +78,12 @@ class FetchedPageCleaner:
         """Start taking chunks of fetched pages."""
         self._thread.start()
 
-    def finish(self) -> pipeline.Stats:
+    def finish(self) -> item_stage.Stats:
         """After the last page is fetched: finish the chunks in flight, stop, report."""
         self._fetched.set()
         self._thread.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        stats = pipeline.report_counts("clean during fetch", self.counts)
+        stats = item_stage.report_counts("clean during fetch", self.counts)
         cleaned = sum(n for (_, outcome), n in self.counts.items() if outcome == "cleaned")
         rejected = sum(n for (_, outcome), n in self.counts.items() if outcome == "rejected")
         LOGGER.info("cleaned %d pages and rejected %d while fetching; the clean task takes"
@@ -117,8 +117,8 @@ class FetchedPageCleaner:
             # Two short turns with the shared connection, so the fetch threads wait less.
             with self.crawler.db() as conn:
                 chunk = staging.items_at_stage_except(
-                    conn, self.batch_key, "fetched", sent | self.left, pipeline.CHUNK_SIZE)
-            if len(chunk) < pipeline.CHUNK_SIZE:
+                    conn, self.batch_key, "fetched", sent | self.left, item_stage.CHUNK_SIZE)
+            if len(chunk) < item_stage.CHUNK_SIZE:
                 return
             with self.crawler.db() as conn:
                 pages = staging.stored_pages(conn, [item.page_id for item in chunk],
@@ -141,8 +141,8 @@ class FetchedPageCleaner:
             with self.crawler.db() as conn:
                 counts: Counter[tuple[str, str]] = Counter()
                 try:
-                    pipeline.save_outcomes(conn, self.batch_key, "clean", "cleaned", chunk,
-                                           outcomes, counts, leave_unexpected=True)
+                    item_stage.save_outcomes(conn, self.batch_key, "clean", "cleaned", chunk,
+                                             outcomes, counts, leave_unexpected=True)
                 except BaseException:
                     # Nothing half-saved may ride on a fetch thread's next commit.
                     with contextlib.suppress(Exception):

@@ -15,7 +15,7 @@ from typing import Any
 from newsflow import archives, settings, source_state, staging
 from newsflow.crawl import BatchCrawler, input_key, internal_error
 from newsflow.fetching import FetchError, private_hosts
-from newsflow.pipeline import StageError, Stats
+from newsflow.item_stage import StageError, Stats
 from newsflow.sources import (
     Source,
     SourceConfigError,

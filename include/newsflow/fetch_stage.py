@@ -15,7 +15,7 @@ from newsflow import settings, staging
 from newsflow.clean_during_fetch import FetchedPageCleaner, wanted
 from newsflow.crawl import BatchCrawler, internal_error, run_by_host
 from newsflow.fetching import FetchError
-from newsflow.pipeline import StageError, Stats, report_counts
+from newsflow.item_stage import StageError, Stats, report_counts
 
 LOGGER = logging.getLogger(__name__)
 

@@ -75,7 +75,7 @@ def read_speed(path: Path) -> dict[str, Any]:
 
 def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> dict[str, Any]:
     """discover → read_warc → clean → extract (→ enrich) → load over ``folder``; timings."""
-    from newsflow import archives, discovery, pipeline, storage
+    from newsflow import archives, discovery, load_stage, pipeline, storage
 
     conn = storage.connect(dsn)
     storage.apply_migrations(conn)
@@ -100,7 +100,7 @@ def newsflow_run(dsn: str, folder: Path, postgres_pid: int, *, enrich: bool) -> 
         timed("enrich", lambda: pipeline.enrich(conn, batch))
     else:
         timed("enrich (skipped)", lambda: _pass_through(conn, batch))
-    timed("load", lambda: pipeline.load(conn, batch))
+    timed("load", lambda: load_stage.load(conn, batch))
     wall = time.perf_counter() - started
     cpu = time.process_time() + _cpu_of(postgres_pid) - cpu_before
     with conn.cursor() as cur:

@@ -23,6 +23,7 @@ def dagbag() -> DagBag:
 
 # Modules that belong to the tasks that use them, never to parsing a DAG file.
 HEAVY = ("trafilatura", "numpy", "spacy", "matplotlib", "newsflow.pipeline",
+         "newsflow.item_stage", "newsflow.load_stage",
          "newsflow.reprocess")
 DAG_FILES = ("news_ingest.py", "news_report.py", "news_reprocess.py", "news_maintenance.py")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from newsflow import discovery, fetch_stage, ledger, pipeline
+from newsflow import discovery, fetch_stage, ledger, load_stage, pipeline
 from tests.faults.hostile import HostileServer, serve_hostile
 
 FAULTS = os.environ.get("NEWSFLOW_FAULTS") == "1"
@@ -96,7 +96,7 @@ def run_stages(conn: object, batch_key: str, sources: Path,
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
         after.get(stage.__name__, lambda: None)()
-    return pipeline.load(conn, batch_key)
+    return load_stage.load(conn, batch_key)
 
 
 def check_ledger(conn: object, scenario: str, batch_key: str,

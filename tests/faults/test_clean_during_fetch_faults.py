@@ -15,12 +15,12 @@ import psutil
 import psycopg2
 import pytest
 
-from newsflow import discovery, fetch_stage, pipeline, settings, staging
+from newsflow import discovery, fetch_stage, item_stage, load_stage, pipeline, settings, staging
 from tests.conftest import LocalSite
 from tests.faults.conftest import check_ledger, run_stages
 from tests.integration.conftest import gated_article_site, rows
 
-PAGES, STUBS = 110, 3  # more than two chunks of pipeline.CHUNK_SIZE
+PAGES, STUBS = 110, 3  # more than two chunks of item_stage.CHUNK_SIZE
 FETCH = ("import sys; from newsflow import fetch_stage, storage;"
          " fetch_stage.fetch(storage.connect(sys.argv[1]), sys.argv[2])")
 
@@ -82,11 +82,11 @@ def test_fetch_killed_with_sigkill_while_cleaning_then_retried(
     release.set()
     half = dict(rows(news_conn, "SELECT stage, count(*) FROM batch_items"
                                 " WHERE batch_key = 'killed' GROUP BY 1"))
-    assert half.get("cleaned", 0) >= pipeline.CHUNK_SIZE and half["discovered"] == 1, half
+    assert half.get("cleaned", 0) >= item_stage.CHUNK_SIZE and half["discovered"] == 1, half
 
     # Airflow's retry of fetch, then the tasks after it, on the same batch.
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "killed")
     entries = check_ledger(news_conn, "SIGKILL while cleaning during fetch, retried", "killed",
                            _expected(local_site))
@@ -117,7 +117,7 @@ def test_a_page_whose_cleaning_raises_during_fetch_is_left_to_the_clean_task(
                            f" AND input = '{odd}'") == [("fetched",)]
     assert any("1 failed unexpectedly here and are left to it" in r.getMessage()
                for r in caplog.records)
-    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, pipeline.load):
+    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, load_stage.load):
         stage(news_conn, "raising")
     check_ledger(news_conn, "cleaning raised during fetch", "raising", _expected(local_site))
     assert _batch_rows(news_conn, "raising") == _reference(news_conn, sources, monkeypatch)
@@ -131,7 +131,7 @@ def test_a_save_failing_half_way_during_fetch_leaves_nothing_half_saved(
     release = threading.Event()
     sources = gated_article_site(local_site, tmp_path, writer_dsn, "half", PAGES, STUBS,
                                  release)
-    save = pipeline.save_outcomes
+    save = item_stage.save_outcomes
     calls = []
 
     def failing_second_time(conn: object, batch_key: str, stage: str, target: str,
@@ -147,7 +147,7 @@ def test_a_save_failing_half_way_during_fetch_leaves_nothing_half_saved(
 
     discovery.discover(news_conn, "half", sources)
     with monkeypatch.context() as patch, caplog.at_level(logging.INFO):
-        patch.setattr(pipeline, "save_outcomes", failing_second_time)
+        patch.setattr(item_stage, "save_outcomes", failing_second_time)
         assert fetch_stage.fetch(news_conn, "half") == {"list": {"fetched": PAGES + STUBS + 1}}
     assert len(calls) == 2
     assert any("cleaning during fetch stopped" in r.getMessage() for r in caplog.records)
@@ -155,7 +155,7 @@ def test_a_save_failing_half_way_during_fetch_leaves_nothing_half_saved(
                            " AND cleaned ? 'half'") == [(0,)]
     # The first chunk (articles only) saved, the second not at all.
     assert staging.count_at_stage(news_conn, "half", "cleaned") == calls[0]
-    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, pipeline.load):
+    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, load_stage.load):
         stage(news_conn, "half")
     check_ledger(news_conn, "save failed during fetch", "half", _expected(local_site))
     assert _batch_rows(news_conn, "half") == _reference(news_conn, sources, monkeypatch)

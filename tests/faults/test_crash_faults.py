@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 from psycopg2.extensions import make_dsn
 
-from newsflow import article_store, dbserver, discovery, fetch_stage, pipeline, storage
+from newsflow import article_store, dbserver, discovery, fetch_stage, load_stage, pipeline, storage
 from tests.conftest import AIRFLOW_ENV, ROOT, Logins, airflow_conn_uri, source_set_env
 from tests.faults import hostile as h
 from tests.faults.conftest import (
@@ -118,7 +118,7 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     def load() -> None:
         task_conn = storage.connect(dsn)
         try:
-            pipeline.load(task_conn, batch)
+            load_stage.load(task_conn, batch)
         except BaseException as error:  # the task's failure, checked below
             failures.append(error)
         finally:
@@ -148,7 +148,7 @@ def test_postgres_stopped_in_the_middle_of_a_load(
     assert rows(retry, "SELECT count(*) FROM articles") == [(0,)]
     assert rows(retry, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
         ("enriched", 8), ("rejected", 1)]
-    pipeline.load(retry, batch)  # Airflow's retry of the failed load task
+    load_stage.load(retry, batch)  # Airflow's retry of the failed load task
     deadline = time.monotonic() + 30
     while not reader.seen or reader.seen[-1] != 8:
         assert time.monotonic() < deadline, reader.seen[-20:]

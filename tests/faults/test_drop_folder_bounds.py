@@ -19,6 +19,7 @@ from newsflow import (
     discovery,
     dropfiles,
     fetch_stage,
+    load_stage,
     pipeline,
     retention,
     settings,
@@ -245,7 +246,7 @@ def test_hostile_entries_cost_no_read_and_each_ends_in_the_ledger(
     assert sorted(reads) == sorted(["good.html", "huge.html", deep_name,
                                     "bell\x07 and \x1b[31mred\x1b[0m.html"])
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "hostile")
     got = {Path(i).relative_to(drop).as_posix(): o for i, o in outcomes(check_ledger(
         news_conn, "drop folder: links, FIFO, device, huge, control names, deep",

@@ -17,7 +17,17 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import article_store, discovery, fetch_stage, ledger, pipeline, settings, staging
+from newsflow import (
+    article_store,
+    discovery,
+    fetch_stage,
+    item_stage,
+    ledger,
+    load_stage,
+    pipeline,
+    settings,
+    staging,
+)
 from newsflow.crawl import BatchCrawler
 from newsflow.sources import Discovery
 from tests.faults import hostile as h
@@ -139,13 +149,13 @@ def test_a_stage_fails_only_when_every_input_failed_and_its_inputs_are_not_stran
     with monkeypatch.context() as patch:
         patch.setattr(BatchCrawler, "fetch_page", broken)
         discovery.discover(news_conn, "night-1", sources, NOV_23, NOV_24)
-        with pytest.raises(pipeline.StageError, match="fetch failed unexpectedly on all 2"):
+        with pytest.raises(item_stage.StageError, match="fetch failed unexpectedly on all 2"):
             fetch_stage.fetch(news_conn, "night-1")
     # The next run of the same interval (a clear, a backfill) takes both inputs again,
     # and so does the next night: rejected at fetch, they move on to it.
     discovery.discover(news_conn, "night-1-again", sources, NOV_23, NOV_24)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "night-1-again")
     check_ledger(news_conn, "class 1: a failed run's inputs taken again", "night-1-again",
                  set(urls))
@@ -319,7 +329,7 @@ def test_quadratic_heads_and_attribute_runs_are_scanned_in_linear_time(
     fetch_stage.fetch(news_conn, "heads")
     # A generous bound, not a speed target: the quadratic scan took minutes here.
     assert time.monotonic() - started < 60
-    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, pipeline.load):
+    for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, load_stage.load):
         stage(news_conn, "heads")
     check_ledger(news_conn, "class 4: quadratic <link and attribute runs", "heads",
                  set(urls.values()))
@@ -333,7 +343,7 @@ def test_per_source_cap_leaves_the_rest_for_the_next_run(
     sources = write_sources(tmp_path, url_list(tmp_path, "many", urls))
     discovery.discover(news_conn, "cap-1", sources, NOV_23, NOV_24)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "cap-1")
     first = {i for (i,) in rows(news_conn, "SELECT input FROM batch_items"
                                            " WHERE batch_key = 'cap-1'")}
@@ -341,7 +351,7 @@ def test_per_source_cap_leaves_the_rest_for_the_next_run(
     check_ledger(news_conn, "class 4: per-source input cap, run 1", "cap-1", first)
     discovery.discover(news_conn, "cap-2", sources, NOV_24, NOV_25)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "cap-2")
     check_ledger(news_conn, "class 4: per-source input cap, run 2", "cap-2",
                  set(urls) - first)
@@ -361,7 +371,7 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
                             + url_list(tmp_path, "quick", [good]))
     discovery.discover(news_conn, "breaker-1", sources, NOV_23, NOV_24)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "breaker-1")
     got = outcomes(check_ledger(news_conn, "class 4: circuit breaker of a hanging host",
                                 "breaker-1", {*hanging, good}))
@@ -377,7 +387,7 @@ def test_a_hanging_host_opens_its_circuit_and_its_pages_wait_for_the_next_run(
         hostile.route(f"slow{n}", h.reply(body=article(f"Slow {n}")))
     discovery.discover(news_conn, "breaker-2", sources, NOV_24, NOV_25)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich,
-                  pipeline.load):
+                  load_stage.load):
         stage(news_conn, "breaker-2")
     got = outcomes(check_ledger(news_conn, "class 4: deferred pages in the next run",
                                 "breaker-2", set(hanging)))
@@ -430,14 +440,14 @@ def test_two_loads_of_one_new_article_at_once_keep_a_version(
         # Load A takes its locks and writes the new article, but has not committed when
         # load B starts: B must wait, then see A's row and keep it as a version.
         article_store.lock_article_keys(news_conn, "race-a")
-        pipeline.refuse_foreign_keys(news_conn, "race-a")
+        load_stage.refuse_foreign_keys(news_conn, "race-a")
         article_store.upsert_articles(news_conn, "race-a")
         finished = threading.Event()
         errors: list[BaseException] = []
 
         def load_b() -> None:
             try:
-                pipeline.load(other, "race-b")
+                load_stage.load(other, "race-b")
             except BaseException as error:  # reported below
                 errors.append(error)
             finished.set()
@@ -547,8 +557,8 @@ def test_a_result_postgresql_refuses_costs_its_item_not_the_stage(news_conn: obj
                "http://a.example/1": {"title": "lone \ud800 surrogate"},
                "http://a.example/2": {"title": "fine too"}}
     counts: Counter = Counter({("src", "extracted"): 3})
-    failed = pipeline._save_chunk(news_conn, "refused", "extract", "extracted", results, [],
-                                  counts)
+    failed = item_stage.save_chunk(news_conn, "refused", "extract", "extracted", results, [],
+                                   counts)
     assert failed == 1
     assert counts == {("src", "extracted"): 2, ("src", "rejected"): 1}
     assert rows(news_conn, "SELECT input, stage, fields->>'value' FROM batch_items"

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import discovery, fetch_stage, pipeline
+from newsflow import discovery, fetch_stage, item_stage, load_stage, pipeline
 from tests.conftest import DEMO, SEED, LocalSite, Reply
 
 
@@ -18,7 +18,7 @@ def run_batch(conn: object, batch_key: str, sources: Path) -> dict:
     discovery.discover(conn, batch_key, sources)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
-    return pipeline.load(conn, batch_key)
+    return load_stage.load(conn, batch_key)
 
 
 def rows(conn: object, query: str) -> list[tuple]:
@@ -57,7 +57,7 @@ def gated_article_site(site: LocalSite, tmp_path: Path, dsn: str, batch_key: str
     one, and, last in input order, one more article: a sources file.
 
     With ``batch_key``, that last article is first answered only once the batch has
-    ``pipeline.CHUNK_SIZE`` items cleaned (at most a minute): a fetch that does not clean
+    ``item_stage.CHUNK_SIZE`` items cleaned (at most a minute): a fetch that does not clean
     while it fetches waits a minute for it, then finds too few items cleaned. With
     ``release``, also only once that is set (at most a minute).
     """
@@ -75,7 +75,7 @@ def gated_article_site(site: LocalSite, tmp_path: Path, dsn: str, batch_key: str
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline and rows(
                     conn, "SELECT count(*) FROM batch_items WHERE stage = 'cleaned'"
-                    f" AND batch_key = '{batch_key}'")[0][0] < pipeline.CHUNK_SIZE:
+                    f" AND batch_key = '{batch_key}'")[0][0] < item_stage.CHUNK_SIZE:
                     conn.rollback()
                     time.sleep(0.05)
             finally:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import discovery, fetch_stage, pipeline, settings
+from newsflow import discovery, fetch_stage, item_stage, pipeline, settings
 from tests.conftest import LocalSite
 from tests.integration.conftest import gated_article_site, rows
 
-PAGES, STUBS = 120, 4  # more than two chunks of pipeline.CHUNK_SIZE
+PAGES, STUBS = 120, 4  # more than two chunks of item_stage.CHUNK_SIZE
 
 
 def _stages(conn: object, batch_key: str) -> dict[str, int]:
@@ -41,7 +41,7 @@ def test_fetch_cleans_what_it_fetched_and_clean_takes_the_rest_with_the_same_res
         fetched = fetch_stage.fetch(news_conn, "on")
     assert fetched == {"list": {"fetched": PAGES + STUBS + 1}}
     during = _stages(news_conn, "on")
-    assert during.get("cleaned", 0) >= pipeline.CHUNK_SIZE, during
+    assert during.get("cleaned", 0) >= item_stage.CHUNK_SIZE, during
     assert "discovered" not in during and sum(during.values()) == PAGES + STUBS + 1, during
     [line] = [r.getMessage() for r in caplog.records if "while fetching" in r.getMessage()]
     cleaned, rejected = map(int, re.findall(r"cleaned (\d+) pages and rejected (\d+)", line)[0])

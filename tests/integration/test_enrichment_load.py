@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from newsflow import discovery, fetch_stage, pipeline, storage
+from newsflow import discovery, fetch_stage, load_stage, pipeline, storage
 from tests.conftest import FIXTURES
 from tests.integration.conftest import rows, run_batch
 
@@ -201,7 +201,7 @@ def test_a_load_that_fails_on_child_rows_leaves_no_article(
     news_conn.commit()
 
     with pytest.raises(psycopg2.errors.CheckViolation):
-        pipeline.load(news_conn, "b1")
+        load_stage.load(news_conn, "b1")
     news_conn.rollback()
     assert rows(news_conn, "SELECT count(*) FROM articles") == [(0,)]
     assert rows(news_conn, "SELECT stage FROM batch_items WHERE batch_key = 'b1'") == [
@@ -224,7 +224,7 @@ def test_an_article_that_breaks_enrichment_is_rejected_and_the_rest_go_on(
     [(input_, stage, reason)] = rows(news_conn, "SELECT input, stage, reason FROM v_rejects")
     assert input_.endswith("b.html") and stage == "enrich"
     assert reason.startswith("internal error: TypeError")
-    pipeline.load(news_conn, "b1")
+    load_stage.load(news_conn, "b1")
     assert rows(news_conn, "SELECT canonical_url FROM articles") == [(ORIGINAL[3],)]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import discovery, pipeline, storage
+from newsflow import discovery, item_stage, storage
 from tests.conftest import DEMO, LocalSite, demo_drop
 from tests.integration.conftest import rows, run_batch
 
@@ -118,7 +118,7 @@ def test_discovery_fails_loudly_when_every_source_fails(
     news_conn: object, tmp_path: Path
 ) -> None:
     sources = _sources(tmp_path, "  - {name: dead, kind: feed, url: 'http://127.0.0.1:9/feed'}\n")
-    with pytest.raises(pipeline.StageError, match="all 1 enabled sources failed"):
+    with pytest.raises(item_stage.StageError, match="all 1 enabled sources failed"):
         discovery.discover(news_conn, "b1", sources)
     [(stage, reason)] = rows(news_conn, "SELECT stage, reason FROM rejects")
     assert stage == "discover"

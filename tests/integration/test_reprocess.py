@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import pipeline, provenance, reprocess, retention, settings, storage
+from newsflow import load_stage, pipeline, provenance, reprocess, retention, settings, storage
 from tests.conftest import DEMO, demo_drop
 from tests.integration.conftest import rows, run_batch
 
@@ -31,7 +31,7 @@ def _reprocess(conn: object, batch_key: str, stages: str = "clean,fields,enrichm
     if not dry_run:
         for stage in (pipeline.clean, pipeline.extract, pipeline.enrich):
             stage(conn, batch_key)
-        pipeline.load(conn, batch_key)
+        load_stage.load(conn, batch_key)
     return summary
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsflow import discovery, fetch_stage, pipeline, settings, source_state, storage
+from newsflow import discovery, fetch_stage, item_stage, settings, source_state, storage
 from newsflow.sourcesets import SourceConfigError
 from tests.conftest import (
     DEMO,
@@ -671,7 +671,7 @@ def test_robots_txt_redirect_faces_the_ssrf_guard(
     local_site.route("robots.txt", Reply(301, headers={"Location": "http://127.0.0.2:1/r"}))
     sources = sources_file(tmp_path, f"  - {{name: f, kind: feed, url: "
                                      f"'{local_site.url('feed.xml')}'}}\n")
-    with pytest.raises(pipeline.StageError):
+    with pytest.raises(item_stage.StageError):
         discovery.discover(news_conn, "b", sources)
     [(reason,)] = rows(news_conn, "SELECT reason FROM rejects")
     assert reason.startswith("feed unreachable: robots.txt unavailable (refused: 127.0.0.2")
@@ -710,7 +710,7 @@ def test_a_set_whose_every_source_is_misconfigured_fails_without_a_retry(
     # (retried): no retry makes the folder or the list appear. One line, both reasons.
     with pytest.raises(SourceConfigError) as raised:
         discovery.discover(news_conn, "b", sources)
-    assert not isinstance(raised.value, pipeline.StageError)
+    assert not isinstance(raised.value, item_stage.StageError)
     assert "\n" not in str(raised.value)
     assert str(raised.value) == (
         f"source gone: {settings.drop_root() / 'no-such-folder'} is not a folder;"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastwarc.warc import ArchiveIterator
 
-from newsflow import archives, discovery, fetch_stage, ledger, pipeline
+from newsflow import archives, discovery, fetch_stage, ledger, load_stage, pipeline
 from tests.integration.conftest import rows
 from tests.warc_fixtures import DAY_1, DAY_2, HOSTS, write_days
 
@@ -33,7 +33,7 @@ def run_day(conn: object, batch_key: str, sources: Path, interval: tuple) -> dic
         archives.read_file(conn, batch_key, file_id)
     for stage in (fetch_stage.fetch, pipeline.clean, pipeline.extract, pipeline.enrich):
         stage(conn, batch_key)
-    return pipeline.load(conn, batch_key)
+    return load_stage.load(conn, batch_key)
 
 
 def warc_source(tmp_path: Path, location: str, extra: str = "") -> Path:
