@@ -18,21 +18,11 @@ import pytest
 from newsflow import discovery, fetch_stage, item_stage, load_stage, pipeline, settings, staging
 from tests.conftest import LocalSite
 from tests.faults.conftest import check_ledger, run_stages
-from tests.integration.conftest import gated_article_site, rows
+from tests.integration.conftest import batch_outcomes, gated_article_site, rows
 
 PAGES, STUBS = 110, 3  # more than two chunks of item_stage.CHUNK_SIZE
 FETCH = ("import sys; from newsflow import fetch_stage, storage;"
          " fetch_stage.fetch(storage.connect(sys.argv[1]), sys.argv[2])")
-
-
-def _batch_rows(conn: object, batch_key: str) -> tuple[list[tuple], list[tuple]]:
-    """Each input's stage and stored results, and each reject (input, stage, reason)."""
-    return (
-        rows(conn, "SELECT input, stage, cleaned, fields FROM batch_items"
-                   f" WHERE batch_key = '{batch_key}' ORDER BY input"),
-        rows(conn, "SELECT input, stage, reason FROM batch_rejects"
-                   f" WHERE batch_key = '{batch_key}' ORDER BY input"),
-    )
 
 
 def _reference(conn: object, sources: Path, monkeypatch: pytest.MonkeyPatch
@@ -41,7 +31,7 @@ def _reference(conn: object, sources: Path, monkeypatch: pytest.MonkeyPatch
     with monkeypatch.context() as patch:
         patch.setattr(settings, "CLEAN_DURING_FETCH", False)
         run_stages(conn, "reference", sources)
-    return _batch_rows(conn, "reference")
+    return batch_outcomes(conn, "reference")
 
 
 def _expected(site: LocalSite) -> set[str]:
@@ -91,7 +81,7 @@ def test_fetch_killed_with_sigkill_while_cleaning_then_retried(
     entries = check_ledger(news_conn, "SIGKILL while cleaning during fetch, retried", "killed",
                            _expected(local_site))
     assert sum(e.outcome == "article" for e in entries.values()) == PAGES + 1
-    assert _batch_rows(news_conn, "killed") == _reference(news_conn, sources, monkeypatch)
+    assert batch_outcomes(news_conn, "killed") == _reference(news_conn, sources, monkeypatch)
 
 
 def test_a_page_whose_cleaning_raises_during_fetch_is_left_to_the_clean_task(
@@ -120,7 +110,7 @@ def test_a_page_whose_cleaning_raises_during_fetch_is_left_to_the_clean_task(
     for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, load_stage.load):
         stage(news_conn, "raising")
     check_ledger(news_conn, "cleaning raised during fetch", "raising", _expected(local_site))
-    assert _batch_rows(news_conn, "raising") == _reference(news_conn, sources, monkeypatch)
+    assert batch_outcomes(news_conn, "raising") == _reference(news_conn, sources, monkeypatch)
 
 
 def test_a_save_failing_half_way_during_fetch_leaves_nothing_half_saved(
@@ -158,4 +148,4 @@ def test_a_save_failing_half_way_during_fetch_leaves_nothing_half_saved(
     for stage in (pipeline.clean, pipeline.extract, pipeline.enrich, load_stage.load):
         stage(news_conn, "half")
     check_ledger(news_conn, "save failed during fetch", "half", _expected(local_site))
-    assert _batch_rows(news_conn, "half") == _reference(news_conn, sources, monkeypatch)
+    assert batch_outcomes(news_conn, "half") == _reference(news_conn, sources, monkeypatch)

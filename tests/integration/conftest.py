@@ -28,6 +28,18 @@ def rows(conn: object, query: str) -> list[tuple]:
         return cur.fetchall()
 
 
+def batch_outcomes(conn: object, batch_key: str) -> tuple[list[tuple], list[tuple]]:
+    """Each input's stage and staged results (input, stage, cleaned, fields), and each
+    reject (input, stage, reason), in input order."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT input, stage, cleaned, fields FROM batch_items"
+                    " WHERE batch_key = %s ORDER BY input", (batch_key,))
+        items = cur.fetchall()
+        cur.execute("SELECT input, stage, reason FROM batch_rejects"
+                    " WHERE batch_key = %s ORDER BY input", (batch_key,))
+        return items, cur.fetchall()
+
+
 @pytest.fixture
 def seed_drop(tmp_path: Path) -> Path:
     """A drop folder with the seed, a gzipped demo HTML page and a PDF that must be rejected."""

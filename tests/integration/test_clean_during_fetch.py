@@ -9,7 +9,7 @@ import pytest
 
 from newsflow import discovery, fetch_stage, item_stage, pipeline, settings
 from tests.conftest import LocalSite
-from tests.integration.conftest import gated_article_site, rows
+from tests.integration.conftest import batch_outcomes, gated_article_site, rows
 
 PAGES, STUBS = 120, 4  # more than two chunks of item_stage.CHUNK_SIZE
 
@@ -17,16 +17,6 @@ PAGES, STUBS = 120, 4  # more than two chunks of item_stage.CHUNK_SIZE
 def _stages(conn: object, batch_key: str) -> dict[str, int]:
     return dict(rows(conn, "SELECT stage, count(*) FROM batch_items"
                            f" WHERE batch_key = '{batch_key}' GROUP BY stage"))
-
-
-def _outcomes(conn: object, batch_key: str) -> tuple[list[tuple], list[tuple]]:
-    """Each input's cleaned document, and each reject (input, stage, reason)."""
-    return (
-        rows(conn, "SELECT input, stage, cleaned FROM batch_items"
-                   f" WHERE batch_key = '{batch_key}' ORDER BY input"),
-        rows(conn, "SELECT input, stage, reason FROM batch_rejects"
-                   f" WHERE batch_key = '{batch_key}' ORDER BY input"),
-    )
 
 
 def test_fetch_cleans_what_it_fetched_and_clean_takes_the_rest_with_the_same_results(
@@ -61,9 +51,9 @@ def test_fetch_cleans_what_it_fetched_and_clean_takes_the_rest_with_the_same_res
     fetch_stage.fetch(news_conn, "off")
     assert _stages(news_conn, "off") == {"fetched": PAGES + STUBS + 1}
     assert pipeline.clean(news_conn, "off") == stats
-    assert _outcomes(news_conn, "on") == _outcomes(news_conn, "off")
-    cleaned_rows, rejects = _outcomes(news_conn, "on")
-    assert {stage for _, stage, _ in cleaned_rows} == {"cleaned", "rejected"}
+    assert batch_outcomes(news_conn, "on") == batch_outcomes(news_conn, "off")
+    cleaned_rows, rejects = batch_outcomes(news_conn, "on")
+    assert {stage for _, stage, _, _ in cleaned_rows} == {"cleaned", "rejected"}
     assert [(stage, reason[:21]) for _, stage, reason in rejects] == [
         ("clean", "body too short for an")] * STUBS
 
