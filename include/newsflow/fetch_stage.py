@@ -60,7 +60,7 @@ def fetch(conn: Any, batch_key: str) -> Stats:
 
     items = staging.items_at_stage(conn, batch_key, "discovered")
     # Forked before the fetch threads start (see clean_during_fetch).
-    cleaner = FetchedPageCleaner(crawler, settings.CPU_PROCESSES) if wanted(items) else None
+    cleaner = _cleaner(crawler) if wanted(items) else None
     if cleaner:
         cleaner.start()
     try:
@@ -75,6 +75,17 @@ def fetch(conn: Any, batch_key: str) -> Stats:
     if items and unexpected == len(items):
         raise StageError(f"fetch failed unexpectedly on all {unexpected} items")
     return report_counts("fetch", counts)
+
+
+def _cleaner(crawler: BatchCrawler) -> FetchedPageCleaner | None:
+    """The cleaner of fetched pages, or None when its processes cannot start (an
+    optimisation: without it the clean task cleans everything)."""
+    try:
+        return FetchedPageCleaner(crawler, settings.CPU_PROCESSES)
+    except OSError as error:
+        LOGGER.warning("not cleaning during fetch: its worker processes did not start: %s",
+                       error)
+        return None
 
 
 class SourceBudget:

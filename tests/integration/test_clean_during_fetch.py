@@ -67,3 +67,22 @@ def test_small_batches_are_left_to_the_clean_task(
     fetch_stage.fetch(news_conn, "small")
     assert _stages(news_conn, "small") == {"fetched": 12}
     assert pipeline.clean(news_conn, "small") == {"list": {"cleaned": 11, "rejected": 1}}
+
+
+def test_a_fetch_whose_cleaning_workers_cannot_start_fetches_all_and_leaves_cleaning(
+    news_conn: object, writer_dsn: str, local_site: LocalSite, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The machine refuses a new process (EAGAIN, as under a process limit): the overlap is
+    # an optimisation, so the fetch goes on without it and the clean task cleans it all.
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    sources = gated_article_site(local_site, tmp_path, writer_dsn, None, 60, 1)
+    discovery.discover(news_conn, "no-fork", sources)
+    with monkeypatch.context() as patch, caplog.at_level(logging.WARNING):
+        patch.setattr("os.fork", no_fork)
+        fetch_stage.fetch(news_conn, "no-fork")
+    assert "not cleaning during fetch" in caplog.text
+    assert _stages(news_conn, "no-fork") == {"fetched": 62}
+    assert pipeline.clean(news_conn, "no-fork") == {"list": {"cleaned": 61, "rejected": 1}}
