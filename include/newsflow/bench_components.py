@@ -152,22 +152,14 @@ def load_alone(news: str, repeats: int = 2) -> dict[str, Any]:
     try:
         (batch_key,) = _one(conn, "SELECT batch_key FROM batch_items LIMIT 1")
         for _ in range(repeats):
-            with conn.cursor() as cur:
-                cur.execute("TRUNCATE articles, entities, article_signatures CASCADE")
-                cur.execute("UPDATE batch_items SET stage = 'enriched'"
-                            " WHERE batch_key = %s AND stage = 'loaded'", (batch_key,))
-            conn.commit()
+            _unload(conn, batch_key)
             started = time.perf_counter()
             loaded = article_store.upsert_articles(conn, batch_key)
             changed = article_store.articles_changed_now(conn, batch_key)
             article_store.replace_article_children(conn, changed)
             conn.commit()
             articles_seconds = time.perf_counter() - started
-            with conn.cursor() as cur:
-                cur.execute("TRUNCATE articles, entities, article_signatures CASCADE")
-                cur.execute("UPDATE batch_items SET stage = 'enriched'"
-                            " WHERE batch_key = %s AND stage = 'loaded'", (batch_key,))
-            conn.commit()
+            _unload(conn, batch_key)
             started = time.perf_counter()
             load_stage.load(conn, batch_key)
             whole_seconds = time.perf_counter() - started
@@ -184,6 +176,15 @@ def load_alone(news: str, repeats: int = 2) -> dict[str, Any]:
     finally:
         conn.close()
     return best
+
+
+def _unload(conn: Any, batch_key: str) -> None:
+    """Empty the article tables and put the batch back at ``enriched``, to load it again."""
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE articles, entities, article_signatures CASCADE")
+        cur.execute("UPDATE batch_items SET stage = 'enriched'"
+                    " WHERE batch_key = %s AND stage = 'loaded'", (batch_key,))
+    conn.commit()
 
 
 def _one(conn: Any, query: str, args: tuple = ()) -> tuple:

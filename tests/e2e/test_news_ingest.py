@@ -9,10 +9,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from tests.conftest import AIRFLOW_ENV, DEMO, ROOT, SEED, LocalSite, airflow_conn_uri
+from tests.e2e.stack import query
 
 pytestmark = pytest.mark.e2e
 
@@ -45,16 +45,6 @@ def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
-
-
-def _query(dsn: str, sql: str) -> list[tuple]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
@@ -94,7 +84,7 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
 
     _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
 
-    articles = _query(
+    articles = query(
         news_dsn,
         "SELECT article_key, title, source, headings, body, authors FROM v_articles"
         " ORDER BY article_key",
@@ -116,20 +106,20 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
 
     # The enrich task's results reached the tables: the seed's people, speakers, numbers.
     seed_id = f"(SELECT article_id FROM articles WHERE article_key = '{keys[0]}')"
-    people = {name for (name,) in _query(
+    people = {name for (name,) in query(
         news_dsn, "SELECT name FROM v_article_entities"
                   f" WHERE type = 'PERSON' AND article_id = {seed_id}")}
     assert {"John Kerry", "Sergey Lavrov", "Lakhdar Brahimi", "Vladimir Putin", "Assad",
             "Neave Barker", "Hans Blix"} <= people
     assert not {"John Pilger", "Stalin"} & people
-    speakers = {name for (name,) in _query(
+    speakers = {name for (name,) in query(
         news_dsn, f"SELECT speaker FROM v_quotes WHERE article_id = {seed_id}")}
     assert {"John Kerry", "Sergey Lavrov", "Neave Barker", "Vladimir Putin"} <= speakers
-    assert _query(news_dsn, "SELECT value, counted, event FROM v_numbers"
+    assert query(news_dsn, "SELECT value, counted, event FROM v_numbers"
                             " WHERE number_text = '1,429'") == [(1429, "people", "killing")]
-    assert _query(news_dsn, "SELECT count(*) FROM article_signatures") == [(4,)]
+    assert query(news_dsn, "SELECT count(*) FROM article_signatures") == [(4,)]
 
-    rejects = _query(news_dsn, "SELECT input, stage, reason FROM v_rejects ORDER BY input")
+    rejects = query(news_dsn, "SELECT input, stage, reason FROM v_rejects ORDER BY input")
     assert rejects == [
         (str(drop / "scan.pdf"), "fetch", "unsupported file type: scan.pdf"),
         # The feed links one story twice: the tracking-parameter copy is the same input.
@@ -141,31 +131,31 @@ def test_news_ingest_loads_feed_and_drop_folder_articles_idempotently(
          "not an article page: content type application/pdf"),
     ]
     # Every discovered input ended as an article or a reject.
-    assert _query(news_dsn, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
+    assert query(news_dsn, "SELECT stage, count(*) FROM batch_items GROUP BY 1 ORDER BY 1") == [
         ("loaded", 4), ("rejected", 3),  # the repeated link was never staged
     ]
-    fetched = _query(news_dsn, "SELECT purpose, count(*) FROM fetch_log"
+    fetched = query(news_dsn, "SELECT purpose, count(*) FROM fetch_log"
                                " WHERE source_name = 'feed' GROUP BY 1 ORDER BY 1")
     # The feed and its five distinct links.
     assert fetched == [("feed", 1), ("page", 5), ("robots", 1)]
 
     # discover got the run's data interval from its templates.
-    assert _query(news_dsn, "SELECT DISTINCT (window_start AT TIME ZONE 'UTC')::text,"
+    assert query(news_dsn, "SELECT DISTINCT (window_start AT TIME ZONE 'UTC')::text,"
                             " (window_end AT TIME ZONE 'UTC')::text FROM batch_sources") == [
         ("2026-11-23 04:30:00", "2026-11-24 04:30:00")
     ]
 
     snapshot = "SELECT article_id, article_key, body, updated_at FROM articles ORDER BY 1"
-    before = _query(news_dsn, snapshot)
+    before = query(news_dsn, snapshot)
     quotes = "SELECT quote_id, article_id, quote_text FROM quotes ORDER BY 1"
-    quotes_before = _query(news_dsn, quotes)
+    quotes_before = query(news_dsn, quotes)
     _airflow(["dags", "test", "news_ingest", "2026-11-25", "--conf", conf], env)
-    assert _query(news_dsn, snapshot) == before
-    assert _query(news_dsn, quotes) == quotes_before
+    assert query(news_dsn, snapshot) == before
+    assert query(news_dsn, quotes) == quotes_before
     # `airflow dags test` makes a new manual run each time, and a manual run takes what
     # is new: nothing was left but the two URLs whose fetch was rejected, which a later
     # run tries again; the rejected file and the repeated link were taken by the first run.
-    assert _query(news_dsn, "SELECT input, attempts FROM rejects ORDER BY input") == [
+    assert query(news_dsn, "SELECT input, attempts FROM rejects ORDER BY input") == [
         (str(drop / "scan.pdf"), 1),
         (local_site.url("articles/mill-street-bridge-closure.html?utm_source=newsletter"), 1),
         (local_site.url("articles/missing.html"), 2),
